@@ -1,0 +1,1 @@
+"""Reference implementations of the techniques of "TensorFlow training and optimization", correct on current TensorFlow."""

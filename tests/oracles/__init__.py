@@ -1,0 +1,1 @@
+"""NumPy oracles written from the formulas, in float64. They never call TensorFlow."""
