@@ -1,11 +1,33 @@
 """Suite-wide pytest setup: quiet TensorFlow, fixed seeds, Hypothesis profiles, GPU skips."""
 
+import contextlib
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import keras  # noqa: E402
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """TensorFlow's C++ start-up lines (oneDNN, CUDA probing) bypass TF_CPP_MIN_LOG_LEVEL."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+with _native_stderr_silenced():
+    import keras
+    import tensorflow as tf
+
+    tf.config.list_physical_devices()
+
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
@@ -30,11 +52,11 @@ def fixed_seed():
 
 
 def pytest_collection_modifyitems(config, items):
-    import tensorflow as tf
-
-    if tf.config.list_logical_devices("GPU"):
+    if tf.config.list_physical_devices("GPU"):
         return
-    skip_gpu = pytest.mark.skip(reason="no GPU visible to TensorFlow (tf.config.list_logical_devices('GPU') is empty)")
+    skip_gpu = pytest.mark.skip(
+        reason="no GPU visible to TensorFlow (tf.config.list_physical_devices('GPU') is empty)"
+    )
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)

@@ -83,7 +83,11 @@ def standardize(train: np.ndarray, test: np.ndarray, *, leaky: bool = False):
 
 
 def load_classification(
-    name: str, *, standardized: bool | None = None, leaky: bool = False, n_samples: int | None = None
+    name: str,
+    *,
+    standardized: bool | None = None,
+    leaky: bool = False,
+    n_samples: int | None = None,
 ) -> Split:
     """One of the document's ``make_classification`` data sets, split as the document splits it.
 
@@ -172,9 +176,7 @@ def _mnist_candidates(path: str | os.PathLike | None) -> list[Path]:
     return [keras_home / "datasets" / "mnist.npz"]
 
 
-def load_mnist(
-    path: str | os.PathLike | None = None, *, n_train: int = 5000, n_test: int = 1000
-) -> Split:
+def load_mnist(path: str | os.PathLike | None = None, *, n_train: int = 5000, n_test: int = 1000) -> Split:
     """The callbacks demo's data: MNIST flattened to 784 floats in [0, 1], first n_train/n_test rows.
 
     Reads ``path`` or ``$KERAS_HOME/datasets/mnist.npz`` (Keras's cache). When neither

@@ -53,7 +53,9 @@ class ModelSpec:
             if getattr(self, name) < 0:
                 raise ValueError(f"Argument `{name}` must be >= 0. Received: {name}={getattr(self, name)}")
         if self.output_units <= 0:
-            raise ValueError(f"Argument `output_units` must be > 0. Received: output_units={self.output_units}")
+            raise ValueError(
+                f"Argument `output_units` must be > 0. Received: output_units={self.output_units}"
+            )
         if self.output_activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(
                 f"Argument `output_activation` must be one of {OUTPUT_ACTIVATIONS}. "
