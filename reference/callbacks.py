@@ -1,0 +1,355 @@
+"""The document's callbacks on Keras 3, with one owner of the learning rate (defect D9).
+
+The document trains its callbacks demo with six Keras callbacks. Two of them write the
+learning rate: ``ReduceLROnPlateau`` multiplies it by ``factor`` at the end of an epoch
+whose ``val_loss`` stalled, and ``LearningRateScheduler(lambda epoch: 0.001 * 0.9**epoch)``
+overwrites it at the start of every epoch. The scheduler's absolute formula ignores the
+current rate, so every plateau cut is undone one epoch later (D9):
+
+    lr_e = 0.001 * 0.9**e                        (document: cuts have no effect)
+    lr_e = lr0 * 0.9**e * factor**cuts_before(e)  (``make_callbacks``: cuts persist)
+
+``make_callbacks`` keeps both behaviours the document wanted (a per-epoch decay and a
+plateau cut) by giving the VALUE of the rate a single owner, the optimizer's own variable:
+neither callback holds an absolute copy, both apply a relative change to it
+(``MultiplicativeDecay`` reads the ``lr`` argument that ``LearningRateScheduler`` passes as
+``schedule(epoch, lr)``). With ``lr_decay=None`` the scheduler is dropped and
+``ReduceLROnPlateau`` alone owns the rate. Why not the alternatives: dropping the scheduler
+by default loses the document's decay, and an optimizer ``LearningRateSchedule`` cannot be
+cut at all (``optimizer.learning_rate = x`` raises ``TypeError`` for a schedule).
+
+The document's order has a second, smaller effect: ``ReduceLROnPlateau`` logs the rate and
+then cuts it, and the scheduler after it in the list overwrites ``logs["learning_rate"]``
+with the cut value, so ``History`` reports the cut rate for an epoch that ran at the old one.
+``make_callbacks`` puts the scheduler first.
+
+Other Keras 3 facts this module builds on (checked on Keras 3.15):
+- ``ModelCheckpoint('best_model.h5', save_weights_only=False)`` still works: it writes the
+  legacy HDF5 format with a "legacy" warning. ``make_callbacks`` writes ``best_model.keras``.
+- ``ModelCheckpoint`` saves with ``open(path, "wb")``: an exception during saving leaves a
+  truncated archive (no weights) in place of the previous best model.
+  ``AtomicModelCheckpoint`` writes a temporary file in the same folder and ``os.replace``-s it.
+- ``TensorBoard`` needs the ``tensorboard`` package (D8). ``write_graph=True`` writes the
+  model config (the "keras" tag) but no op graph: Keras 3's train function is not a
+  ``tf.function`` with a concrete graph. ``write_images=True`` adds ``.../image`` tags.
+- ``CSVLogger`` streams one row per epoch (a log, not a checkpoint: it is not atomic).
+- ``EarlyStopping`` has no "stop once good enough" mode (its ``baseline`` is the opposite),
+  hence ``ThresholdStopping``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import uuid
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from reference.data import load_mnist
+from reference.models import build_model, document_model
+
+logger = logging.getLogger(__name__)
+
+DOCUMENT_INITIAL_LR = 0.001
+DOCUMENT_DECAY = 0.9
+CHECKPOINT_NAME = "best_model.keras"
+CSV_NAME = "training_log.csv"
+TENSORBOARD_DIR = "logs"
+
+
+def _check(condition: bool, name: str, value, requirement: str) -> None:
+    if not condition:
+        raise ValueError(f"Argument `{name}` must be {requirement}. Received: {name}={value!r}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    _check(_is_int(value) and value >= minimum, name, value, f"an int >= {minimum}")
+
+
+def document_schedule(epoch: int) -> float:
+    """The document's scheduler function: ``0.001 * 0.9**epoch``, blind to the current rate (D9)."""
+    return DOCUMENT_INITIAL_LR * DOCUMENT_DECAY**epoch
+
+
+class MultiplicativeDecay:
+    """A ``LearningRateScheduler`` function that decays the CURRENT rate (keeps plateau cuts).
+
+    schedule(0, lr) = lr;  schedule(e, lr) = max(lr * factor, min_lr) for e > 0.
+
+    Args:
+        factor: decay per epoch, in (0, 1].
+        min_lr: floor of the rate, >= 0 (use ``ReduceLROnPlateau``'s ``min_lr``).
+
+    Raises:
+        ValueError: ``factor`` outside (0, 1] or negative ``min_lr``.
+    """
+
+    def __init__(self, factor: float = DOCUMENT_DECAY, min_lr: float = 0.0):
+        _check(0.0 < factor <= 1.0, "factor", factor, "in (0, 1]")
+        _check(min_lr >= 0.0, "min_lr", min_lr, ">= 0")
+        self.factor = float(factor)
+        self.min_lr = float(min_lr)
+
+    def __call__(self, epoch: int, lr: float) -> float:
+        if epoch == 0:
+            return float(lr)
+        return max(float(lr) * self.factor, self.min_lr)
+
+
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``keras.callbacks.ModelCheckpoint`` whose files are written whole or not at all.
+
+    The model is saved to a hidden temporary file in the target folder, then moved over the
+    target with ``os.replace`` (atomic on POSIX and Windows for one file system). If saving
+    raises, the temporary file is removed and the previous checkpoint is left untouched.
+    Same arguments as ``ModelCheckpoint``; local paths only.
+
+    Overrides Keras 3's ``ModelCheckpoint._save_model`` (and calls its ``_get_file_path`` and
+    ``_should_save_model``): the only place where the save happens. A test simulates a
+    failing save, so a Keras release that renames these shows up as a test failure.
+    """
+
+    def _save_model(self, epoch, batch, logs):
+        filepath = self._get_file_path(epoch, batch, logs)
+        if not self._should_save_model(epoch, batch, logs, filepath):
+            return
+        folder, name = os.path.split(os.path.abspath(filepath))
+        os.makedirs(folder, exist_ok=True)
+        suffix = next(s for s in (".weights.h5", ".keras", ".h5", "") if name.endswith(s))
+        temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp{suffix}")
+        try:
+            if self.save_weights_only:
+                self.model.save_weights(temporary, overwrite=True)
+            else:
+                self.model.save(temporary, overwrite=True)
+            os.replace(temporary, filepath)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+        logger.info("Epoch %d: saved model to %s", epoch + 1, filepath)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of every epoch, measured with ``time.perf_counter``.
+
+    The timing half of the document's ``CustomCallback`` (which used ``tf.timestamp`` and
+    ``print``). ``epoch_times`` restarts at every ``on_train_begin``, like ``History``.
+    Progress goes to the ``reference.callbacks`` logger at INFO.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch_times: list[float] = []
+        self._start: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self.epoch_times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._start is None:
+            return
+        elapsed = time.perf_counter() - self._start
+        self.epoch_times.append(elapsed)
+        self._start = None
+        logs = logs or {}
+        logger.info(
+            "Epoch %d took %.3f s; accuracy %.4f, val_accuracy %.4f",
+            epoch + 1,
+            elapsed,
+            logs.get("accuracy", math.nan),
+            logs.get("val_accuracy", math.nan),
+        )
+
+    def on_train_end(self, logs=None):
+        logger.info("Mean epoch time: %.3f s", self.mean_epoch_time)
+
+    @property
+    def mean_epoch_time(self) -> float:
+        """Mean of ``epoch_times`` in seconds (NaN before the first epoch)."""
+        return float(np.mean(self.epoch_times)) if self.epoch_times else math.nan
+
+
+class ThresholdStopping(keras.callbacks.Callback):
+    """Stop training once an accuracy-like metric exceeds a threshold.
+
+    The stopping half of the document's ``CustomCallback``: ``model.stop_training`` is set at
+    the end of the first epoch with ``logs[monitor] > threshold``. A missing ``monitor`` key
+    is logged as a warning (the document's ``logs.get('val_accuracy', 0)`` silently never stops).
+
+    Args:
+        threshold: in [0, 1]; the document uses 0.95.
+        monitor: key of the epoch logs, default ``"val_accuracy"``.
+
+    Raises:
+        ValueError: ``threshold`` outside [0, 1] or an empty ``monitor``.
+    """
+
+    def __init__(self, threshold: float = 0.95, monitor: str = "val_accuracy"):
+        super().__init__()
+        _check(0.0 <= threshold <= 1.0, "threshold", threshold, "in [0, 1]")
+        _check(isinstance(monitor, str) and bool(monitor), "monitor", monitor, "a non-empty str")
+        self.threshold = float(threshold)
+        self.monitor = monitor
+        self.stopped_epoch: int | None = None
+
+    def on_train_begin(self, logs=None):
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            logger.warning("ThresholdStopping: `%s` is not in the epoch logs", self.monitor)
+            return
+        if float(value) > self.threshold:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            logger.info("Epoch %d: %s=%.4f > %.4f, stopping", epoch + 1, self.monitor, value, self.threshold)
+
+
+def document_callbacks(workdir: str | os.PathLike, *, verbose: int = 0) -> list:
+    """The document's six callbacks, as written (D9 included), with paths under ``workdir``.
+
+    The document used ``verbose=1`` and paths in the working directory; the checkpoint
+    keeps its ``best_model.h5`` name (legacy HDF5 on Keras 3).
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=10, restore_best_weights=True, verbose=verbose
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=5, min_lr=1e-7, verbose=verbose
+        ),
+        keras.callbacks.ModelCheckpoint(
+            filepath=str(workdir / "best_model.h5"),
+            monitor="val_accuracy",
+            save_best_only=True,
+            verbose=verbose,
+        ),
+        keras.callbacks.TensorBoard(
+            log_dir=str(workdir / TENSORBOARD_DIR),
+            histogram_freq=1,
+            write_graph=True,
+            write_images=True,
+        ),
+        keras.callbacks.CSVLogger(str(workdir / CSV_NAME)),
+        keras.callbacks.LearningRateScheduler(document_schedule, verbose=verbose),
+    ]
+
+
+def make_callbacks(
+    workdir: str | os.PathLike,
+    *,
+    patience: int = 10,
+    lr_factor: float = 0.5,
+    lr_patience: int = 5,
+    min_lr: float = 1e-7,
+    lr_decay: float | None = DOCUMENT_DECAY,
+    checkpoint_monitor: str = "val_accuracy",
+    histogram_freq: int = 1,
+) -> list:
+    """The document's callback set with one owner of the learning rate and atomic checkpoints.
+
+    Order: ``LearningRateScheduler(MultiplicativeDecay)`` (if ``lr_decay``), ``EarlyStopping``,
+    ``ReduceLROnPlateau``, ``AtomicModelCheckpoint`` (``workdir/best_model.keras``),
+    ``TensorBoard`` (``workdir/logs``), ``CSVLogger`` (``workdir/training_log.csv``). The
+    scheduler comes first so that every logged ``learning_rate`` is the rate used during the
+    epoch (``ReduceLROnPlateau`` cuts after logging). Rate at epoch e (cuts from the plateau
+    rule): lr_e = max(lr0 * lr_decay**e * lr_factor**cuts_before(e), min_lr).
+
+    Args:
+        workdir: folder for every file (created); never the working directory.
+        patience: ``EarlyStopping`` patience on ``val_loss``, >= 0.
+        lr_factor: ``ReduceLROnPlateau`` factor, in (0, 1).
+        lr_patience: ``ReduceLROnPlateau`` patience on ``val_loss``, >= 0.
+        min_lr: floor of the rate, >= 0.
+        lr_decay: per-epoch decay in (0, 1], or None for no scheduler.
+        checkpoint_monitor: metric whose best epoch is checkpointed (max for accuracies,
+            min otherwise, Keras's ``mode="auto"``).
+        histogram_freq: ``TensorBoard`` weight histograms every this many epochs, >= 0.
+
+    Raises:
+        ValueError: an argument out of range; the message names it.
+    """
+    _check_int("patience", patience, 0)
+    _check_int("lr_patience", lr_patience, 0)
+    _check(0.0 < lr_factor < 1.0, "lr_factor", lr_factor, "in (0, 1)")
+    _check(min_lr >= 0.0, "min_lr", min_lr, ">= 0")
+    _check(lr_decay is None or 0.0 < lr_decay <= 1.0, "lr_decay", lr_decay, "None or in (0, 1]")
+    _check_int("histogram_freq", histogram_freq, 0)
+    _check(bool(checkpoint_monitor), "checkpoint_monitor", checkpoint_monitor, "a metric name")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    schedulers = []
+    if lr_decay is not None:
+        decay = MultiplicativeDecay(lr_decay, min_lr)
+        schedulers.append(keras.callbacks.LearningRateScheduler(decay))
+    return [
+        *schedulers,
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=lr_factor, patience=lr_patience, min_lr=min_lr
+        ),
+        AtomicModelCheckpoint(
+            filepath=str(workdir / CHECKPOINT_NAME), monitor=checkpoint_monitor, save_best_only=True
+        ),
+        keras.callbacks.TensorBoard(log_dir=str(workdir / TENSORBOARD_DIR), histogram_freq=histogram_freq),
+        keras.callbacks.CSVLogger(str(workdir / CSV_NAME)),
+    ]
+
+
+def demonstrate_callbacks(
+    workdir: str | os.PathLike,
+    *,
+    document: bool = False,
+    epochs: int = 50,
+    batch_size: int = 128,
+    mnist_path: str | os.PathLike | None = None,
+    seed: int | None = None,
+) -> tuple[keras.Model, keras.callbacks.History]:
+    """The document's callbacks demo: MNIST (or its offline stand-in, D7) -> MLP -> ``fit``.
+
+    Args:
+        workdir: folder of the checkpoint, the TensorBoard logs and the CSV log.
+        document: the document's callbacks (``document_callbacks``) instead of ``make_callbacks``.
+        epochs, batch_size: the document's 50 and 128 by default.
+        mnist_path: a local ``mnist.npz``; see ``reference.data.load_mnist``.
+        seed: passed to ``keras.utils.set_random_seed`` when given.
+
+    Returns:
+        The trained model and the ``History``.
+    """
+    _check_int("epochs", epochs, 1)
+    _check_int("batch_size", batch_size, 1)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    split = load_mnist(mnist_path)
+    model = build_model(document_model("callbacks").with_input_dim(split.n_features))
+    model.compile(
+        optimizer=keras.optimizers.Adam(DOCUMENT_INITIAL_LR),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    callbacks = document_callbacks(workdir) if document else make_callbacks(workdir)
+    history = model.fit(
+        split.x_train,
+        split.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(split.x_test, split.y_test),
+        callbacks=callbacks,
+        verbose=0,
+    )
+    return model, history

@@ -1,0 +1,414 @@
+"""The document's callbacks on Keras 3: files they leave, the learning-rate owner (D9), D7, D8."""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import logging
+import os
+import re
+import warnings
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given
+from hypothesis import strategies as st
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import SEED
+from reference.callbacks import (
+    CHECKPOINT_NAME,
+    CSV_NAME,
+    DOCUMENT_DECAY,
+    DOCUMENT_INITIAL_LR,
+    TENSORBOARD_DIR,
+    AtomicModelCheckpoint,
+    EpochTimer,
+    MultiplicativeDecay,
+    ThresholdStopping,
+    demonstrate_callbacks,
+    document_callbacks,
+    document_schedule,
+    make_callbacks,
+)
+from reference.data import MnistFallbackWarning, load_classification, load_mnist
+from reference.models import build_model, document_model
+from reference.monitor import TrainingMonitor, current_learning_rate
+
+# Learning rates live in a float32 variable: 0.001 * 0.9**e is stored to ~6e-8 relative.
+LR_RTOL = 1e-6
+# TensorBoard stores epoch scalars as float32 tensors; History holds the same float32 values.
+TENSORBOARD_RTOL = 1e-6
+# An accuracy is a count over n samples: half a sample apart means equal.
+HALF_SAMPLE = 0.5
+DEMO_EPOCHS = 3
+PLATEAU_EPOCHS = 7
+DOCUMENT_PLATEAU_PATIENCE = 5
+DOCUMENT_PLATEAU_FACTOR = 0.5
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def cuts_before(epoch: int, patience: int) -> int:
+    """Plateau cuts made before epoch e when val_loss never improves after epoch 0.
+
+    Epoch 0 improves on +inf; each later run of ``patience`` stalled epochs ends in a cut.
+    """
+    return max(0, (epoch - 1) // patience)
+
+
+def tiny_data(n: int = 32, features: int = 8, seed: int = SEED):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, features), dtype=np.float32)
+    return x, (x.sum(axis=1) > features / 2).astype(np.float32)
+
+
+def tiny_model(*, frozen: bool = False, learning_rate: float = DOCUMENT_INITIAL_LR) -> keras.Model:
+    """A small classifier; ``frozen`` keeps every weight fixed so val_loss is exactly constant."""
+    model = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1, "sigmoid")]
+    )
+    model.trainable = not frozen
+    model.compile(
+        keras.optimizers.Adam(learning_rate),
+        "binary_crossentropy",
+        metrics=["accuracy"],
+        run_eagerly=True,  # a handful of steps: tracing would cost more than it saves
+    )
+    return model
+
+
+def fit_on_plateau(callbacks: list, epochs: int = PLATEAU_EPOCHS):
+    """Fit a frozen model; returns the History, the rate used in each epoch, the rate after it."""
+    keras.utils.set_random_seed(SEED)
+    model, (x, y) = tiny_model(frozen=True), tiny_data()
+    monitor, after = TrainingMonitor(), []
+    record_after = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: after.append(current_learning_rate(model.optimizer))
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The model does not have any trainable weights")
+        history = model.fit(
+            x,
+            y,
+            epochs=epochs,
+            batch_size=len(x),
+            validation_data=(x, y),
+            callbacks=[monitor, *callbacks, record_after],
+            verbose=0,
+        )
+    return history, np.array(monitor.metrics["learning_rate"]), np.array(after)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The callbacks demo with our set, offline: no mnist.npz, so the sklearn stand-in (D7)."""
+    workdir = tmp_path_factory.mktemp("callbacks_demo")
+    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        patch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("empty_keras_home")))
+        model, history = demonstrate_callbacks(workdir, epochs=DEMO_EPOCHS, seed=SEED)
+        split = load_mnist()
+    return workdir, model, history.history, split, caught
+
+
+@pytest.fixture(scope="module")
+def document_plateau_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("document_callbacks")
+    return (workdir, *fit_on_plateau(document_callbacks(workdir)))
+
+
+# --- D7, D8: the demo runs offline, TensorBoard is installed and writes events ------------------
+
+
+def test_callbacks_demo_falls_back_to_the_offline_digits_with_a_warning(demo_run):
+    _, model, history, split, caught = demo_run
+    assert any(issubclass(w.category, MnistFallbackWarning) for w in caught)
+    assert split.source.startswith("sklearn digits")
+    assert model.input_shape == (None, split.n_features)
+    assert len(history["loss"]) == DEMO_EPOCHS
+
+
+def test_tensorboard_is_a_declared_dependency_of_the_project():
+    requirements = importlib.metadata.requires("tf-training-suite") or []
+    assert any(r.split(">")[0].split("=")[0].strip() == "tensorboard" for r in requirements)
+
+
+@pytest.mark.parametrize(("run", "tag_key"), [("train", "loss"), ("validation", "val_loss")])
+def test_tensorboard_event_files_hold_the_history_epoch_losses(demo_run, run, tag_key):
+    workdir, _, history, _, _ = demo_run
+    events = EventAccumulator(str(workdir / TENSORBOARD_DIR / run), size_guidance={"tensors": 0})
+    events.Reload()
+    logged = events.Tensors("epoch_loss")
+    assert [e.step for e in logged] == list(range(DEMO_EPOCHS))
+    values = [float(tf.make_ndarray(e.tensor_proto)) for e in logged]
+    np.testing.assert_allclose(values, history[tag_key], rtol=TENSORBOARD_RTOL)
+
+
+def test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph(demo_run):
+    workdir = demo_run[0]
+    events = EventAccumulator(str(workdir / TENSORBOARD_DIR / "train"), size_guidance={"tensors": 0})
+    events.Reload()
+    histograms = [tag for tag in events.Tags()["tensors"] if tag.endswith("/histogram")]
+    assert len(histograms) == 6  # kernel and bias of the 3 Dense layers
+    assert all(len(events.Tensors(tag)) == DEMO_EPOCHS for tag in histograms)
+    assert events.Tags()["graph"] is False
+
+
+# --- files: checkpoint and CSV log ---------------------------------------------------------------
+
+
+def test_checkpoint_is_a_loadable_keras_file_scoring_the_best_validation_accuracy(demo_run):
+    workdir, _, history, split, _ = demo_run
+    restored = keras.saving.load_model(workdir / CHECKPOINT_NAME)
+    _, accuracy = restored.evaluate(split.x_test, split.y_test, verbose=0)
+    assert accuracy == pytest.approx(max(history["val_accuracy"]), abs=HALF_SAMPLE / len(split.x_test))
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+@pytest.mark.parametrize("name", ["best.keras", "best.weights.h5"])
+def test_atomic_checkpoint_holds_the_weights_of_the_best_epoch_not_the_last(tmp_path, name):
+    scores = [0.1, 0.9, 0.3]  # best at epoch 1
+    model, (x, y), weights_at = tiny_model(learning_rate=0.1), tiny_data(), []
+    callbacks = [
+        keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: logs.update(score=scores[e])),
+        AtomicModelCheckpoint(
+            str(tmp_path / name),
+            monitor="score",
+            mode="max",
+            save_best_only=True,
+            save_weights_only=name.endswith(".weights.h5"),
+        ),
+        keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: weights_at.append(model.get_weights())
+        ),
+    ]
+    model.fit(x, y, epochs=len(scores), batch_size=8, callbacks=callbacks, verbose=0)
+    restored = tiny_model()
+    if name.endswith(".keras"):
+        restored = keras.saving.load_model(tmp_path / name)
+    else:
+        restored.load_weights(tmp_path / name)
+    for saved, expected, last in zip(restored.get_weights(), weights_at[1], weights_at[2], strict=True):
+        np.testing.assert_array_equal(saved, expected)
+        assert not np.array_equal(saved, last)
+    assert sorted(os.listdir(tmp_path)) == [name]
+
+
+def test_csv_log_has_one_row_per_epoch_with_the_history_columns(demo_run):
+    workdir, _, history, _, _ = demo_run
+    with open(workdir / CSV_NAME, newline="") as f:
+        rows = list(csv.DictReader(f))
+    expected_columns = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert set(rows[0]) == expected_columns
+    assert [int(row["epoch"]) for row in rows] == list(range(DEMO_EPOCHS))
+    for column in expected_columns - {"epoch"}:
+        assert [float(row[column]) for row in rows] == pytest.approx(history[column], rel=1e-12)
+
+
+# --- atomic checkpoints ---------------------------------------------------------------------------
+
+
+class SimulatedDiskFullError(OSError):
+    pass
+
+
+def fit_then_fail_while_saving(checkpoint, x, y) -> list[np.ndarray]:
+    """One epoch saves normally, the next fails while serializing the last layer's weights.
+
+    Returns the weights that the successful save wrote.
+    """
+    model = tiny_model(learning_rate=0.1)
+    model.fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
+    saved = model.get_weights()
+
+    def fail(store):
+        raise SimulatedDiskFullError("no space left on device")
+
+    model.layers[-1].save_own_variables = fail
+    with pytest.raises(SimulatedDiskFullError):
+        model.fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
+    return saved
+
+
+def test_keras_model_checkpoint_leaves_a_truncated_file_when_saving_fails(tmp_path):
+    path = tmp_path / "model.keras"
+    fit_then_fail_while_saving(keras.callbacks.ModelCheckpoint(str(path)), *tiny_data())
+    assert "model.weights.h5" not in zipfile.ZipFile(path).namelist()
+    with pytest.raises(ValueError, match=r"model\.weights"):
+        keras.saving.load_model(path)
+
+
+def test_atomic_checkpoint_keeps_the_previous_file_whole_when_saving_fails(tmp_path):
+    path = tmp_path / "model.keras"
+    saved = fit_then_fail_while_saving(AtomicModelCheckpoint(str(path)), *tiny_data())
+    restored = keras.saving.load_model(path)
+    for restored_weight, saved_weight in zip(restored.get_weights(), saved, strict=True):
+        np.testing.assert_array_equal(restored_weight, saved_weight)
+    assert os.listdir(tmp_path) == ["model.keras"]
+
+
+# --- D9: one owner of the learning rate ----------------------------------------------------------
+
+
+def test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch(document_plateau_run):
+    _, _, used, after = document_plateau_run
+    cut = DOCUMENT_PLATEAU_PATIENCE  # val_loss stalls from epoch 1: first cut at the end of epoch 5
+    assert after[cut] == pytest.approx(DOCUMENT_PLATEAU_FACTOR * used[cut], rel=LR_RTOL)
+    expected = [DOCUMENT_INITIAL_LR * DOCUMENT_DECAY**e for e in range(PLATEAU_EPOCHS)]
+    np.testing.assert_allclose(used, expected, rtol=LR_RTOL)
+
+
+def test_document_order_logs_the_cut_rate_for_the_epoch_that_still_ran_at_the_old_one(
+    document_plateau_run,
+):
+    _, history, used, after = document_plateau_run
+    cut = DOCUMENT_PLATEAU_PATIENCE
+    assert history.history["learning_rate"][cut] == pytest.approx(after[cut], rel=LR_RTOL)
+    assert history.history["learning_rate"][cut] != pytest.approx(used[cut], rel=LR_RTOL)
+
+
+def test_document_checkpoint_name_h5_still_writes_a_loadable_legacy_hdf5_model(document_plateau_run):
+    workdir = document_plateau_run[0]
+    path = workdir / "best_model.h5"
+    assert path.read_bytes()[:8] == HDF5_SIGNATURE
+    assert keras.saving.load_model(path).input_shape == (None, 8)
+
+
+def test_our_callbacks_keep_every_plateau_cut_and_the_per_epoch_decay(tmp_path):
+    _, used, _ = fit_on_plateau(make_callbacks(tmp_path, histogram_freq=0))
+    expected = [
+        DOCUMENT_INITIAL_LR
+        * DOCUMENT_DECAY**e
+        * DOCUMENT_PLATEAU_FACTOR ** cuts_before(e, DOCUMENT_PLATEAU_PATIENCE)
+        for e in range(PLATEAU_EPOCHS)
+    ]
+    assert cuts_before(PLATEAU_EPOCHS - 1, DOCUMENT_PLATEAU_PATIENCE) == 1
+    np.testing.assert_allclose(used, expected, rtol=LR_RTOL)
+
+
+def test_reduce_lr_on_plateau_alone_halves_the_rate_after_each_stalled_patience(tmp_path):
+    patience = 2
+    history, used, _ = fit_on_plateau(
+        make_callbacks(tmp_path, lr_decay=None, lr_patience=patience, histogram_freq=0)
+    )
+    expected = [DOCUMENT_INITIAL_LR * 0.5 ** cuts_before(e, patience) for e in range(PLATEAU_EPOCHS)]
+    np.testing.assert_allclose(used, expected, rtol=LR_RTOL)
+    np.testing.assert_allclose(history.history["learning_rate"], expected, rtol=LR_RTOL)
+
+
+def test_document_schedule_ignores_the_rate_it_is_given():
+    with pytest.raises(TypeError):
+        document_schedule(3, 1e-5)
+    assert document_schedule(3) == pytest.approx(DOCUMENT_INITIAL_LR * DOCUMENT_DECAY**3)
+
+
+@given(
+    epoch=st.integers(1, 100),
+    lr=st.floats(1e-8, 1.0),
+    factor=st.floats(0.01, 1.0),
+    min_lr=st.floats(0.0, 1e-3),
+)
+def test_multiplicative_decay_multiplies_the_current_rate_down_to_min_lr(epoch, lr, factor, min_lr):
+    decay = MultiplicativeDecay(factor, min_lr)
+    assert decay(epoch, lr) == max(lr * factor, min_lr)
+    assert decay(0, lr) == lr
+
+
+# --- the document's custom callback: EpochTimer + ThresholdStopping ------------------------------
+
+
+@pytest.fixture(scope="module")
+def threshold_run():
+    keras.utils.set_random_seed(SEED)
+    split = load_classification("monitored", n_samples=400)
+    model = build_model(document_model("custom_callback"))
+    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"])
+    timer, stopper = EpochTimer(), ThresholdStopping(threshold=0.8)
+    history = model.fit(
+        split.x_train,
+        split.y_train,
+        epochs=20,
+        batch_size=32,
+        validation_data=(split.x_test, split.y_test),
+        callbacks=[timer, stopper],
+        verbose=0,
+    )
+    return history.history["val_accuracy"], timer, stopper
+
+
+def test_threshold_stopping_ends_training_at_the_first_epoch_past_the_threshold(threshold_run):
+    val_accuracy, _, stopper = threshold_run
+    assert len(val_accuracy) < 20
+    assert val_accuracy[-1] > stopper.threshold
+    assert all(v <= stopper.threshold for v in val_accuracy[:-1])
+    assert stopper.stopped_epoch == len(val_accuracy) - 1
+
+
+def test_epoch_timer_records_one_positive_time_per_epoch(threshold_run):
+    val_accuracy, timer, _ = threshold_run
+    assert len(timer.epoch_times) == len(val_accuracy)
+    assert all(t > 0 for t in timer.epoch_times)
+    assert timer.mean_epoch_time == pytest.approx(np.mean(timer.epoch_times))
+
+
+def test_threshold_stopping_needs_strictly_more_than_the_threshold():
+    stopper = ThresholdStopping(threshold=0.95)
+    stopper.set_model(tiny_model())
+    stopper.on_epoch_end(0, {"val_accuracy": 0.95})
+    assert not stopper.model.stop_training
+    stopper.on_epoch_end(1, {"val_accuracy": 0.9501})
+    assert stopper.model.stop_training
+
+
+def test_threshold_stopping_warns_in_the_log_when_its_metric_is_missing(caplog):
+    stopper = ThresholdStopping()
+    stopper.set_model(tiny_model())
+    with caplog.at_level(logging.WARNING, logger="reference.callbacks"):
+        stopper.on_epoch_end(0, {"accuracy": 1.0})
+    assert "val_accuracy" in caplog.text
+    assert not stopper.model.stop_training
+
+
+def test_epoch_timer_reports_through_logging_and_prints_nothing(caplog, capsys):
+    timer = EpochTimer()
+    with caplog.at_level(logging.INFO, logger="reference.callbacks"):
+        timer.on_train_begin()
+        timer.on_epoch_begin(0)
+        timer.on_epoch_end(0, {"accuracy": 0.5, "val_accuracy": 0.25})
+        timer.on_train_end()
+    assert "val_accuracy 0.2500" in caplog.text
+    assert "Mean epoch time" in caplog.text
+    assert capsys.readouterr().out == ""
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+BAD_ARGUMENTS = [
+    pytest.param(lambda p: make_callbacks(p, patience=-1), "patience=-1", id="negative-patience"),
+    pytest.param(lambda p: make_callbacks(p, lr_patience=-2), "lr_patience=-2", id="negative-lr-patience"),
+    pytest.param(lambda p: make_callbacks(p, patience=1.5), "patience=1.5", id="float-patience"),
+    pytest.param(lambda p: make_callbacks(p, lr_factor=0.0), "lr_factor=0.0", id="zero-factor"),
+    pytest.param(lambda p: make_callbacks(p, lr_factor=1.0), "lr_factor=1.0", id="factor-one"),
+    pytest.param(lambda p: make_callbacks(p, min_lr=-1e-3), "min_lr=-0.001", id="negative-min-lr"),
+    pytest.param(lambda p: make_callbacks(p, lr_decay=0.0), "lr_decay=0.0", id="zero-decay"),
+    pytest.param(lambda p: make_callbacks(p, lr_decay=1.1), "lr_decay=1.1", id="growing-decay"),
+    pytest.param(lambda p: make_callbacks(p, histogram_freq=-1), "histogram_freq=-1", id="hist-freq"),
+    pytest.param(lambda p: make_callbacks(p, checkpoint_monitor=""), "checkpoint_monitor=''", id="monitor"),
+    pytest.param(lambda p: ThresholdStopping(threshold=1.5), "threshold=1.5", id="threshold-above-1"),
+    pytest.param(lambda p: ThresholdStopping(threshold=-0.1), "threshold=-0.1", id="threshold-below-0"),
+    pytest.param(lambda p: ThresholdStopping(monitor=""), "monitor=''", id="empty-monitor"),
+    pytest.param(lambda p: MultiplicativeDecay(factor=0.0), "factor=0.0", id="decay-factor-zero"),
+    pytest.param(lambda p: MultiplicativeDecay(min_lr=-1.0), "min_lr=-1.0", id="decay-min-lr"),
+    pytest.param(lambda p: demonstrate_callbacks(p, epochs=0), "epochs=0", id="demo-epochs"),
+    pytest.param(lambda p: demonstrate_callbacks(p, batch_size=-8), "batch_size=-8", id="demo-batch"),
+]
+
+
+@pytest.mark.parametrize(("build", "received"), BAD_ARGUMENTS)
+def test_invalid_arguments_raise_a_value_error_naming_them(tmp_path, build, received):
+    name = received.split("=")[0]
+    with pytest.raises(ValueError, match=rf"`{name}`.*Received: {re.escape(received)}"):
+        build(tmp_path)

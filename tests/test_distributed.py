@@ -1,0 +1,144 @@
+"""Data-parallel steps under tf.distribute reproduce the single-device update; workers fail loudly and die."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from benchmarks.distributed.cluster import Cluster, WorkerError, pick_free_ports
+from benchmarks.distributed.step import (
+    Case,
+    distribute_batch,
+    max_relative_update_error,
+    single_device_update,
+)
+
+# Measured on CPU (TF 2.21): 1.3e-6 for 2 logical devices and for 2 workers (float32 all-reduce
+# order). A learning rate off by 1% gives 1e-2.
+UPDATE_RTOL = 1e-4
+LOSS_RTOL = 1e-5
+# A killed worker must be reported long before the command deadline (which only catches hangs).
+FAILURE_BOUND_S = 20.0
+
+pytestmark = pytest.mark.slow
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split()[2] != "Z"
+
+
+def _assert_reproduces_single_device_update(cluster: Cluster, case: Case) -> None:
+    answers = cluster.check(case)
+    for answer in answers:
+        arrays = np.load(answer["path"])
+        n = answer["tensors"]
+        initial = [arrays[f"arr_{i}"] for i in range(n)]
+        after = [arrays[f"arr_{i}"] for i in range(n, 2 * n)]
+        loss, single = single_device_update(case, initial)
+        assert answer["loss"] == pytest.approx(loss, rel=LOSS_RTOL)
+        assert max_relative_update_error(initial, after, single) <= UPDATE_RTOL
+
+
+@pytest.fixture(scope="module")
+def multiworker():
+    with Cluster("multiworker", workers=2) as cluster:
+        yield cluster
+
+
+@pytest.mark.parametrize("workload", ["basic_mlp", "mnist_mlp"])
+def test_two_logical_devices_under_mirrored_strategy_reproduce_the_single_device_update(workload):
+    with Cluster("mirrored", logical_devices=2) as cluster:
+        assert cluster.replicas == 2
+        _assert_reproduces_single_device_update(cluster, Case(workload, 64))
+
+
+def test_two_workers_under_multiworker_mirrored_strategy_reproduce_the_single_device_update(multiworker):
+    assert multiworker.replicas == 2
+    _assert_reproduces_single_device_update(multiworker, Case("basic_mlp", 64))
+
+
+def test_a_disagreeing_update_is_caught_by_the_tolerance():
+    """The check can fail: an update scaled by 1.01 (a 1% wrong learning rate) exceeds UPDATE_RTOL."""
+    initial = [np.zeros(3)]
+    single = [np.array([1.0, -2.0, 0.5])]
+    assert max_relative_update_error(initial, [1.01 * single[0]], single) > UPDATE_RTOL
+
+
+def test_a_worker_killed_mid_run_fails_the_run_within_the_bound_and_leaves_no_process(multiworker):
+    case = Case("basic_mlp", 64)
+    pids = multiworker.pids
+    threading.Timer(1.0, os.kill, (pids[1], signal.SIGKILL)).start()
+    started = time.monotonic()
+    with pytest.raises(WorkerError, match=r"worker 1 of 2 \(multiworker, pid \d+\).*exited with code -9"):
+        multiworker.run(case, steps=10_000_000)
+    assert time.monotonic() - started < FAILURE_BOUND_S
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_a_worker_that_never_starts_is_named_with_its_exit_code():
+    cluster = Cluster("none", command=[sys.executable, "-c", "import sys; sys.exit(3)"])
+    with pytest.raises(WorkerError, match=r"worker 0 of 1 \(none, pid \d+\) exited with code 3"):
+        cluster.start()
+    assert not any(_alive(pid) for pid in cluster.pids)
+
+
+def test_a_worker_that_hangs_at_start_is_reported_at_the_deadline_and_killed():
+    cluster = Cluster(
+        "none", startup_timeout=2.0, command=[sys.executable, "-c", "import time; time.sleep(600)"]
+    )
+    started = time.monotonic()
+    with pytest.raises(WorkerError, match=r"did not answer 'start' within 2 s"):
+        cluster.start()
+    assert time.monotonic() - started < 2.0 + FAILURE_BOUND_S
+    assert not any(_alive(pid) for pid in cluster.pids)
+
+
+def test_free_ports_are_distinct_and_bindable():
+    ports = pick_free_ports(4)
+    assert len(set(ports)) == 4
+    import socket
+
+    for port in ports:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"strategy": "parameter_server"}, "strategy"),
+        ({"strategy": "mirrored", "workers": 2}, "workers"),
+        ({"strategy": "multiworker", "workers": 0}, "workers"),
+        ({"strategy": "mirrored", "logical_devices": 0}, "logical_devices"),
+        ({"strategy": "none", "command_timeout": 0}, "command_timeout"),
+    ],
+    ids=["unknown-strategy", "mirrored-two-workers", "zero-workers", "zero-devices", "zero-timeout"],
+)
+def test_bad_cluster_arguments_raise_value_error_naming_the_argument(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        Cluster(**kwargs)
+
+
+def test_a_global_batch_not_divisible_by_the_replicas_is_refused():
+    class ThreeReplicas:
+        num_replicas_in_sync = 3
+
+    with pytest.raises(ValueError, match="global_batch=64"):
+        distribute_batch(Case("basic_mlp", 64), ThreeReplicas())
+
+
+@pytest.mark.parametrize(("workload", "batch"), [("resnet", 64), ("basic_mlp", 0)], ids=["workload", "batch"])
+def test_bad_cases_raise_value_error_naming_the_argument(workload, batch):
+    with pytest.raises(ValueError, match=workload if workload == "resnet" else "global_batch"):
+        Case(workload, batch)
