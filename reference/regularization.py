@@ -1,0 +1,174 @@
+"""The document's two regularization comparisons, as configurations run through one loop.
+
+- Dropout and batch normalization: none / dropout / batch norm / both, on the
+  ``regularization`` data (500 x 50, 30 % test), 100 epochs of ``fit``.
+- Weight regularization: none / L1 / L2 / L1+L2 (all 0.01), on the ``weight_regularization``
+  data (800 x 30, 20 % test), 150 epochs. The document standardizes that test split with its
+  own statistics (D10); ``reference.data`` uses the training statistics.
+
+Experiments are data (name -> ``ModelSpec``); ``run_configurations`` trains each from the same
+seed and returns its ``History`` and first-layer kernel. The measured quantities (near-zero
+fraction, L1/L2 norms, train/validation gap) and the figures are separate functions, so tests
+and the reproduction report measure with the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from reference.data import DATA_SEED, Split
+from reference.models import DOCUMENT_MODELS, ModelSpec, build_model
+from reference.training import History, train_fit
+
+DROPOUT_BN_CONFIGS: dict[str, ModelSpec] = {
+    "none": DOCUMENT_MODELS["reg_none"],
+    "dropout": DOCUMENT_MODELS["reg_dropout"],
+    "batch_norm": DOCUMENT_MODELS["reg_batchnorm"],
+    "both": DOCUMENT_MODELS["reg_both"],
+}
+WEIGHT_CONFIGS: dict[str, ModelSpec] = {
+    "none": DOCUMENT_MODELS["weight_none"],
+    "l1": DOCUMENT_MODELS["weight_l1"],
+    "l2": DOCUMENT_MODELS["weight_l2"],
+    "l1_l2": DOCUMENT_MODELS["weight_l1_l2"],
+}
+# The document's data set (a key of reference.data.DOCUMENT_DATASETS) and epochs per comparison.
+DOCUMENT_RUNS = {"dropout_bn": ("regularization", 100), "weight": ("weight_regularization", 150)}
+
+NEAR_ZERO_THRESHOLD = 1e-3
+GAP_EPOCHS = 5
+
+
+@dataclass(frozen=True)
+class RegularizationResult:
+    """One configuration's training history and its first ``Dense`` kernel after training."""
+
+    history: History
+    first_layer_kernel: np.ndarray
+
+
+def first_dense_kernel(model: keras.Model) -> np.ndarray:
+    """The kernel of the model's first ``Dense`` layer, as a NumPy array."""
+    dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
+    return keras.ops.convert_to_numpy(dense.kernel)
+
+
+def run_configurations(
+    configs: Mapping[str, ModelSpec],
+    split: Split,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    seed: int = DATA_SEED,
+    train: Callable[..., History] = train_fit,
+) -> dict[str, RegularizationResult]:
+    """Train every configuration on ``split`` with ``Adam(learning_rate)``, each from ``seed``.
+
+    Args:
+        configs: name -> model spec; every spec's ``input_dim`` must match ``split``.
+        split: the data set (its test split is the validation data).
+        epochs, batch_size: passed to ``train`` (``fit``, as the document).
+        learning_rate: Adam's rate (the document's ``'adam'``: 1e-3).
+        seed: ``keras.utils.set_random_seed(seed)`` before each model is built and trained.
+        train: one of ``reference.training.TRAINING_WAYS``.
+
+    Returns:
+        name -> ``RegularizationResult``, in the order of ``configs``.
+
+    Raises:
+        ValueError: no configurations, or a bad argument of ``train``.
+    """
+    if not configs:
+        raise ValueError("Argument `configs` must name at least one configuration. Received: configs={}")
+    results = {}
+    for name, spec in configs.items():
+        keras.utils.set_random_seed(seed)
+        model = build_model(spec, name=name)
+        history = train(
+            model,
+            split,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=keras.optimizers.Adam(learning_rate),
+            seed=seed,
+        )
+        results[name] = RegularizationResult(history, first_dense_kernel(model))
+    return results
+
+
+def near_zero_fraction(weights: np.ndarray, threshold: float = NEAR_ZERO_THRESHOLD) -> float:
+    """The fraction of weights with ``|w| < threshold``."""
+    if threshold <= 0:
+        raise ValueError(f"Argument `threshold` must be > 0. Received: threshold={threshold}")
+    return float(np.mean(np.abs(weights) < threshold))
+
+
+def weight_norms(weights: np.ndarray) -> tuple[float, float]:
+    """The document's norms of a kernel: ``(sum |w|, sqrt(sum w^2))``."""
+    w = np.asarray(weights, dtype=np.float64)
+    return float(np.abs(w).sum()), float(np.sqrt((w**2).sum()))
+
+
+def generalization_gap(history: History, *, metric: str = "loss", last: int = GAP_EPOCHS) -> float:
+    """The train/validation gap over the last ``last`` epochs, positive when overfitting.
+
+    ``loss``: ``mean(val_loss) - mean(loss)``; ``accuracy``: ``mean(accuracy) - mean(val_accuracy)``.
+    The training values are those logged during training (dropout active, penalties included).
+    """
+    if metric not in ("loss", "accuracy"):
+        raise ValueError(f"Argument `metric` must be 'loss' or 'accuracy'. Received: metric={metric!r}")
+    if last <= 0:
+        raise ValueError(f"Argument `last` must be > 0. Received: last={last}")
+    train = np.mean(getattr(history, metric)[-last:])
+    val = np.mean(getattr(history, f"val_{metric}")[-last:])
+    return float(val - train if metric == "loss" else train - val)
+
+
+def plot_loss_curves(results: Mapping[str, RegularizationResult]) -> Figure:
+    """The dropout/batch-norm figure: one panel per configuration, training and validation loss."""
+    n_cols = 2
+    n_rows = -(-len(results) // n_cols)
+    fig = Figure(figsize=(15, 5 * n_rows), layout="tight")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    for ax, (name, result) in zip(axes, results.items(), strict=False):
+        ax.plot(result.history.loss, label="train loss", linewidth=2)
+        ax.plot(result.history.val_loss, label="validation loss", linewidth=2)
+        _decorate(ax, name, "Epoch", "Loss")
+    for ax in axes[len(results) :]:
+        ax.set_visible(False)
+    return fig
+
+
+def plot_weight_comparison(results: Mapping[str, RegularizationResult]) -> Figure:
+    """The weight-regularization figure: train loss, validation loss, first-layer weights, norms."""
+    fig = Figure(figsize=(15, 10), layout="tight")
+    (train_ax, val_ax), (hist_ax, norm_ax) = fig.subplots(2, 2)
+    for name, result in results.items():
+        train_ax.plot(result.history.loss, label=name, linewidth=2)
+        val_ax.plot(result.history.val_loss, label=name, linewidth=2)
+        hist_ax.hist(result.first_layer_kernel.ravel(), bins=30, alpha=0.7, label=name, density=True)
+    _decorate(train_ax, "Training loss", "Epoch", "Loss")
+    _decorate(val_ax, "Validation loss", "Epoch", "Loss")
+    _decorate(hist_ax, "First-layer weights", "Weight", "Density")
+    names = list(results)
+    norms = np.array([weight_norms(results[name].first_layer_kernel) for name in names])
+    x = np.arange(len(names))
+    norm_ax.bar(x - 0.175, norms[:, 0], 0.35, label="L1 norm", alpha=0.7)
+    norm_ax.bar(x + 0.175, norms[:, 1], 0.35, label="L2 norm", alpha=0.7)
+    norm_ax.set_xticks(x, names, rotation=45)
+    _decorate(norm_ax, "First-layer weight norms", "Model", "Norm")
+    return fig
+
+
+def _decorate(ax, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    ax.grid(True, alpha=0.3)

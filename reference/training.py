@@ -1,0 +1,273 @@
+"""Three ways to train one model, one ``History``: the document's eager loop, ``Trainer``, ``fit``.
+
+- ``train_eager``: the document's basic loop: ``GradientTape`` per batch, no ``tf.function``;
+  the epoch loss and accuracy are the unweighted means of the per-batch values, validation
+  runs on the whole test split at once.
+- ``train_trainer``: the document's ``AdvancedTrainer`` made to work (``reference.trainer``).
+- ``train_fit``: ``model.fit`` with the equivalent callbacks; a thin ``GradientNormModel``
+  wrapper adds the mean global gradient norm (and the same clipping) to fit's logs.
+
+All three add the model's regularization losses to the loss (as ``fit`` does; the document's
+loops never meet a regularized model), drive Keras callbacks at epoch level with the same
+``logs`` keys (``EPOCH_KEYS``), stop on a non-finite loss keeping the best weights so far, and
+can stop early with ``patience``. ``TRAINING_WAYS`` maps a name to each entry point.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from reference.data import DATA_SEED, Split, make_dataset
+from reference.trainer import (
+    EPOCH_KEYS,
+    BestWeights,
+    History,
+    Trainer,
+    check_clip,
+    check_input_dim,
+    check_positive_int,
+    clip_gradients,
+    finish_history,
+    learning_rate_of,
+    objective_for,
+    regularization_loss,
+    run_epochs,
+)
+
+__all__ = [
+    "EPOCH_KEYS",
+    "TRAINING_WAYS",
+    "BestWeights",
+    "GradientNormModel",
+    "History",
+    "Trainer",
+    "train_eager",
+    "train_fit",
+    "train_trainer",
+]
+
+
+def _check_run(model: keras.Model, split: Split, epochs: int, batch_size: int) -> None:
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size)
+    for name in ("x_train", "x_test"):
+        if len(getattr(split, name)) == 0:
+            raise ValueError(f"Argument `split` is an empty data set. Received: split.{name}.shape=(0, ...)")
+    check_input_dim(model, split.n_features, "split")
+
+
+def _optimizer(optimizer: keras.optimizers.Optimizer | None) -> keras.optimizers.Optimizer:
+    return optimizer if optimizer is not None else keras.optimizers.Adam(learning_rate=1e-3)
+
+
+def train_eager(
+    model: keras.Model,
+    split: Split,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    loss: keras.losses.Loss | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    shuffle: bool = True,
+    seed: int | None = DATA_SEED,
+    patience: int | None = None,
+    restore_best: bool = False,
+    clip: str | None = None,
+    clip_norm: float = 1.0,
+    weights_path: str | os.PathLike | None = None,
+) -> History:
+    """The document's basic training loop, run eagerly.
+
+    Per batch ``b``: ``L_b = loss(y_b, model(x_b)) + sum(model.losses)``, ``theta -= step(dL_b)``;
+    the epoch loss is ``mean_b L_b`` (unweighted by batch size), validation is one pass over
+    the whole test split. Defaults follow the document (no clipping, no early stopping,
+    Adam(1e-3)); the other arguments are those of ``train_fit``.
+
+    Raises:
+        ValueError: non-positive ``epochs`` or ``batch_size``, negative ``patience``, an empty
+            split, or a feature count that does not match the model.
+    """
+    _check_run(model, split, epochs, batch_size)
+    check_clip(clip, clip_norm)
+    guard = BestWeights(patience, restore_best=restore_best, weights_path=weights_path)
+    optimizer = _optimizer(optimizer)
+    objective = objective_for(model, loss)
+    dataset = make_dataset(split.x_train, split.y_train, batch_size, shuffle=shuffle, seed=seed)
+    x_test, y_test = tf.constant(split.x_test), tf.constant(split.y_test)
+
+    def run_epoch() -> dict:
+        losses, accuracies, norms = [], [], []
+        for x, y in dataset:
+            with tf.GradientTape() as tape:
+                predictions = model(x, training=True)
+                batch_loss = objective.loss(y, predictions) + regularization_loss(model)
+            gradients = tape.gradient(batch_loss, model.trainable_variables)
+            norms.append(tf.linalg.global_norm(gradients))
+            gradients = clip_gradients(gradients, clip, clip_norm)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+            losses.append(batch_loss)
+            accuracies.append(tf.reduce_mean(objective.accuracy(y, predictions)))
+        predictions = model(x_test, training=False)
+        return {
+            "loss": float(np.mean(losses)),
+            "accuracy": float(np.mean(accuracies)),
+            "val_loss": float(objective.loss(y_test, predictions) + regularization_loss(model)),
+            "val_accuracy": float(tf.reduce_mean(objective.accuracy(y_test, predictions))),
+            "gradient_norm": float(np.mean(norms)),
+            "learning_rate": learning_rate_of(optimizer),
+        }
+
+    return run_epochs(model, epochs, run_epoch, callbacks, guard)
+
+
+def train_trainer(
+    model: keras.Model,
+    split: Split,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    loss: keras.losses.Loss | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    shuffle: bool = True,
+    seed: int | None = DATA_SEED,
+    patience: int | None = 10,
+    restore_best: bool = True,
+    clip: str | None = "per_tensor",
+    clip_norm: float = 1.0,
+    weights_path: str | os.PathLike | None = None,
+) -> History:
+    """``Trainer(...).train`` on ``split`` batched as the document batches it (validation batched too).
+
+    Defaults are the document's ``AdvancedTrainer``: per-tensor clipping at 1.0, patience 10,
+    best weights restored.
+
+    Raises:
+        ValueError: as ``train_eager``, and bad ``clip``/``clip_norm``/``weights_path``.
+    """
+    _check_run(model, split, epochs, batch_size)
+    trainer = Trainer(
+        model,
+        _optimizer(optimizer),
+        loss,
+        clip_norm=clip_norm,
+        clip=clip,
+        patience=patience,
+        restore_best=restore_best,
+        weights_path=weights_path,
+    )
+    train_dataset = make_dataset(split.x_train, split.y_train, batch_size, shuffle=shuffle, seed=seed)
+    val_dataset = make_dataset(split.x_test, split.y_test, batch_size, shuffle=False)
+    return trainer.train(train_dataset, val_dataset, epochs, callbacks=callbacks)
+
+
+class GradientNormModel(keras.Model):
+    """Wraps ``inner`` so that ``fit`` logs ``gradient_norm`` and clips like ``Trainer``.
+
+    ``train_step`` is Keras's own (TensorFlow backend: ``compute_loss`` with the regularization
+    losses, loss tracker weighted by batch size, ``apply_gradients``, compiled metrics) plus
+    ``||g||`` (global norm before clipping) tracked in ``Mean(name="gradient_norm")`` and
+    ``clip_gradients``. The wrapper owns no weights: training it trains ``inner``.
+    """
+
+    def __init__(self, inner: keras.Model, *, clip: str | None = None, clip_norm: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        check_clip(clip, clip_norm)
+        self.inner, self.clip, self.clip_norm = inner, clip, clip_norm
+        self.gradient_norm_tracker = keras.metrics.Mean(name="gradient_norm")
+
+    def call(self, inputs, training=None):
+        return self.inner(inputs, training=training)
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.gradient_norm_tracker.update_state(tf.linalg.global_norm(gradients))
+        gradients = clip_gradients(gradients, self.clip, self.clip_norm)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights, strict=True))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def test_step(self, data):
+        logs = super().test_step(data)
+        logs.pop("gradient_norm", None)
+        return logs
+
+
+class _LearningRateToLogs(keras.callbacks.Callback):
+    """Writes the optimizer's rate into fit's epoch logs, before the user's callbacks see them."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = learning_rate_of(self.model.optimizer)
+
+
+def train_fit(
+    model: keras.Model,
+    split: Split,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    optimizer: keras.optimizers.Optimizer | None = None,
+    loss: keras.losses.Loss | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    shuffle: bool = True,
+    seed: int | None = DATA_SEED,
+    patience: int | None = None,
+    restore_best: bool = False,
+    clip: str | None = None,
+    clip_norm: float = 1.0,
+    weights_path: str | os.PathLike | None = None,
+) -> History:
+    """``model.fit`` on ``split`` with ``BestWeights`` as the early-stopping callback.
+
+    The batches are the same ``tf.data`` pipeline as the custom loops (``make_dataset``, same
+    ``seed``). Callbacks see a ``GradientNormModel`` wrapping ``model`` (same variables).
+
+    Args:
+        model: a built Keras model; its weights are trained in place.
+        split: train and test arrays; the test split is the validation data.
+        epochs, batch_size: the usual; both must be positive ints.
+        optimizer: default ``Adam(1e-3)``.
+        loss: default from the output layer (``objective_for``).
+        callbacks: Keras callbacks, driven at epoch level.
+        shuffle, seed: shuffling of the training batches.
+        patience: early stopping on ``val_loss``; ``None`` never stops early.
+        restore_best: load the best-``val_loss`` weights at the end.
+        clip, clip_norm: ``clip_gradients`` before each update.
+        weights_path: keep the best weights in this ``.weights.h5`` file instead of memory.
+
+    Raises:
+        ValueError: as ``train_eager``.
+    """
+    _check_run(model, split, epochs, batch_size)
+    guard = BestWeights(patience, restore_best=restore_best, weights_path=weights_path)
+    objective = objective_for(model, loss)
+    fit_model = GradientNormModel(model, clip=clip, clip_norm=clip_norm)
+    fit_model.compile(
+        optimizer=_optimizer(optimizer), loss=objective.loss, metrics=[objective.accuracy_metric()]
+    )
+    train_dataset = make_dataset(split.x_train, split.y_train, batch_size, shuffle=shuffle, seed=seed)
+    val_dataset = make_dataset(split.x_test, split.y_test, batch_size, shuffle=False)
+    keras_history = fit_model.fit(
+        train_dataset,
+        validation_data=val_dataset,
+        epochs=epochs,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=0,
+        callbacks=[_LearningRateToLogs(), *callbacks, guard],
+    )
+    history = History(**{key: [float(v) for v in keras_history.history[key]] for key in EPOCH_KEYS})
+    return finish_history(history, guard, epochs)
+
+
+TRAINING_WAYS = {"eager": train_eager, "trainer": train_trainer, "fit": train_fit}

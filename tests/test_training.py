@@ -1,0 +1,399 @@
+"""The three ways of training (eager loop, Trainer, fit): equivalence, early stopping, clipping,
+callbacks, non-finite losses, bad input and atomic checkpoints."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from reference.data import Split, load_classification, random_binary_split
+from reference.models import ModelSpec, build_model, document_model
+from reference.trainer import (
+    EPOCH_KEYS,
+    STOP_CALLBACK,
+    STOP_EARLY,
+    STOP_NON_FINITE,
+    BestWeights,
+    Trainer,
+    clip_gradients,
+    objective_for,
+    save_weights_atomic,
+)
+from reference.training import TRAINING_WAYS, train_fit, train_trainer
+
+# The three ways agree to float32 rounding: measured max difference 6e-8 on losses, 1.2e-7 on
+# gradient norms, 0 on accuracies (BN + L2 model, 16 steps).
+EQUIVALENCE_ATOL = 1e-5
+# A restored model's recomputed validation loss vs the logged one (batched mean vs one pass).
+RESTORE_ATOL = 1e-5
+CLIP_RTOL = 1e-5
+BASIC_LOOP_EPOCHS = 5
+# Measured 0.845 after 5 epochs of the document's basic loop (0.865 at epoch 10, 0.825 at 100).
+BASIC_LOOP_MIN_VAL_ACCURACY = 0.83
+
+WAYS = list(TRAINING_WAYS)
+TINY = ModelSpec(20, (8,))
+SAME_SETTINGS = {"patience": None, "restore_best": False, "clip": None, "shuffle": False}
+
+
+def tiny_split(n_samples: int = 80) -> Split:
+    return load_classification("advanced", n_samples=n_samples)
+
+
+def bce_on_test(model: keras.Model, split: Split) -> float:
+    """Keras BCE over the whole test split in inference mode (the model has no regularizer)."""
+    predictions = model(split.x_test, training=False)
+    return float(keras.ops.mean(keras.losses.binary_crossentropy(split.y_test[:, None], predictions)))
+
+
+# --- equivalence -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def equivalent_runs() -> dict:
+    """Each way trains the same initial weights on identical unshuffled batches: 4 epochs x 4 steps.
+
+    The basic model without dropout, plus batch norm and L2 so that moving statistics and penalty
+    terms are compared too.
+    """
+    split = load_classification("advanced", n_samples=320)  # 256 train = 4 batches of 64
+    spec = replace(document_model("basic").without_dropout(), batch_norm=True, l2=1e-3)
+    keras.utils.set_random_seed(7)
+    initial = build_model(spec).get_weights()
+    histories = {}
+    for way, train in TRAINING_WAYS.items():
+        model = build_model(spec)
+        model.set_weights(initial)
+        optimizer = keras.optimizers.Adam(1e-3)
+        histories[way] = train(model, split, epochs=4, batch_size=64, optimizer=optimizer, **SAME_SETTINGS)
+    return histories
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["loss", "val_loss", "accuracy", "val_accuracy", "gradient_norm"])
+@pytest.mark.parametrize("way", ["trainer", "fit"])
+def test_trainer_and_fit_follow_the_eager_loops_trajectory(equivalent_runs, way, key):
+    np.testing.assert_allclose(
+        getattr(equivalent_runs[way], key), getattr(equivalent_runs["eager"], key), atol=EQUIVALENCE_ATOL
+    )
+
+
+@pytest.mark.slow
+def test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous(equivalent_runs):
+    loss = equivalent_runs["eager"].loss
+    assert loss[-1] < loss[0] - 0.05
+
+
+# --- callbacks contract ------------------------------------------------------------------------
+
+
+class Recorder(keras.callbacks.Callback):
+    """Records the hooks called and the epoch logs; asks to stop after epoch ``stop_after``."""
+
+    def __init__(self, stop_after: int):
+        super().__init__()
+        self.stop_after, self.events, self.logs = stop_after, [], []
+
+    def on_train_begin(self, logs=None):
+        self.events.append("train_begin")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.events.append(f"epoch_begin {epoch}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.events.append(f"epoch_end {epoch}")
+        self.logs.append(dict(logs))
+        if epoch == self.stop_after:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.events.append("train_end")
+
+
+SCHEDULE = {"initial_learning_rate": 1e-3, "decay_steps": 2, "decay_rate": 0.5}
+STEPS_PER_EPOCH = 4  # 64 training samples in batches of 16
+
+
+@pytest.fixture(scope="module", params=WAYS)
+def recorded(request):
+    """One short run per way with a ``Recorder`` stopping after epoch 1 and a decaying rate."""
+    keras.utils.set_random_seed(3)
+    recorder = Recorder(stop_after=1)
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(**SCHEDULE))
+    history = TRAINING_WAYS[request.param](
+        build_model(TINY), tiny_split(), epochs=5, batch_size=16, optimizer=optimizer, callbacks=[recorder]
+    )
+    return recorder, history
+
+
+@pytest.mark.slow
+def test_callbacks_receive_the_training_hooks_in_fit_order(recorded):
+    recorder, _ = recorded
+    expected = ["train_begin", "epoch_begin 0", "epoch_end 0", "epoch_begin 1", "epoch_end 1", "train_end"]
+    assert recorder.events == expected
+
+
+@pytest.mark.slow
+def test_epoch_logs_hold_exactly_the_contract_keys_as_python_floats(recorded):
+    recorder, _ = recorded
+    for logs in recorder.logs:
+        assert set(logs) == set(EPOCH_KEYS)
+        assert all(type(value) is float for value in logs.values())
+
+
+@pytest.mark.slow
+def test_a_callback_setting_stop_training_ends_the_run_and_is_recorded(recorded):
+    _, history = recorded
+    assert (len(history.loss), history.stopped_epoch, history.stopped_reason) == (2, 1, STOP_CALLBACK)
+
+
+@pytest.mark.slow
+def test_logged_learning_rate_is_the_schedule_at_the_steps_done(recorded):
+    _, history = recorded
+    steps = STEPS_PER_EPOCH * (np.arange(len(history.learning_rate)) + 1)
+    expected = SCHEDULE["initial_learning_rate"] * SCHEDULE["decay_rate"] ** (steps / SCHEDULE["decay_steps"])
+    np.testing.assert_allclose(history.learning_rate, expected, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_history_as_dict_carries_every_epoch_key_and_the_stop_fields(recorded):
+    _, history = recorded
+    as_dict = history.as_dict()
+    assert set(EPOCH_KEYS) | {"stopped_epoch", "best_epoch", "stopped_reason"} == set(as_dict)
+    assert all(len(as_dict[key]) == 2 for key in EPOCH_KEYS)
+
+
+# --- early stopping ----------------------------------------------------------------------------
+
+PATIENCE = 3
+
+
+def overfitting_run(train, **kwargs):
+    """Random labels and a large rate: validation loss bottoms out early, then rises."""
+    split = random_binary_split(n_train=128, n_val=64, seed=0)
+    model = build_model(ModelSpec(20, (64,)))
+    optimizer = keras.optimizers.Adam(1e-2)
+    history = train(model, split, epochs=40, batch_size=32, optimizer=optimizer, patience=PATIENCE, **kwargs)
+    return model, split, history
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_trainer_stops_patience_epochs_after_the_best_and_restores_it(tmp_path, where):
+    weights_path = tmp_path / "best.weights.h5" if where == "file" else None
+    model, split, history = overfitting_run(train_trainer, weights_path=weights_path)
+    best = int(np.argmin(history.val_loss))
+    assert history.stopped_reason == STOP_EARLY
+    assert (history.best_epoch, history.stopped_epoch) == (best, best + PATIENCE)
+    predictions = model(split.x_test, training=False)
+    restored = float(keras.ops.mean(keras.losses.binary_crossentropy(split.y_test, predictions)))
+    assert restored == pytest.approx(min(history.val_loss), abs=RESTORE_ATOL)
+
+
+@pytest.mark.slow
+def test_best_weights_in_fit_stops_where_keras_early_stopping_stops():
+    keras_stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE)
+    _, _, history = overfitting_run(train_fit, callbacks=[keras_stopper])
+    assert history.stopped_reason == STOP_EARLY
+    assert (history.best_epoch, history.stopped_epoch) == (
+        keras_stopper.best_epoch,
+        keras_stopper.stopped_epoch,
+    )
+
+
+# --- gradient clipping -------------------------------------------------------------------------
+
+
+def exploding_batch() -> tuple[tf.Tensor, tf.Tensor]:
+    """Features of size 1e4 and labels opposite to the initial predictions: huge gradients."""
+    rng = np.random.default_rng(0)
+    return tf.constant(rng.normal(size=(32, 20)) * 1e4, tf.float32), tf.constant(
+        rng.integers(0, 2, 32), tf.float32
+    )
+
+
+@pytest.fixture
+def raw_gradients() -> list[np.ndarray]:
+    trainer = Trainer(build_model(TINY), keras.optimizers.SGD(1.0))
+    _, _, gradients = trainer.loss_and_gradients(*exploding_batch())
+    return [g.numpy().astype(np.float64) for g in gradients]
+
+
+def test_the_exploding_batch_explodes_every_kernel_gradient(raw_gradients):
+    kernels = [g for g in raw_gradients if g.ndim == 2]
+    assert min(np.linalg.norm(g) for g in kernels) > 100.0
+
+
+def test_per_tensor_clipping_bounds_every_gradient_norm_and_keeps_directions(raw_gradients):
+    clipped = [g.numpy() for g in clip_gradients([tf.constant(g) for g in raw_gradients], "per_tensor", 1.0)]
+    for raw, cut in zip(raw_gradients, clipped, strict=True):
+        np.testing.assert_allclose(cut, raw / max(1.0, np.linalg.norm(raw)), rtol=CLIP_RTOL)
+
+
+def test_global_clipping_scales_all_gradients_by_one_factor(raw_gradients):
+    global_norm = math.sqrt(sum(float(np.sum(g**2)) for g in raw_gradients))
+    clipped = [g.numpy() for g in clip_gradients([tf.constant(g) for g in raw_gradients], "global", 1.0)]
+    for raw, cut in zip(raw_gradients, clipped, strict=True):
+        np.testing.assert_allclose(cut, raw / global_norm, rtol=CLIP_RTOL, atol=1e-12)
+
+
+def test_a_trainer_step_moves_each_variable_by_at_most_the_clip_norm():
+    """With SGD(lr=1) the update of each variable is its clipped gradient."""
+    model = build_model(TINY)
+    trainer = Trainer(model, keras.optimizers.SGD(1.0), clip="per_tensor", clip_norm=0.5)
+    before = model.get_weights()
+    trainer.train_step(*exploding_batch())
+    moves = [np.linalg.norm(a - b) for a, b in zip(model.get_weights(), before, strict=True)]
+    assert max(moves) <= 0.5 * (1 + CLIP_RTOL)
+    assert max(moves) > 0.4  # the bound is reached: the step was clipped, not small
+
+
+# --- non-finite loss ---------------------------------------------------------------------------
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    """Sets the output kernel to NaN at the start of epoch ``at``.
+
+    Not the first kernel: in graph mode (Trainer, fit) ReLU maps a NaN pre-activation to 0 on
+    this CPU build, so a NaN first layer gives a finite loss of log 2 there (NaN in eager mode).
+    """
+
+    def __init__(self, at: int):
+        super().__init__()
+        self.at = at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            kernel = [w for w in self.model.trainable_weights if len(w.shape) == 2][-1]
+            kernel.assign(tf.fill(kernel.shape, float("nan")))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("way", WAYS)
+def test_a_nan_loss_stops_training_warns_and_keeps_the_best_weights_so_far(way):
+    split = tiny_split()
+    model = build_model(TINY)
+    with pytest.warns(RuntimeWarning, match="Non-finite loss at epoch 2"):
+        history = TRAINING_WAYS[way](model, split, epochs=6, batch_size=16, callbacks=[PoisonWeights(at=2)])
+    assert (history.stopped_reason, history.stopped_epoch, len(history.loss)) == (STOP_NON_FINITE, 2, 3)
+    assert math.isnan(history.loss[2])
+    assert history.best_epoch == int(np.argmin(history.val_loss[:2]))
+    assert bce_on_test(model, split) == pytest.approx(min(history.val_loss[:2]), abs=RESTORE_ATOL)
+
+
+# --- the document's basic loop on the document's data ------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_basic_eager_loop_reaches_the_stated_validation_accuracy():
+    """The document's basic demo: 1000 x 20, unstandardized, 20-64-32-1 with dropout 0.2, Adam(1e-3)."""
+    split = load_classification("basic")
+    history = TRAINING_WAYS["eager"](
+        build_model(document_model("basic")), split, epochs=BASIC_LOOP_EPOCHS, batch_size=32
+    )
+    assert history.val_accuracy[-1] >= BASIC_LOOP_MIN_VAL_ACCURACY
+
+
+# --- loss and accuracy from the output layer ---------------------------------------------------
+
+
+def test_a_softmax_model_gets_sparse_categorical_cross_entropy_and_argmax_accuracy():
+    objective = objective_for(build_model(document_model("callbacks")))
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], np.float32)
+    labels = np.array([0, 1])
+    expected_loss = -(np.log(0.7) + np.log(0.3)) / 2
+    assert isinstance(objective.loss, keras.losses.SparseCategoricalCrossentropy)
+    assert float(objective.loss(labels, probabilities)) == pytest.approx(expected_loss, rel=1e-5)
+    assert keras.ops.convert_to_numpy(objective.accuracy(labels, probabilities)).tolist() == [1.0, 0.0]
+
+
+def test_a_linear_single_unit_is_read_as_a_logit_thresholded_at_zero():
+    objective = objective_for(build_model(ModelSpec(20, (4,), output_activation="linear")))
+    logits = np.array([[-0.1], [0.1], [2.0]], np.float32)
+    labels = np.array([0.0, 0.0, 1.0], np.float32)
+    expected_loss = np.mean(np.log1p(np.exp(-np.where(labels == 1, 1, -1) * logits.ravel())))
+    assert float(objective.loss(labels, logits)) == pytest.approx(expected_loss, rel=1e-5)
+    assert keras.ops.convert_to_numpy(objective.accuracy(labels, logits)).ravel().tolist() == [1.0, 0.0, 1.0]
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+EMPTY = Split(*(np.zeros((0, 20), np.float32), np.zeros(0, np.float32)) * 2)
+BAD_RUNS = [
+    pytest.param({"epochs": 0}, "epochs", id="zero-epochs"),
+    pytest.param({"epochs": -2}, "epochs", id="negative-epochs"),
+    pytest.param({"epochs": 2.5}, "epochs", id="float-epochs"),
+    pytest.param({"batch_size": 0}, "batch_size", id="zero-batch-size"),
+    pytest.param({"patience": -1}, "patience", id="negative-patience"),
+    pytest.param({"split": EMPTY}, "split", id="empty-split"),
+    pytest.param(
+        {"split": load_classification("regularization", n_samples=20)}, "split", id="50-features-for-20"
+    ),
+    pytest.param({"clip": "by_value"}, "clip", id="unknown-clip"),
+    pytest.param({"clip_norm": 0.0}, "clip_norm", id="zero-clip-norm"),
+    pytest.param({"weights_path": "best.h5"}, "weights_path", id="h5-not-weights-h5"),
+]
+
+
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize(("override", "argument"), BAD_RUNS)
+def test_bad_arguments_raise_a_value_error_naming_the_argument(way, override, argument):
+    kwargs = {"split": tiny_split(), "epochs": 1, "batch_size": 8, "clip": "global"} | override
+    split = kwargs.pop("split")
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        TRAINING_WAYS[way](build_model(TINY), split, **kwargs)
+
+
+def test_trainer_train_rejects_an_empty_dataset():
+    empty = tf.data.Dataset.from_tensor_slices(
+        (np.zeros((0, 20), np.float32), np.zeros(0, np.float32))
+    ).batch(4)
+    with pytest.raises(ValueError, match="`train_dataset`"):
+        Trainer(build_model(TINY), keras.optimizers.Adam()).train(empty, empty, epochs=1)
+
+
+def test_trainer_train_rejects_a_dataset_with_the_wrong_feature_count():
+    split = load_classification("regularization", n_samples=20)
+    data = tf.data.Dataset.from_tensor_slices((split.x_train, split.y_train)).batch(4)
+    with pytest.raises(ValueError, match=r"`train_dataset`.*input_dim=20"):
+        Trainer(build_model(TINY), keras.optimizers.Adam()).train(data, data, epochs=1)
+
+
+# --- atomic checkpoints ------------------------------------------------------------------------
+
+
+def test_a_failed_checkpoint_write_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "best.weights.h5"
+    model = build_model(TINY)
+    save_weights_atomic(model, path)
+    before = path.read_bytes()
+
+    def crash_midway(filepath, *args, **kwargs):
+        Path(filepath).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model, "save_weights", crash_midway)
+    with pytest.raises(OSError, match="disk full"):
+        save_weights_atomic(model, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_checkpoint_round_trip_restores_the_weights(tmp_path):
+    path = tmp_path / "best.weights.h5"
+    model, other = build_model(TINY), build_model(TINY)
+    save_weights_atomic(model, path)
+    other.load_weights(path)
+    for a, b in zip(model.get_weights(), other.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_best_weights_rejects_negative_patience():
+    with pytest.raises(ValueError, match=r"`patience`.*patience=-1"):
+        BestWeights(-1)
