@@ -33,6 +33,9 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 SEED = 42
 
+# Benchmark suite hooks: smoke pass by default, case parametrization, report at the end of a timed run.
+pytest_plugins = ["benchmarks.plugin"]
+
 settings.register_profile(
     "ci",
     derandomize=True,

@@ -31,8 +31,9 @@ DOCUMENT_WINDOW = 5
 def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     """The optimizer's learning rate now, as a Python float, for a constant or a schedule (D13).
 
-    float(convert_to_numpy(optimizer.learning_rate)); with a schedule this is
-    schedule(optimizer.iterations).
+    float(optimizer.learning_rate); with a schedule this is schedule(optimizer.iterations).
+    It goes through ``convert_to_tensor``, not ``convert_to_numpy``: on NumPy 2.4 the latter
+    emits a DeprecationWarning (no ``copy`` keyword in ``__array__``).
 
     Raises:
         RuntimeError: called while tracing a ``tf.function`` (the value is symbolic there).
@@ -42,7 +43,7 @@ def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
             "current_learning_rate reads a value and must run eagerly, not inside a tf.function; "
             "return `optimizer.learning_rate` from the graph and convert it outside."
         )
-    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    return float(keras.ops.convert_to_tensor(optimizer.learning_rate))
 
 
 def global_norm(gradients: Iterable) -> float:

@@ -24,6 +24,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from reference.monitor import current_learning_rate
+
 EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "gradient_norm", "learning_rate")
 CLIP_MODES = ("per_tensor", "global")
 WEIGHTS_SUFFIX = ".weights.h5"
@@ -62,16 +64,6 @@ class History:
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def learning_rate_of(optimizer: keras.optimizers.Optimizer) -> float:
-    """The optimizer's current rate as a Python float, schedules included (D13).
-
-    ``float(convert_to_tensor(...))`` rather than ``convert_to_numpy``: on NumPy 2.4 the latter
-    goes through ``np.array(x)`` and emits a DeprecationWarning (no ``copy`` keyword in
-    ``__array__``) for variables and eager tensors alike.
-    """
-    return float(keras.ops.convert_to_tensor(optimizer.learning_rate))
 
 
 def clip_gradients(gradients: Sequence, clip: str | None, clip_norm: float) -> list:
@@ -365,7 +357,7 @@ class Trainer:
         results = {m.name: float(m.result()) for m in (self.train_loss, self.val_loss, self.gradient_norm)}
         results["accuracy"] = float(self.train_accuracy.result())
         results["val_accuracy"] = float(self.val_accuracy.result())
-        results["learning_rate"] = learning_rate_of(self.optimizer)
+        results["learning_rate"] = current_learning_rate(self.optimizer)
         return results
 
     def train(

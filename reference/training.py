@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from reference.data import DATA_SEED, Split, make_dataset
+from reference.monitor import current_learning_rate
 from reference.trainer import (
     EPOCH_KEYS,
     BestWeights,
@@ -33,7 +34,6 @@ from reference.trainer import (
     check_positive_int,
     clip_gradients,
     finish_history,
-    learning_rate_of,
     objective_for,
     regularization_loss,
     run_epochs,
@@ -120,7 +120,7 @@ def train_eager(
             "val_loss": float(objective.loss(y_test, predictions) + regularization_loss(model)),
             "val_accuracy": float(tf.reduce_mean(objective.accuracy(y_test, predictions))),
             "gradient_norm": float(np.mean(norms)),
-            "learning_rate": learning_rate_of(optimizer),
+            "learning_rate": current_learning_rate(optimizer),
         }
 
     return run_epochs(model, epochs, run_epoch, callbacks, guard)
@@ -208,7 +208,7 @@ class _LearningRateToLogs(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = learning_rate_of(self.model.optimizer)
+            logs["learning_rate"] = current_learning_rate(self.model.optimizer)
 
 
 def train_fit(
