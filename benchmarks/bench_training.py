@@ -1,0 +1,14 @@
+"""Training-step throughput of the document's workloads in every execution mode, on every device.
+
+Each case first checks that one step in its mode equals one eager step (loss and weight update,
+``benchmarks.checks``): a fast but wrong mode fails here and is never timed.
+"""
+
+from benchmarks.harness import run_training_case
+
+
+def test_training_step_matches_eager_then_is_timed(
+    benchmark, training_case, bench_device, bench_settings, bench_seed
+):
+    workload, batch_size, mode = training_case
+    run_training_case(benchmark, workload, batch_size, mode, bench_device, bench_settings, seed=bench_seed)

@@ -1,0 +1,133 @@
+"""Correctness gate before timing: one step in a mode must match one eager step.
+
+From the same state (weights, optimizer slots, RNG seeds) and the same batch, the mode's first
+step must give the eager step's loss, and move the weights by the eager step's update:
+
+    loss_rel_err   = |loss_mode - loss_eager| / max(|loss_eager|, tiny)
+    update_rel_err = ||dW_mode - dW_eager||_2 / max(||dW_eager||_2, tiny),   dW = W_after - W_before
+
+over every weight (kernels, biases, batch-norm gamma/beta and moving statistics). The loss is
+computed before the update, so only the update catches a wrong learning rate or optimizer.
+The update is compared as a whole (a norm), not element by element: with Adam, a gradient that
+rounds to +1e-9 in one mode and -1e-9 in another flips a single weight's first step by 2*lr,
+which is harmless and expected when XLA or oneDNN reorder sums.
+
+Dropout: XLA lowers TensorFlow's stateless RNG with another algorithm than TF's kernels, so
+from identical seeds an XLA step draws another dropout mask (measured on ``basic``, batch 32:
+loss 0.6445 under XLA against 0.6670 eager). No tolerance can compare different masks, so an
+XLA-compiled runner (``xla``, ``fused_xla``, and ``fit`` where Keras turns XLA on, i.e. on GPU)
+of a workload with dropout is checked on its twin without dropout layers (same spec otherwise,
+``ModelSpec.without_dropout``), built and compiled by the same mode code; the benchmark then
+times the real workload. Non-XLA modes draw the same masks as eager (measured: equal losses),
+so they are checked on the real workload, dropout included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from benchmarks.modes import Runner, train_step
+from benchmarks.workloads import Problem
+
+# Measured on CPU (TF 2.21, oneDNN on) over every workload, batch size and mode, 2-6 seeds each:
+# largest loss_rel_err 1.3e-7, largest update_rel_err 9.7e-3 (advanced, batch 2048, XLA: the Dense
+# biases before batch norm have a gradient that is zero up to rounding, and Adam turns that noise
+# into steps of up to lr; every other case stayed below 4e-5). A learning rate off by 10% gives
+# update_rel_err 0.1, so the gate catches learning-rate errors of 5% and more.
+LOSS_RTOL = 1e-5
+UPDATE_RTOL = 5e-2
+# Not measured yet (no GPU on the machine that set these): TF32 matmuls on recent NVIDIA GPUs
+# round products to a 10-bit mantissa (about 1e-3 relative), so the loss tolerance is widened.
+GPU_LOSS_RTOL = 1e-3
+_TINY = 1e-30
+
+
+def tolerances(device_kind: str) -> tuple[float, float]:
+    """``(loss_rtol, update_rtol)`` for a device kind (``"CPU"`` or ``"GPU"``)."""
+    return (GPU_LOSS_RTOL if device_kind == "GPU" else LOSS_RTOL), UPDATE_RTOL
+
+
+@dataclass(frozen=True)
+class ModeCheck:
+    """The outcome of ``check_mode``; ``as_dict()`` goes into the benchmark's extra_info."""
+
+    mode: str
+    loss: float
+    reference_loss: float
+    loss_rel_err: float
+    update_rel_err: float
+    loss_rtol: float
+    update_rtol: float
+    on_dropout_free_twin: bool
+
+    @property
+    def passed(self) -> bool:
+        finite = np.isfinite(self.loss_rel_err) and np.isfinite(self.update_rel_err)
+        return bool(
+            finite and self.loss_rel_err <= self.loss_rtol and self.update_rel_err <= self.update_rtol
+        )
+
+    def message(self) -> str:
+        return (
+            f"mode {self.mode!r} disagrees with the eager step: loss {self.loss!r} vs {self.reference_loss!r} "
+            f"(rel. err {self.loss_rel_err:.3g}, tolerance {self.loss_rtol:g}); weight update rel. err "
+            f"{self.update_rel_err:.3g} (tolerance {self.update_rtol:g})"
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _weights(problem: Problem) -> list[np.ndarray]:
+    return [np.asarray(w.numpy(), dtype=np.float64) for w in problem.weights]
+
+
+def _update_norm_diff(before, after_a, after_b) -> tuple[float, float]:
+    diff = sum(
+        float(np.sum(((a - w) - (b - w)) ** 2)) for w, a, b in zip(before, after_a, after_b, strict=True)
+    )
+    ref = sum(float(np.sum((b - w) ** 2)) for w, b in zip(before, after_b, strict=True))
+    return float(np.sqrt(diff)), float(np.sqrt(ref))
+
+
+def check_mode(
+    problem: Problem,
+    runner: Runner,
+    *,
+    on_dropout_free_twin: bool = False,
+    loss_rtol: float = LOSS_RTOL,
+    update_rtol: float = UPDATE_RTOL,
+) -> ModeCheck:
+    """Compare one step of ``runner`` with one eager step of ``problem`` from the same state.
+
+    The problem's state is restored afterwards, so the caller can go on from the initial state.
+
+    Args:
+        problem: the problem the runner was built on (same variables).
+        runner: the mode under test; its first call happens here.
+        on_dropout_free_twin: recorded in the result (the problem is the twin without dropout).
+        loss_rtol, update_rtol: the tolerances (defaults ``LOSS_RTOL``, ``UPDATE_RTOL``).
+    """
+    initial = problem.snapshot()
+    before = _weights(problem)
+    reference_loss = float(train_step(problem)(problem.x, problem.y).numpy())
+    reference = _weights(problem)
+    problem.restore(initial)
+    runner.reset()
+    loss = float(runner.run(1).numpy())
+    after = _weights(problem)
+    problem.restore(initial)
+    runner.reset()
+    diff, ref = _update_norm_diff(before, after, reference)
+    return ModeCheck(
+        mode=runner.mode,
+        loss=loss,
+        reference_loss=reference_loss,
+        loss_rel_err=abs(loss - reference_loss) / max(abs(reference_loss), _TINY),
+        update_rel_err=diff / max(ref, _TINY),
+        loss_rtol=loss_rtol,
+        update_rtol=update_rtol,
+        on_dropout_free_twin=on_dropout_free_twin,
+    )

@@ -1,0 +1,186 @@
+"""One benchmark case from build to timing: what every ``bench_*.py`` test calls.
+
+A training case runs, in order and on its device:
+
+1. build the problem and the mode's runner (tracing timed as ``trace_s``);
+2. the first call, one step, host copy (``first_call_s``: compilation, graph optimization);
+3. the mode check (``benchmarks.checks``; XLA-compiled runners of a workload with dropout are
+   checked on its dropout-free twin): a mismatch raises ``ModeMismatchError``, nothing is timed;
+4. two warm calls to size the rounds (and, for fused modes, the steps per round);
+5. ``benchmark.pedantic`` with warm-up rounds; every round ends with a host copy of the loss.
+
+pytest-benchmark's statistics are then per step: a fused round's time is divided by its steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from benchmarks.checks import ModeCheck, check_mode, tolerances
+from benchmarks.devices import Device
+from benchmarks.flops import matmul_flops, step_flops
+from benchmarks.modes import build_runner
+from benchmarks.results import SCHEMA_VERSION
+from benchmarks.settings import Settings, choose_fused_steps, choose_rounds
+from benchmarks.workloads import Workload, build_problem
+
+FUSED_PROBE_MAX_STEPS = 64
+
+
+class ModeMismatchError(AssertionError):
+    """A mode's step does not compute the eager step: the case is not timed."""
+
+
+def case_id(workload: str, batch_size: int | None, mode: str, device: str) -> str:
+    """The stable key of a case across runs: ``"basic/b32/fused_xla/CPU:0"`` (``b-`` without a batch)."""
+    batch = "-" if batch_size is None else str(batch_size)
+    return f"{workload}/b{batch}/{mode}/{device}"
+
+
+def _seconds(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def _warm_round_s(target: Callable[[], float]) -> float:
+    return min(_seconds(target), _seconds(target))
+
+
+def _check(
+    workload: Workload, batch_size, mode: str, problem, runner, device: Device, seed: int
+) -> ModeCheck:
+    loss_rtol, update_rtol = tolerances(device.kind)
+    if runner.jit_compile and workload.has_dropout:
+        twin = build_problem(workload, batch_size, seed=seed, dropout=False)
+        twin_runner = build_runner(mode, twin)
+        return check_mode(
+            twin, twin_runner, on_dropout_free_twin=True, loss_rtol=loss_rtol, update_rtol=update_rtol
+        )
+    return check_mode(problem, runner, loss_rtol=loss_rtol, update_rtol=update_rtol)
+
+
+def _fused_steps(runner, settings: Settings) -> int:
+    if not settings.timed:
+        return choose_fused_steps(0.0, settings)
+    one = _warm_round_s(runner.timed(1))
+    probe = int(min(FUSED_PROBE_MAX_STEPS, max(2, settings.fused_round_s // one + 1)))
+    many = _warm_round_s(runner.timed(probe))
+    # Per-step cost without the call overhead; at least half the probe's average (noise guard).
+    step_s = max((many - one) / (probe - 1), many / probe / 2)
+    return choose_fused_steps(step_s, settings)
+
+
+def per_step_statistics(benchmark, steps_per_round: int) -> None:
+    """Divide the recorded round times by ``steps_per_round`` (before any statistic is computed)."""
+    if steps_per_round == 1 or not benchmark.enabled or benchmark.stats is None:
+        return
+    data = benchmark.stats.stats.data
+    data[:] = [seconds / steps_per_round for seconds in data]
+
+
+def _common_info(case: str, kind: str, device: Device, settings: Settings) -> dict:
+    return {
+        "schema": SCHEMA_VERSION,
+        "case": case,
+        "kind": kind,
+        "device": device.short,
+        "device_label": device.label,
+        "device_description": device.description,
+        "strategy": "none",
+        "replicas": 1,
+        "settings": settings.name,
+        "time_unit": "seconds per step",
+    }
+
+
+def _pedantic(benchmark, target, steps: int, settings: Settings) -> None:
+    rounds = choose_rounds(_warm_round_s(target), settings) if benchmark.enabled else 1
+    benchmark.pedantic(target, rounds=rounds, warmup_rounds=settings.warmup_rounds, iterations=1)
+    per_step_statistics(benchmark, steps)
+
+
+def run_training_case(
+    benchmark,
+    workload: Workload,
+    batch_size: int | None,
+    mode: str,
+    device: Device,
+    settings: Settings,
+    *,
+    seed: int,
+) -> None:
+    """Check, then time, one training step of ``workload`` in ``mode`` on ``device``.
+
+    Raises:
+        ModeMismatchError: the mode's first step disagrees with the eager step.
+    """
+    case = case_id(workload.name, batch_size, mode, device.short)
+    with tf.device(device.tf_name):
+        problem = build_problem(workload, batch_size, seed=seed)
+        runner = build_runner(mode, problem)
+        first_call_s = _seconds(lambda: runner.run(1).numpy())
+        check = _check(workload, batch_size, mode, problem, runner, device, seed)
+        if not check.passed:
+            raise ModeMismatchError(f"{case}: {check.message()}")
+        steps = _fused_steps(runner, settings) if runner.fused else 1
+        flops = step_flops(workload, batch_size)
+        benchmark.group = f"{workload.name} b={'-' if batch_size is None else batch_size} {device.label}"
+        benchmark.extra_info.update(
+            _common_info(case, "training_step", device, settings)
+            | {
+                "workload": workload.name,
+                "mode": mode,
+                "batch_size": batch_size,
+                "samples_per_step": batch_size,
+                "steps_per_round": steps,
+                "flops_per_step": flops.total,
+                "flops_breakdown": {
+                    "matmul": flops.matmul,
+                    "elementwise": flops.elementwise,
+                    "optimizer": flops.optimizer,
+                },
+                "trace_s": runner.trace_s,
+                "first_call_s": first_call_s,
+                "jit_compile": runner.jit_compile,
+                "check": check.as_dict(),
+            }
+        )
+        _pedantic(benchmark, runner.timed(steps), steps, settings)
+
+
+def run_calibration_case(benchmark, n: int, device: Device, settings: Settings, *, seed: int) -> None:
+    """Time an ``n x n`` float32 matmul in a ``tf.function`` on ``device``: the run's peak reference."""
+    case = f"calibration/matmul{n}/{device.short}"
+    with tf.device(device.tf_name):
+        generator = tf.random.Generator.from_seed(seed)
+        a = generator.normal((n, n))
+        b = generator.normal((n, n))
+
+        @tf.function
+        def product():
+            c = tf.matmul(a, b)
+            return c, c[0, 0]
+
+        trace_s = _seconds(lambda: product.get_concrete_function())
+        first_call_s = _seconds(lambda: product()[1].numpy())
+        benchmark.group = f"calibration {device.label}"
+        benchmark.extra_info.update(
+            _common_info(case, "calibration", device, settings)
+            | {
+                "workload": "matmul",
+                "mode": "function",
+                "batch_size": None,
+                "samples_per_step": None,
+                "matmul_n": n,
+                "steps_per_round": 1,
+                "flops_per_step": matmul_flops(n),
+                "trace_s": trace_s,
+                "first_call_s": first_call_s,
+                "jit_compile": False,
+            }
+        )
+        _pedantic(benchmark, lambda: float(product()[1].numpy()), 1, settings)

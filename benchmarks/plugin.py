@@ -1,0 +1,184 @@
+"""pytest plugin of the benchmark suite (registered by the root ``conftest.py``).
+
+- Plain ``pytest`` is the smoke pass: unless ``--benchmark-only`` or ``--benchmark-enable`` is
+  given, pytest-benchmark is disabled, so every benchmark runs once, mode checks included, no
+  statistics, no report.
+- ``--bench-quick`` (or ``TFBENCH_QUICK=1``) selects the reduced matrix.
+- ``--benchmark-only`` deselects the correctness tests instead of listing each as skipped.
+- Cases are parametrized at collection: workload x batch size x mode, and every device
+  TensorFlow sees. Without a GPU, a ``gpu``-marked placeholder shows the GPU cases as skipped.
+- After a timed run, ``reports/benchmarks.json`` and ``reports/benchmarks.html`` are written
+  atomically (``--bench-report-dir`` moves them).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+_START = pytest.StashKey[float]()
+_SETTINGS = pytest.StashKey[object]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("tfbench", "training-step benchmarks")
+    group.addoption(
+        "--bench-quick",
+        action="store_true",
+        default=False,
+        help="run the reduced benchmark matrix (batch 32 and 2048, fewer rounds); also TFBENCH_QUICK=1",
+    )
+    group.addoption(
+        "--bench-report-dir",
+        default=None,
+        metavar="DIR",
+        help="where a timed run writes benchmarks.json and benchmarks.html (default: <rootdir>/reports)",
+    )
+
+
+def _timed(config) -> bool:
+    return bool(config.getoption("benchmark_only", False) or config.getoption("benchmark_enable", False))
+
+
+def pytest_configure(config):
+    """Runs before pytest-benchmark's own (trylast) configure, which reads ``benchmark_disable``."""
+    config.stash[_START] = time.perf_counter()
+    if hasattr(config.option, "benchmark_disable") and not _timed(config):
+        config.option.benchmark_disable = True
+
+
+def bench_settings_of(config):
+    """The ``Settings`` of this session (smoke, quick or full)."""
+    if _SETTINGS not in config.stash:
+        from benchmarks.settings import env_quick, resolve_settings
+
+        quick = config.getoption("bench_quick", False) or env_quick()
+        config.stash[_SETTINGS] = resolve_settings(timed=_timed(config), quick=quick)
+    return config.stash[_SETTINGS]
+
+
+@pytest.fixture
+def bench_settings(request):
+    return bench_settings_of(request.config)
+
+
+def _device_params():
+    from benchmarks.devices import NO_GPU_REASON, visible_devices
+
+    params = []
+    devices = visible_devices()
+    for device in devices:
+        marks = [pytest.mark.gpu] if device.kind == "GPU" else []
+        params.append(pytest.param(device, id=device.label, marks=marks))
+    if not any(d.kind == "GPU" for d in devices):
+        params.append(
+            pytest.param(None, id="GPU", marks=[pytest.mark.gpu, pytest.mark.skip(reason=NO_GPU_REASON)])
+        )
+    return params
+
+
+def _training_params(settings):
+    from benchmarks.modes import modes_for
+    from benchmarks.workloads import WORKLOADS
+
+    params = []
+    for workload in WORKLOADS.values():
+        batches = settings.batch_sizes if workload.has_model else workload.batch_sizes
+        for batch in batches:
+            for mode in modes_for(workload.has_model):
+                label = f"{workload.name}-b{'-' if batch is None else batch}-{mode}"
+                params.append(pytest.param((workload, batch, mode), id=label))
+    return params
+
+
+def _calibration_params(settings):
+    params = []
+    for device_param in _device_params():
+        device = device_param.values[0]
+        kind = "GPU" if device is None else device.kind
+        sizes = settings.calibration_sizes[kind][:1] if device is None else settings.calibration_sizes[kind]
+        for n in sizes:
+            params.append(pytest.param((device, n), id=f"{device_param.id}-n{n}", marks=device_param.marks))
+    return params
+
+
+def pytest_generate_tests(metafunc):
+    settings = bench_settings_of(metafunc.config)
+    if "training_case" in metafunc.fixturenames:
+        metafunc.parametrize("training_case", _training_params(settings))
+    if "bench_device" in metafunc.fixturenames:
+        metafunc.parametrize("bench_device", _device_params())
+    if "calibration_case" in metafunc.fixturenames:
+        metafunc.parametrize("calibration_case", _calibration_params(settings))
+
+
+def pytest_collection_modifyitems(config, items):
+    """With ``--benchmark-only``, deselect (rather than skip one by one) every test without a benchmark."""
+    if not config.getoption("benchmark_only", False):
+        return
+    keep = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
+    if len(keep) < len(items):
+        kept = set(keep)
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = keep
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    from benchmarks.environment import collect_environment
+
+    machine_info["environment"] = collect_environment(config.rootpath)
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    from benchmarks.results import annotate
+
+    annotate(
+        output_json,
+        settings=bench_settings_of(config).as_dict(),
+        duration_s=time.perf_counter() - config.stash[_START],
+    )
+
+
+def _report_dir(config) -> Path:
+    chosen = config.getoption("bench_report_dir", None)
+    return Path(chosen) if chosen else Path(config.rootpath) / "reports"
+
+
+def _say(config, line: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """After a timed run: pytest-benchmark's JSON with our keys, then the HTML report."""
+    config = session.config
+    bench_session = getattr(config, "_benchmarksession", None)
+    if bench_session is None or bench_session.disabled:
+        return
+    benchmarks = [b for b in bench_session.benchmarks if b and not b.has_error]
+    if not any(b.extra_info.get("schema") for b in benchmarks):
+        return
+    from benchmarks.atomic import write_text_atomic
+    from benchmarks.report import write_report
+
+    machine_info = bench_session.get_machine_info()
+    commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
+    config.hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
+    output_json = config.hook.pytest_benchmark_generate_json(
+        config=config,
+        benchmarks=benchmarks,
+        include_data=True,
+        machine_info=machine_info,
+        commit_info=commit_info,
+    )
+    config.hook.pytest_benchmark_update_json(config=config, benchmarks=benchmarks, output_json=output_json)
+    folder = _report_dir(config)
+    json_path = write_text_atomic(folder / "benchmarks.json", json.dumps(output_json, indent=2, default=str))
+    html_path = write_report(json_path, folder / "benchmarks.html")
+    _say(config, f"benchmark results: {json_path}")
+    _say(config, f"benchmark report:  {html_path}")

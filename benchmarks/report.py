@@ -1,0 +1,178 @@
+"""The HTML report of a benchmark run: one self-contained file (figures embedded, no URL).
+
+    python -m benchmarks.report reports/benchmarks.json -o reports/benchmarks.html
+
+A missing, empty or corrupt input prints one line naming the problem and exits with 2; the
+output is written atomically, so a failed run leaves no partial HTML. Jinja2 autoescapes every
+string that reaches the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import jinja2
+
+from benchmarks import figures
+from benchmarks.analysis import (
+    CaseResult,
+    ReportInputError,
+    RunResults,
+    Speedup,
+    batch_label,
+    findings,
+    load_results,
+    mode_rank,
+    speedups,
+)
+from benchmarks.atomic import write_text_atomic
+
+EXIT_BAD_INPUT = 2
+
+
+def _fmt(value: float | None, spec: str = ".3g", scale: float = 1.0) -> str:
+    return "-" if value is None else format(value * scale, spec)
+
+
+def _environment_rows(results: RunResults) -> list[tuple[str, str]]:
+    env = dict(results.machine_info.get("environment") or {})
+    if isinstance(env.get("memory_bytes"), int | float):
+        env["memory_bytes"] = f"{env['memory_bytes'] / 2**30:.1f} GiB"
+    rows = [(key, _flatten(value)) for key, value in env.items()]
+    commit = results.commit_info or {}
+    if commit.get("id"):
+        rows.append(
+            ("commit (pytest-benchmark)", f"{commit.get('id')}{' (dirty)' if commit.get('dirty') else ''}")
+        )
+    rows.append(("node", str(results.machine_info.get("node", "-"))))
+    rows.append(("run date", results.datetime or "-"))
+    settings = results.meta.get("settings") or {}
+    rows.append(("setting", str(settings.get("name", "-"))))
+    if results.meta.get("duration_s") is not None:
+        rows.append(("session duration", f"{results.meta['duration_s']:.0f} s"))
+    return rows
+
+
+def _flatten(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_flatten(v)}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return "; ".join(_flatten(v) for v in value) or "none"
+    return "-" if value is None else str(value)
+
+
+def _case_row(case: CaseResult, speedup: Speedup | None) -> dict:
+    check = case.check or {}
+    return {
+        "case": case.case,
+        "workload": case.workload,
+        "mode": case.mode,
+        "batch": batch_label(case.batch_size),
+        "device": case.device_label,
+        "steps_per_round": case.steps_per_round,
+        "rounds": case.samples.size,
+        "median_us": _fmt(case.median_s, ".1f", 1e6),
+        "iqr_us": _fmt(case.iqr_s, ".1f", 1e6),
+        "steps_per_s": _fmt(case.steps_per_s, ",.0f"),
+        "samples_per_s": _fmt(case.samples_per_s, ",.0f"),
+        "speedup": "-" if speedup is None else f"{speedup.ratio:.2f} [{speedup.low:.2f}, {speedup.high:.2f}]",
+        "gflops": _fmt(case.flops_per_s, ".3g", 1e-9),
+        "efficiency": _fmt(case.efficiency, ".2%"),
+        "trace_s": _fmt(case.trace_s, ".2f"),
+        "first_call_s": _fmt(case.first_call_s, ".2f"),
+        "check": "-"
+        if not check
+        else f"loss {check.get('loss_rel_err', 0):.1e}, update {check.get('update_rel_err', 0):.1e}",
+    }
+
+
+def _sorted(cases: list[CaseResult]) -> list[CaseResult]:
+    return sorted(
+        cases,
+        key=lambda c: (c.device, c.workload, -1 if c.batch_size is None else c.batch_size, mode_rank(c.mode)),
+    )
+
+
+def _device_sections(results: RunResults, found: dict[str, Speedup]) -> list[dict]:
+    sections = []
+    for device in results.devices():
+        cases = [c for c in results.training if c.device == device]
+        if not cases:
+            continue
+        made = {
+            "throughput": figures.grouped_bars(results, device, lambda c: c.steps_per_s, "steps / s"),
+            "speedup": figures.speedup_bars(results, device, found),
+            "scaling": figures.scaling_lines(results, device),
+            "compile": figures.grouped_bars(
+                results, device, lambda c: c.first_call_s, "first call (s)", log=False
+            ),
+            "efficiency": figures.grouped_bars(
+                results,
+                device,
+                lambda c: None if c.efficiency is None else 100 * c.efficiency,
+                "% of matmul peak",
+                with_batches_only=True,
+            ),
+        }
+        sections.append(
+            {
+                "device": device,
+                "label": cases[0].device_label,
+                "figures": {k: figures.to_data_uri(f) for k, f in made.items()},
+            }
+        )
+    return sections
+
+
+def render_report(results: RunResults) -> str:
+    """The report's HTML text."""
+    found = speedups(results)
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("benchmarks", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    template = environment.get_template("report.html.j2")
+    return template.render(
+        environment_rows=_environment_rows(results),
+        findings=findings(results),
+        calibration_rows=[_case_row(c, None) for c in _sorted(results.calibration)],
+        calibration_peaks=results.meta.get("calibration") or {},
+        device_sections=_device_sections(results, found),
+        rows=[_case_row(c, found.get(c.case)) for c in _sorted(results.training)],
+    )
+
+
+def write_report(json_path: str | Path, html_path: str | Path) -> Path:
+    """Read ``json_path``, write the report to ``html_path`` atomically; return ``html_path``.
+
+    Raises:
+        ReportInputError: the input is missing, empty, corrupt or not a result of this suite.
+    """
+    results = load_results(json_path)
+    return write_text_atomic(html_path, render_report(results))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``tfbench-report RESULT.json [-o REPORT.html]``; exit 2 on bad input."""
+    parser = argparse.ArgumentParser(
+        prog="tfbench-report", description="Render a benchmark result JSON as HTML."
+    )
+    parser.add_argument("json", type=Path, help="pytest-benchmark JSON written by `pytest --benchmark-only`")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, help="HTML path (default: JSON path with .html)"
+    )
+    args = parser.parse_args(argv)
+    output = args.output or args.json.with_suffix(".html")
+    try:
+        write_report(args.json, output)
+    except ReportInputError as error:
+        sys.stderr.write(f"tfbench-report: error: {error}\n")
+        return EXIT_BAD_INPUT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""How much a run measures: the full matrix, the quick one, or the smoke pass of plain ``pytest``.
+
+| setting | when | MLP batch sizes | timed seconds per case | rounds |
+|---|---|---|---|---|
+| ``full`` | ``pytest --benchmark-only`` | 32, 256, 2048 | 1.2 | 10-400 |
+| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 | 0.3 | 5-100 |
+| ``smoke`` | plain ``pytest`` (benchmarks disabled) | 32 | none: one call | 1 |
+
+The smoke pass runs every workload x mode x device once, at the smallest batch size only: most of
+its time is XLA compilation (a few seconds per case on a 2-core CPU) and every batch size would
+triple it. Timed runs check every batch size's modes before timing them.
+
+Rounds adapt to the case: ``rounds = clip(budget_s / round_seconds, min_rounds, max_rounds)``,
+with the round time estimated from two warm calls. A fused round runs ``n`` steps with ``n``
+chosen so a round lasts about ``fused_round_s``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+QUICK_ENV = "TFBENCH_QUICK"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One benchmark setting (see the module docstring)."""
+
+    name: str
+    batch_sizes: tuple[int, ...]
+    calibration_sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    budget_s: float = 0.0
+    warmup_rounds: int = 0
+    min_rounds: int = 1
+    max_rounds: int = 1
+    fused_round_s: float = 0.0
+    fused_min_steps: int = 2
+    fused_max_steps: int = 5000
+
+    @property
+    def timed(self) -> bool:
+        return self.name != "smoke"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+FULL = Settings(
+    "full",
+    (32, 256, 2048),
+    {"CPU": (256, 512, 1024), "GPU": (1024, 2048, 4096)},
+    budget_s=1.2,
+    warmup_rounds=3,
+    min_rounds=10,
+    max_rounds=400,
+    fused_round_s=0.03,
+    fused_min_steps=4,
+)
+QUICK = Settings(
+    "quick",
+    (32, 2048),
+    {"CPU": (512, 1024), "GPU": (2048, 4096)},
+    budget_s=0.3,
+    warmup_rounds=2,
+    min_rounds=5,
+    max_rounds=100,
+    fused_round_s=0.015,
+    fused_min_steps=4,
+)
+SMOKE = Settings("smoke", (32,), {"CPU": (256,), "GPU": (1024,)})
+
+
+def env_quick() -> bool:
+    """Whether ``TFBENCH_QUICK`` asks for the quick setting (``1``, ``true``, ``yes``, ``on``)."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def resolve_settings(*, timed: bool, quick: bool) -> Settings:
+    """``SMOKE`` when benchmarks are not timed, else ``QUICK`` or ``FULL``."""
+    if not timed:
+        return SMOKE
+    return QUICK if quick else FULL
+
+
+def choose_rounds(round_s: float, settings: Settings) -> int:
+    """``clip(budget_s / round_s, min_rounds, max_rounds)``."""
+    if round_s <= 0:
+        return settings.max_rounds
+    return int(min(settings.max_rounds, max(settings.min_rounds, settings.budget_s // round_s)))
+
+
+def choose_fused_steps(step_s: float, settings: Settings) -> int:
+    """Steps per fused round: ``clip(ceil(fused_round_s / step_s), fused_min_steps, fused_max_steps)``.
+
+    ``step_s`` is the marginal cost of one more step inside the fused loop (the harness measures it
+    from a one-step and a many-step call), so a round lasts about ``fused_round_s``.
+    """
+    if not settings.timed:
+        return settings.fused_min_steps
+    wanted = -(-settings.fused_round_s // max(step_s, 1e-9))
+    return int(min(settings.fused_max_steps, max(settings.fused_min_steps, wanted)))
