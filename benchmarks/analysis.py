@@ -49,6 +49,8 @@ class CaseResult:
     peak_flops: float | None
     jit_compile: bool | None
     check: dict | None
+    strategy: str = "none"
+    replicas: int = 1
 
     @property
     def median_s(self) -> float:
@@ -100,6 +102,10 @@ class RunResults:
         return [c for c in self.cases if c.kind == "training_step"]
 
     @property
+    def distributed(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.kind == "distributed_step"]
+
+    @property
     def calibration(self) -> list[CaseResult]:
         return [c for c in self.cases if c.kind == "calibration"]
 
@@ -137,6 +143,8 @@ def _case(entry: dict, index: int) -> CaseResult:
         peak_flops=info.get("calibration_peak_flops"),
         jit_compile=info.get("jit_compile"),
         check=info.get("check"),
+        strategy=str(info.get("strategy", "none")),
+        replicas=int(info.get("replicas", 1)),
     )
 
 
@@ -214,6 +222,56 @@ def speedups(results: RunResults) -> dict[str, Speedup]:
     return found
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """A distributed case against the single-replica (``strategy == "none"``) case of its workload and batch.
+
+    speedup    = samples/s(R replicas) / samples/s(1 replica)
+    efficiency = speedup / R        (1.0: perfect data-parallel scaling)
+    """
+
+    case: CaseResult
+    speedup: float
+    efficiency: float
+
+    @property
+    def per_replica_samples_per_s(self) -> float:
+        return self.case.samples_per_s / self.case.replicas
+
+
+def scaling(results: RunResults) -> list[Scaling]:
+    """Every distributed case that has a ``none`` peer (same workload, global batch and device)."""
+    single = {(c.workload, c.batch_size, c.device): c for c in results.distributed if c.strategy == "none"}
+    found = []
+    for case in results.distributed:
+        peer = single.get((case.workload, case.batch_size, case.device))
+        if peer is None:
+            continue
+        speedup = peer.median_s / case.median_s
+        found.append(Scaling(case, speedup, speedup / case.replicas))
+    return found
+
+
+def _scaling_findings(results: RunResults) -> list[str]:
+    lines = []
+    for item in scaling(results):
+        case = item.case
+        if case.strategy == "none":
+            continue
+        where = f"{case.workload} at global batch {case.batch_size} with {case.strategy} x{case.replicas}"
+        if item.speedup > 1.0:
+            lines.append(
+                f"Scaling pays for {where}: {item.speedup:.2f}x the single-replica throughput "
+                f"(efficiency {item.efficiency:.0%})."
+            )
+        else:
+            lines.append(
+                f"Communication and replica overhead eat the gain for {where}: {item.speedup:.2f}x the "
+                f"single-replica throughput (efficiency {item.efficiency:.0%})."
+            )
+    return lines
+
+
 def mode_rank(mode: str) -> int:
     return MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER)
 
@@ -278,6 +336,7 @@ def findings(results: RunResults) -> list[str]:
             f"Highest efficiency: {best.case} reaches {best.efficiency:.1%} of the measured matmul peak "
             f"({best.flops_per_s / 1e9:.2f} GFLOP/s)."
         )
+    lines += _scaling_findings(results)
     if not results.calibration:
         lines.append("No calibration case in this run: efficiency against the peak is not available.")
     return lines

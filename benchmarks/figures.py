@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from matplotlib.figure import Figure
 
-from benchmarks.analysis import CaseResult, RunResults, Speedup, batch_label, mode_rank
+from benchmarks.analysis import CaseResult, RunResults, Scaling, Speedup, batch_label, mode_rank
 
 PANEL_WIDTH = 4.2
 PANEL_HEIGHT = 3.4
@@ -121,6 +121,41 @@ def scaling_lines(results: RunResults, device: str) -> Figure:
         ax.set_title(workload)
         ax.grid(True, alpha=0.3)
     _legend(figure, axes)
+    return figure
+
+
+STRATEGY_COLORS = {"none": "#7f7f7f", "mirrored": "#1f77b4", "multiworker": "#d62728"}
+
+
+def distributed_scaling(items: list[Scaling]) -> Figure:
+    """Per workload: global samples/s by strategy and global batch (top), scaling efficiency (bottom)."""
+    workloads = list(dict.fromkeys(item.case.workload for item in items))
+    figure = Figure(figsize=(5.5 * max(1, len(workloads)), 7), layout="constrained")
+    axes = figure.subplots(2, max(1, len(workloads)), squeeze=False)
+    for column, workload in enumerate(workloads):
+        mine = [item for item in items if item.case.workload == workload]
+        batches = sorted({item.case.batch_size for item in mine})
+        strategies = [s for s in STRATEGY_COLORS if any(i.case.strategy == s for i in mine)]
+        width = 0.8 / max(1, len(strategies))
+        for k, strategy in enumerate(strategies):
+            xs, rates, effs = [], [], []
+            for b, batch in enumerate(batches):
+                match = [i for i in mine if i.case.strategy == strategy and i.case.batch_size == batch]
+                if match:
+                    xs.append(b + (k - (len(strategies) - 1) / 2) * width)
+                    rates.append(match[0].case.samples_per_s)
+                    effs.append(match[0].efficiency)
+            label = f"{strategy} x{mine[[i.case.strategy for i in mine].index(strategy)].case.replicas}"
+            axes[0][column].bar(xs, rates, width, label=label, color=STRATEGY_COLORS[strategy])
+            axes[1][column].bar(xs, effs, width, label=label, color=STRATEGY_COLORS[strategy])
+        for row, ylabel in ((0, "global samples / s"), (1, "scaling efficiency")):
+            ax = axes[row][column]
+            ax.set_xticks(range(len(batches)), [f"global batch {b}" for b in batches])
+            ax.set_ylabel(ylabel)
+            ax.grid(True, axis="y", alpha=0.3)
+        axes[0][column].set_title(workload)
+        axes[1][column].axhline(1.0, color="black", linewidth=1, linestyle="--")
+        axes[0][column].legend(fontsize="small")
     return figure
 
 

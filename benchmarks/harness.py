@@ -46,7 +46,7 @@ def _seconds(call: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _warm_round_s(target: Callable[[], float]) -> float:
+def warm_round_s(target: Callable[[], float]) -> float:
     return min(_seconds(target), _seconds(target))
 
 
@@ -66,9 +66,9 @@ def _check(
 def _fused_steps(runner, settings: Settings) -> int:
     if not settings.timed:
         return choose_fused_steps(0.0, settings)
-    one = _warm_round_s(runner.timed(1))
+    one = warm_round_s(runner.timed(1))
     probe = int(min(FUSED_PROBE_MAX_STEPS, max(2, settings.fused_round_s // one + 1)))
-    many = _warm_round_s(runner.timed(probe))
+    many = warm_round_s(runner.timed(probe))
     # Per-step cost without the call overhead; at least half the probe's average (noise guard).
     step_s = max((many - one) / (probe - 1), many / probe / 2)
     return choose_fused_steps(step_s, settings)
@@ -82,7 +82,7 @@ def per_step_statistics(benchmark, steps_per_round: int) -> None:
     data[:] = [seconds / steps_per_round for seconds in data]
 
 
-def _common_info(case: str, kind: str, device: Device, settings: Settings) -> dict:
+def common_info(case: str, kind: str, device: Device, settings: Settings) -> dict:
     return {
         "schema": SCHEMA_VERSION,
         "case": case,
@@ -97,8 +97,8 @@ def _common_info(case: str, kind: str, device: Device, settings: Settings) -> di
     }
 
 
-def _pedantic(benchmark, target, steps: int, settings: Settings) -> None:
-    rounds = choose_rounds(_warm_round_s(target), settings) if benchmark.enabled else 1
+def time_rounds(benchmark, target, steps: int, settings: Settings) -> None:
+    rounds = choose_rounds(warm_round_s(target), settings) if benchmark.enabled else 1
     benchmark.pedantic(target, rounds=rounds, warmup_rounds=settings.warmup_rounds, iterations=1)
     per_step_statistics(benchmark, steps)
 
@@ -130,7 +130,7 @@ def run_training_case(
         flops = step_flops(workload, batch_size)
         benchmark.group = f"{workload.name} b={'-' if batch_size is None else batch_size} {device.label}"
         benchmark.extra_info.update(
-            _common_info(case, "training_step", device, settings)
+            common_info(case, "training_step", device, settings)
             | {
                 "workload": workload.name,
                 "mode": mode,
@@ -149,7 +149,7 @@ def run_training_case(
                 "check": check.as_dict(),
             }
         )
-        _pedantic(benchmark, runner.timed(steps), steps, settings)
+        time_rounds(benchmark, runner.timed(steps), steps, settings)
 
 
 def run_calibration_case(benchmark, n: int, device: Device, settings: Settings, *, seed: int) -> None:
@@ -169,7 +169,7 @@ def run_calibration_case(benchmark, n: int, device: Device, settings: Settings, 
         first_call_s = _seconds(lambda: product()[1].numpy())
         benchmark.group = f"calibration {device.label}"
         benchmark.extra_info.update(
-            _common_info(case, "calibration", device, settings)
+            common_info(case, "calibration", device, settings)
             | {
                 "workload": "matmul",
                 "mode": "function",
@@ -183,4 +183,4 @@ def run_calibration_case(benchmark, n: int, device: Device, settings: Settings, 
                 "jit_compile": False,
             }
         )
-        _pedantic(benchmark, lambda: float(product()[1].numpy()), 1, settings)
+        time_rounds(benchmark, lambda: float(product()[1].numpy()), 1, settings)

@@ -7,6 +7,8 @@
 - ``--benchmark-only`` deselects the correctness tests instead of listing each as skipped.
 - Cases are parametrized at collection: workload x batch size x mode, and every device
   TensorFlow sees. Without a GPU, a ``gpu``-marked placeholder shows the GPU cases as skipped.
+  Distributed cases: strategy (none, mirrored over ``--bench-replicas`` logical CPUs or every GPU,
+  multiworker with ``--bench-workers`` processes) x workload x global batch size.
 - After a timed run, ``reports/benchmarks.json`` and ``reports/benchmarks.html`` are written
   atomically (``--bench-report-dir`` moves them).
 """
@@ -32,6 +34,20 @@ def pytest_addoption(parser):
         help="run the reduced benchmark matrix (batch 32 and 2048, fewer rounds); also TFBENCH_QUICK=1",
     )
     group.addoption(
+        "--bench-replicas",
+        type=int,
+        default=2,
+        metavar="N",
+        help="logical CPU devices of the MirroredStrategy cases when no GPU is visible (default 2)",
+    )
+    group.addoption(
+        "--bench-workers",
+        type=int,
+        default=2,
+        metavar="K",
+        help="worker processes of the MultiWorkerMirroredStrategy cases (default 2)",
+    )
+    group.addoption(
         "--bench-report-dir",
         default=None,
         metavar="DIR",
@@ -45,6 +61,10 @@ def _timed(config) -> bool:
 
 def pytest_configure(config):
     """Runs before pytest-benchmark's own (trylast) configure, which reads ``benchmark_disable``."""
+    for option in ("bench_replicas", "bench_workers"):
+        value = config.getoption(option, 2)
+        if value < 1:
+            raise pytest.UsageError(f"--{option.replace('_', '-')} must be >= 1. Received: {value}")
     config.stash[_START] = time.perf_counter()
     if hasattr(config.option, "benchmark_disable") and not _timed(config):
         config.option.benchmark_disable = True
@@ -94,6 +114,18 @@ def _training_params(settings):
     return params
 
 
+def _distributed_params(settings):
+    from benchmarks.distributed.cluster import STRATEGIES
+    from benchmarks.distributed.step import WORKLOADS
+
+    return [
+        pytest.param((strategy, workload, batch), id=f"{strategy}-{workload}-b{batch}")
+        for strategy in STRATEGIES
+        for workload in WORKLOADS
+        for batch in settings.distributed_batches
+    ]
+
+
 def _calibration_params(settings):
     params = []
     for device_param in _device_params():
@@ -111,6 +143,8 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("training_case", _training_params(settings))
     if "bench_device" in metafunc.fixturenames:
         metafunc.parametrize("bench_device", _device_params())
+    if "distributed_case" in metafunc.fixturenames:
+        metafunc.parametrize("distributed_case", _distributed_params(settings))
     if "calibration_case" in metafunc.fixturenames:
         metafunc.parametrize("calibration_case", _calibration_params(settings))
 

@@ -25,6 +25,7 @@ from benchmarks.analysis import (
     findings,
     load_results,
     mode_rank,
+    scaling,
     speedups,
 )
 from benchmarks.atomic import write_text_atomic
@@ -126,6 +127,30 @@ def _device_sections(results: RunResults, found: dict[str, Speedup]) -> list[dic
     return sections
 
 
+def _scaling_section(results: RunResults) -> dict | None:
+    items = scaling(results)
+    if not items:
+        return None
+    items.sort(key=lambda i: (i.case.workload, i.case.batch_size, i.case.replicas, i.case.strategy))
+    rows = [
+        {
+            "workload": i.case.workload,
+            "batch": batch_label(i.case.batch_size),
+            "strategy": i.case.strategy,
+            "replicas": i.case.replicas,
+            "per_replica_batch": (i.case.batch_size or 0) // i.case.replicas,
+            "median_us": _fmt(i.case.median_s, ".1f", 1e6),
+            "samples_per_s": _fmt(i.case.samples_per_s, ",.0f"),
+            "per_replica": _fmt(i.per_replica_samples_per_s, ",.0f"),
+            "speedup": f"{i.speedup:.2f}",
+            "efficiency": f"{i.efficiency:.0%}",
+            "check": _fmt((i.case.check or {}).get("update_rel_err"), ".1e"),
+        }
+        for i in items
+    ]
+    return {"figure": figures.to_data_uri(figures.distributed_scaling(items)), "rows": rows}
+
+
 def render_report(results: RunResults) -> str:
     """The report's HTML text."""
     found = speedups(results)
@@ -142,6 +167,7 @@ def render_report(results: RunResults) -> str:
         calibration_peaks=results.meta.get("calibration") or {},
         device_sections=_device_sections(results, found),
         rows=[_case_row(c, found.get(c.case)) for c in _sorted(results.training)],
+        scaling=_scaling_section(results),
     )
 
 

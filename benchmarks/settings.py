@@ -1,10 +1,10 @@
 """How much a run measures: the full matrix, the quick one, or the smoke pass of plain ``pytest``.
 
-| setting | when | MLP batch sizes | timed seconds per case | rounds |
-|---|---|---|---|---|
-| ``full`` | ``pytest --benchmark-only`` | 32, 256, 2048 | 1.2 | 10-400 |
-| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 | 0.3 | 5-100 |
-| ``smoke`` | plain ``pytest`` (benchmarks disabled) | 32 | none: one call | 1 |
+| setting | when | MLP batch sizes | distributed global batches | timed seconds per case | rounds |
+|---|---|---|---|---|---|
+| ``full`` | ``pytest --benchmark-only`` | 32, 256, 2048 | 256, 2048 | 1.2 | 10-400 |
+| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 | 2048 | 0.3 | 5-100 |
+| ``smoke`` | plain ``pytest`` (benchmarks disabled) | 32 | 256 | none: one call | 1 |
 
 The smoke pass runs every workload x mode x device once, at the smallest batch size only: most of
 its time is XLA compilation (a few seconds per case on a 2-core CPU) and every batch size would
@@ -37,6 +37,8 @@ class Settings:
     fused_round_s: float = 0.0
     fused_min_steps: int = 2
     fused_max_steps: int = 5000
+    distributed_batches: tuple[int, ...] = (256,)
+    distributed_round_s: float = 0.0
 
     @property
     def timed(self) -> bool:
@@ -56,6 +58,8 @@ FULL = Settings(
     max_rounds=400,
     fused_round_s=0.03,
     fused_min_steps=4,
+    distributed_batches=(256, 2048),
+    distributed_round_s=0.1,
 )
 QUICK = Settings(
     "quick",
@@ -67,6 +71,8 @@ QUICK = Settings(
     max_rounds=100,
     fused_round_s=0.015,
     fused_min_steps=4,
+    distributed_batches=(2048,),
+    distributed_round_s=0.05,
 )
 SMOKE = Settings("smoke", (32,), {"CPU": (256,), "GPU": (1024,)})
 

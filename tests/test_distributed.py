@@ -51,21 +51,26 @@ def _assert_reproduces_single_device_update(cluster: Cluster, case: Case) -> Non
 
 
 @pytest.fixture(scope="module")
+def mirrored():
+    with Cluster("mirrored", logical_devices=2) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
 def multiworker():
     with Cluster("multiworker", workers=2) as cluster:
         yield cluster
 
 
-@pytest.mark.parametrize("workload", ["basic_mlp", "mnist_mlp"])
-def test_two_logical_devices_under_mirrored_strategy_reproduce_the_single_device_update(workload):
-    with Cluster("mirrored", logical_devices=2) as cluster:
-        assert cluster.replicas == 2
-        _assert_reproduces_single_device_update(cluster, Case(workload, 64))
+@pytest.mark.parametrize("workload", ["basic", "callbacks"])
+def test_two_logical_devices_under_mirrored_strategy_reproduce_the_single_device_update(mirrored, workload):
+    assert mirrored.replicas == 2
+    _assert_reproduces_single_device_update(mirrored, Case(workload, 64))
 
 
 def test_two_workers_under_multiworker_mirrored_strategy_reproduce_the_single_device_update(multiworker):
     assert multiworker.replicas == 2
-    _assert_reproduces_single_device_update(multiworker, Case("basic_mlp", 64))
+    _assert_reproduces_single_device_update(multiworker, Case("basic", 64))
 
 
 def test_a_disagreeing_update_is_caught_by_the_tolerance():
@@ -76,7 +81,7 @@ def test_a_disagreeing_update_is_caught_by_the_tolerance():
 
 
 def test_a_worker_killed_mid_run_fails_the_run_within_the_bound_and_leaves_no_process(multiworker):
-    case = Case("basic_mlp", 64)
+    case = Case("basic", 64)
     pids = multiworker.pids
     threading.Timer(1.0, os.kill, (pids[1], signal.SIGKILL)).start()
     started = time.monotonic()
@@ -135,10 +140,10 @@ def test_a_global_batch_not_divisible_by_the_replicas_is_refused():
         num_replicas_in_sync = 3
 
     with pytest.raises(ValueError, match="global_batch=64"):
-        distribute_batch(Case("basic_mlp", 64), ThreeReplicas())
+        distribute_batch(Case("basic", 64), ThreeReplicas())
 
 
-@pytest.mark.parametrize(("workload", "batch"), [("resnet", 64), ("basic_mlp", 0)], ids=["workload", "batch"])
+@pytest.mark.parametrize(("workload", "batch"), [("resnet", 64), ("basic", 0)], ids=["workload", "batch"])
 def test_bad_cases_raise_value_error_naming_the_argument(workload, batch):
     with pytest.raises(ValueError, match=workload if workload == "resnet" else "global_batch"):
         Case(workload, batch)

@@ -7,8 +7,8 @@ for ``multiworker``. Logical CPU devices are configured before TensorFlow starts
 Protocol, one JSON object per line: commands on stdin, answers on stdout prefixed with ``@@``
 (anything else on stdout is ignored, so stray prints cannot break it)::
 
-    -> {"cmd": "check", "case": {"workload": "basic_mlp", "global_batch": 256}}
-    <- @@{"ok": true, "loss": 0.71, "path": ".../worker0-basic_mlp-b256.npz"}
+    -> {"cmd": "check", "case": {"workload": "basic", "global_batch": 256}}
+    <- @@{"ok": true, "loss": 0.71, "path": ".../worker0-basic-b256.npz"}
     -> {"cmd": "run", "case": {...}, "steps": 20}
     <- @@{"ok": true, "loss": 0.69}
     -> {"cmd": "quit"}
@@ -51,8 +51,8 @@ def _make_strategy(tf, strategy: str):
 
 
 class _Session:
-    def __init__(self, tf, strategy, out_dir: Path, task: str):
-        self.tf, self.strategy, self.out_dir, self.task = tf, strategy, out_dir, task
+    def __init__(self, strategy, out_dir: Path, task: str):
+        self.strategy, self.out_dir, self.task = strategy, out_dir, task
         self.cases: dict[str, tuple] = {}
 
     def _build(self, case):
@@ -93,7 +93,7 @@ def main() -> int:
     _configure_devices(tf, job["strategy"], job.get("logical_devices", 1))
     strategy = _make_strategy(tf, job["strategy"])
     task = f"worker{json.loads(os.environ.get('TF_CONFIG', '{}')).get('task', {}).get('index', 0)}"
-    session = _Session(tf, strategy, Path(job["out_dir"]), task)
+    session = _Session(strategy, Path(job["out_dir"]), task)
     devices = [d.name for d in tf.config.list_logical_devices()]
     _answer(ok=True, replicas=strategy.num_replicas_in_sync, devices=devices)
     for line in sys.stdin:
