@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 SEED = 42
 
 # Benchmark suite hooks: smoke pass by default, case parametrization, report at the end of a timed run.
-pytest_plugins = ["benchmarks.plugin"]
+pytest_plugins = ["benchmarks.plugin", "benchmarks.gate_plugin"]
 
 settings.register_profile(
     "ci",

@@ -1,0 +1,299 @@
+"""The regression gate: compare a run with a baseline, decide pass or fail per benchmark.
+
+Metrics, tests and the verdict rule are in ``benchmarks.gate_statistics`` (with their formulas):
+by default ``speedup`` (each mode over eager, same run) and ``normalized`` (throughput over the
+same run's matmul peak), which a uniformly slower machine leaves unchanged; ``raw`` (steps/s) on
+request. A row fails only when its change is beyond ``threshold`` and significant at ``alpha``.
+
+cores the matmul peak falls while a dispatch-bound step does not, so ``normalized`` moves.
+
+    python -m benchmarks.gate BASELINE CURRENT [--metric speedup,normalized|raw|all]
+                             [--threshold 0.10] [--alpha 0.01] [--markdown PATH] [--json PATH]
+
+``BASELINE``/``CURRENT`` are result files or history references (``last``, ``last:main``, a
+saved name: ``benchmarks.history``). Exit status: 0 no regression, 1 at least one regression,
+2 bad input (one line on stderr, no output file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmarks.analysis import ReportInputError
+from benchmarks.atomic import write_text_atomic
+from benchmarks.gate_statistics import (
+    IMPROVEMENT,
+    INSUFFICIENT,
+    METRICS,
+    MIN_SAMPLES,
+    NOISE,
+    PASS,
+    REGRESSION,
+    Comparison,
+    compare_measures,
+    measures,
+    peak_case,
+)
+from benchmarks.history import HISTORY_DIR, Run, load_run
+
+DEFAULT_METRICS = ("speedup", "normalized")
+DEFAULT_THRESHOLD = 0.10
+DEFAULT_ALPHA = 0.01
+EXIT_PASS, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
+SEVERITY = (REGRESSION, NOISE, INSUFFICIENT, IMPROVEMENT, PASS)
+UNITS = {"speedup": "x over eager", "normalized": "steps per GFLOP of peak", "raw": "steps/s"}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """All rows plus what could not be compared."""
+
+    rows: list[Comparison]
+    metrics: tuple[str, ...]
+    threshold: float
+    alpha: float
+    baseline: str
+    current: str
+    only_in_baseline: list[str] = field(default_factory=list)
+    only_in_current: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, verdict: str) -> int:
+        return sum(row.verdict == verdict for row in self.rows)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REGRESSION if self.count(REGRESSION) else EXIT_PASS
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {
+            "exit_code": self.exit_code,
+            "counts": {v: self.count(v) for v in SEVERITY},
+        }
+
+
+def check_gate_arguments(metrics: tuple[str, ...], threshold: float, alpha: float) -> None:
+    """Validate the gate's arguments.
+
+    Raises:
+        ValueError: an unknown or no metric, ``threshold`` not in (0, 1), ``alpha`` not in (0, 0.5).
+    """
+    unknown = [m for m in metrics if m not in METRICS]
+    if not metrics or unknown:
+        raise ValueError(
+            f"Argument `metrics` must be a non-empty subset of {list(METRICS)}. Received: metrics={list(metrics)}"
+        )
+    if not 0 < threshold < 1:
+        raise ValueError(f"Argument `threshold` must be in (0, 1). Received: threshold={threshold!r}")
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"Argument `alpha` must be in (0, 0.5). Received: alpha={alpha!r}")
+
+
+def parse_metrics(text: str) -> tuple[str, ...]:
+    """``"speedup,normalized"`` -> ``("speedup", "normalized")``; ``"all"`` -> every metric."""
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    return METRICS if names == ("all",) else names
+
+
+def _missing_peak_notes(baseline: Run, current: Run, shared: set[str]) -> list[str]:
+    devices = sorted({baseline.benchmarks[k].case.device for k in shared})
+    return [
+        f"normalized: no calibration of {device} in the {which} run; those rows are left out"
+        for device in devices
+        for which, run in (("baseline", baseline), ("current", current))
+        if peak_case(run, device) is None
+    ]
+
+
+def gate(
+    baseline: Run,
+    current: Run,
+    *,
+    metrics: tuple[str, ...] = DEFAULT_METRICS,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+) -> GateResult:
+    """Compare ``current`` with ``baseline`` on every shared benchmark and metric.
+
+    Raises:
+        ValueError: invalid arguments (``check_gate_arguments``).
+        ReportInputError: no shared benchmark, or none comparable with ``metrics``.
+    """
+    check_gate_arguments(metrics, threshold, alpha)
+    shared = set(baseline.benchmarks) & set(current.benchmarks)
+    if not shared:
+        raise ReportInputError(f"{baseline.path} and {current.path} have no benchmark in common")
+    rows = []
+    for metric in metrics:
+        before, after = measures(baseline, metric), measures(current, metric)
+        for key in sorted(set(before) & set(after)):
+            rows.append(
+                compare_measures(key, metric, before[key], after[key], threshold=threshold, alpha=alpha)
+            )
+    if not rows:
+        raise ReportInputError(
+            f"{baseline.path} and {current.path} share no benchmark comparable with metrics {list(metrics)}"
+        )
+    notes = _missing_peak_notes(baseline, current, shared) if "normalized" in metrics else []
+    settings = [str((r.results.meta.get("settings") or {}).get("name")) for r in (baseline, current)]
+    if settings[0] != settings[1]:
+        notes.append(
+            f"settings differ: baseline {settings[0]}, current {settings[1]} (per-step times still compare)"
+        )
+    rows.sort(key=lambda r: (SEVERITY.index(r.verdict), METRICS.index(r.metric), r.benchmark))
+    return GateResult(
+        rows,
+        tuple(metrics),
+        threshold,
+        alpha,
+        str(baseline.path),
+        str(current.path),
+        sorted(set(baseline.benchmarks) - shared),
+        sorted(set(current.benchmarks) - shared),
+        notes,
+    )
+
+
+def _value_text(metric: str, value: float) -> str:
+    return f"{value:.3g}x" if metric == "speedup" else f"{value:.4g}"
+
+
+def _significance_text(row: Comparison, alpha: float) -> str:
+    if row.p_value is None:
+        return "-"
+    text = f"p={row.p_value:.2g}"
+    if row.interval is not None:
+        low, high = (bound - 1 for bound in row.interval)
+        text += f", {1 - 2 * alpha:.0%} CI [{low:+.1%}, {high:+.1%}]"
+    return text
+
+
+HEADER = ("benchmark", "metric", "baseline", "current", "change", "p-value / CI", "test", "verdict")
+
+
+def table_rows(result: GateResult) -> list[tuple[str, ...]]:
+    """The table's cells: benchmark, metric, baseline, current, change, significance, test, verdict."""
+    return [
+        (
+            row.benchmark,
+            row.metric,
+            _value_text(row.metric, row.baseline),
+            _value_text(row.metric, row.current),
+            f"{row.change:+.1%}",
+            _significance_text(row, result.alpha),
+            row.test,
+            row.verdict.upper() if row.verdict == REGRESSION else row.verdict,
+        )
+        for row in result.rows
+    ]
+
+
+def summary(result: GateResult) -> str:
+    """One line: the outcome and the counts."""
+    counts = ", ".join(f"{result.count(v)} {v}" for v in SEVERITY if result.count(v))
+    outcome = "FAIL" if result.exit_code else "pass"
+    rows = f"{len(result.rows)} comparison" + ("s" if len(result.rows) != 1 else "")
+    return (
+        f"gate {outcome}: {counts} ({rows}; metrics {', '.join(result.metrics)}; "
+        f"threshold {result.threshold:.0%}; alpha {result.alpha:g})"
+    )
+
+
+def _footer(result: GateResult) -> list[str]:
+    lines = [
+        f"baseline: {result.baseline}",
+        f"current:  {result.current}",
+        "units: "
+        + "; ".join(f"{m}: {UNITS[m]}" for m in result.metrics)
+        + ". change = current/baseline - 1.",
+        f"regression/improvement: |change| > {result.threshold:.0%} and p <= {result.alpha:g}; "
+        "noise: beyond the threshold but not significant; "
+        f"insufficient samples: fewer than {MIN_SAMPLES} rounds (never fails).",
+    ]
+    for label, keys in (
+        ("only in baseline", result.only_in_baseline),
+        ("only in current", result.only_in_current),
+    ):
+        if keys:
+            shown = ", ".join(keys[:5]) + (", ..." if len(keys) > 5 else "")
+            lines.append(f"{label} ({len(keys)}, not compared): {shown}")
+    return lines + result.notes
+
+
+def format_text(result: GateResult) -> str:
+    """Plain-text table with aligned columns, then the summary and the legend."""
+    cells = [HEADER, *table_rows(result)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(HEADER))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join([*lines, "", summary(result), *_footer(result)]) + "\n"
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def format_markdown(result: GateResult) -> str:
+    """The same table in GitHub-flavoured Markdown (for a CI job summary)."""
+    lines = ["### Benchmark regression gate", "", summary(result), ""]
+    lines.append("| " + " | ".join(HEADER) + " |")
+    lines.append("|" + "---|" * len(HEADER))
+    for row in table_rows(result):
+        cells = [_markdown_cell(c) for c in row]
+        if row[-1] == REGRESSION.upper():
+            cells[-1] = f"**{cells[-1]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", *(f"- {_markdown_cell(line)}" for line in _footer(result))]) + "\n"
+
+
+def write_outputs(result: GateResult, *, markdown: Path | None = None, json_path: Path | None = None) -> None:
+    """Write the Markdown and JSON forms of ``result`` (each atomically) where asked."""
+    if markdown is not None:
+        write_text_atomic(markdown, format_markdown(result))
+    if json_path is not None:
+        write_text_atomic(json_path, json.dumps(result.as_dict(), indent=2))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tfbench-gate",
+        description="Compare a benchmark run with a baseline; exit 0 pass, 1 regression, 2 bad input.",
+    )
+    parser.add_argument("baseline", help="result file or history reference (last, last:main, NAME, ...)")
+    parser.add_argument("current", help="result file or history reference")
+    parser.add_argument(
+        "--metric",
+        default=",".join(DEFAULT_METRICS),
+        help=f"comma-separated subset of {', '.join(METRICS)}, or all (default: %(default)s)",
+    )
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="default: %(default)s")
+    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="default: %(default)s")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
+    parser.add_argument("--json", type=Path, default=None, help="also write every row as JSON here")
+    parser.add_argument("--history-dir", type=Path, default=HISTORY_DIR, help="default: %(default)s")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (``tfbench-gate``): the table on stdout, the exit status as in the module docstring."""
+    args = _parser().parse_args(argv)
+    try:
+        metrics = parse_metrics(args.metric)
+        check_gate_arguments(metrics, args.threshold, args.alpha)
+        baseline = load_run(args.baseline, args.history_dir)
+        current = load_run(args.current, args.history_dir)
+        result = gate(baseline, current, metrics=metrics, threshold=args.threshold, alpha=args.alpha)
+        write_outputs(result, markdown=args.markdown, json_path=args.json)
+    except (ValueError, OSError) as error:
+        sys.stderr.write(f"tfbench-gate: error: {error}\n")
+        return EXIT_BAD_INPUT
+    sys.stdout.write(format_text(result))
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""pytest options of the regression gate and the run history (registered by the root ``conftest.py``).
+
+On a timed run (``--benchmark-only`` or ``--benchmark-enable``), once ``benchmarks.plugin`` has
+written ``<report dir>/benchmarks.json``:
+
+- ``--bench-gate=REF``: gate the run against the baseline ``REF`` (a file or a history reference,
+  resolved and validated before any test runs, so ``last`` is the previous run). The table is
+  printed in the terminal summary and written to ``<report dir>/gate.txt``, ``gate.md`` and
+  ``gate.json``; a regression turns the session's exit status into 1, a gate that cannot run
+  (no shared benchmark) into 2. ``--bench-gate-metric``, ``--bench-gate-threshold`` and
+  ``--bench-gate-alpha`` set the rule (``benchmarks.gate``); ``--bench-gate-missing=skip`` runs
+  without a gate when ``REF`` names nothing yet (the first CI run).
+- Every timed run is saved to the history (``<report dir>/history`` or ``--bench-history-dir``),
+  under ``--bench-save=NAME`` if given; ``--bench-no-save`` turns this off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from benchmarks.history import Run
+
+_STATE = pytest.StashKey["GateState"]()
+
+
+@dataclass
+class GateState:
+    """What the session decided at configure time and found at the end."""
+
+    report_dir: Path
+    history_dir: Path
+    result_before: int | None = None
+    baseline: Run | None = None
+    lines: tuple[str, ...] = ()
+
+    @property
+    def result(self) -> Path:
+        return self.report_dir / "benchmarks.json"
+
+
+def pytest_addoption(parser):
+    from benchmarks.gate import DEFAULT_ALPHA, DEFAULT_METRICS, DEFAULT_THRESHOLD
+
+    group = parser.getgroup("tfbench-gate", "benchmark regression gate and history")
+    group.addoption(
+        "--bench-gate", default=None, metavar="REF", help="gate the timed run against this baseline"
+    )
+    group.addoption(
+        "--bench-gate-metric",
+        default=",".join(DEFAULT_METRICS),
+        metavar="LIST",
+        help="speedup, normalized, raw, comma-separated, or all (default: %(default)s)",
+    )
+    group.addoption(
+        "--bench-gate-threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="FRACTION",
+        help="smallest change that can fail (default: %(default)s)",
+    )
+    group.addoption(
+        "--bench-gate-alpha",
+        type=float,
+        default=DEFAULT_ALPHA,
+        metavar="P",
+        help="significance level (default: %(default)s)",
+    )
+    group.addoption(
+        "--bench-gate-missing",
+        choices=("error", "skip"),
+        default="error",
+        help="when REF names no saved run: stop with a usage error, or run without a gate (default: error)",
+    )
+    group.addoption("--bench-save", default=None, metavar="NAME", help="save the timed run under this name")
+    group.addoption(
+        "--bench-no-save", action="store_true", default=False, help="do not save the run to the history"
+    )
+    group.addoption("--bench-history-dir", default=None, metavar="DIR", help="default: <report dir>/history")
+
+
+def _timed(config) -> bool:
+    return bool(config.getoption("benchmark_only", False) or config.getoption("benchmark_enable", False))
+
+
+def _report_dir(config) -> Path:
+    chosen = config.getoption("bench_report_dir", None)
+    return Path(chosen) if chosen else Path(config.rootpath) / "reports"
+
+
+def _baseline(config, history_dir: Path):
+    from benchmarks.analysis import ReportInputError
+    from benchmarks.history import NoSavedRunError, load_run
+
+    try:
+        return load_run(config.getoption("bench_gate"), history_dir)
+    except NoSavedRunError as error:
+        if config.getoption("bench_gate_missing") == "skip":
+            return None
+        raise pytest.UsageError(f"--bench-gate: {error}") from error
+    except ReportInputError as error:
+        raise pytest.UsageError(f"--bench-gate: {error}") from error
+
+
+def pytest_configure(config):
+    from benchmarks.gate import check_gate_arguments, parse_metrics
+    from benchmarks.history import check_name
+
+    report_dir = _report_dir(config)
+    history = config.getoption("bench_history_dir", None)
+    state = GateState(report_dir, Path(history) if history else report_dir / "history")
+    state.result_before = _modified_ns(state.result)
+    try:
+        if config.getoption("bench_save", None) is not None:
+            check_name(config.getoption("bench_save"))
+        check_gate_arguments(
+            parse_metrics(config.getoption("bench_gate_metric")),
+            config.getoption("bench_gate_threshold"),
+            config.getoption("bench_gate_alpha"),
+        )
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from error
+    if config.getoption("bench_gate", None) is not None:
+        if not _timed(config):
+            raise pytest.UsageError("--bench-gate needs a timed run: add --benchmark-only")
+        state.baseline = _baseline(config, state.history_dir)
+        if state.baseline is None:
+            state.lines = (f"no saved run matches {config.getoption('bench_gate')!r}: gate skipped",)
+    config.stash[_STATE] = state
+
+
+def _modified_ns(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.is_file() else None
+
+
+def _fresh_result(state: GateState) -> Path | None:
+    """The result file if this session wrote it (it is replaced whole, so its time stamp changes)."""
+    modified = _modified_ns(state.result)
+    return state.result if modified is not None and modified != state.result_before else None
+
+
+def _run_gate(config, state: GateState, result: Path) -> int:
+    from benchmarks.analysis import ReportInputError
+    from benchmarks.atomic import write_text_atomic
+    from benchmarks.gate import EXIT_BAD_INPUT, format_text, gate, parse_metrics, write_outputs
+    from benchmarks.history import read_run
+
+    try:
+        outcome = gate(
+            state.baseline,
+            read_run(result),
+            metrics=parse_metrics(config.getoption("bench_gate_metric")),
+            threshold=config.getoption("bench_gate_threshold"),
+            alpha=config.getoption("bench_gate_alpha"),
+        )
+    except ReportInputError as error:
+        state.lines += (f"gate could not run: {error}",)
+        return EXIT_BAD_INPUT
+    text = format_text(outcome)
+    write_text_atomic(state.report_dir / "gate.txt", text)
+    write_outputs(outcome, markdown=state.report_dir / "gate.md", json_path=state.report_dir / "gate.json")
+    state.lines += (*text.rstrip("\n").splitlines(), f"gate table: {state.report_dir / 'gate.txt'}")
+    return outcome.exit_code
+
+
+def _save(config, state: GateState, result: Path) -> None:
+    from benchmarks.analysis import ReportInputError
+    from benchmarks.history import save_run
+
+    try:
+        saved = save_run(result, name=config.getoption("bench_save"), history_dir=state.history_dir)
+    except ReportInputError as error:
+        state.lines += (f"run not saved to the history: {error}",)
+        return
+    state.lines += (f"run saved to the history: {saved}",)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Runs after every plain implementation, so after ``benchmarks.plugin`` wrote the result file."""
+    outcome = yield
+    config = session.config
+    state = config.stash.get(_STATE, None)
+    result = _fresh_result(state) if state is not None and _timed(config) else None
+    if result is None:
+        if state is not None and state.baseline is not None:
+            state.lines += ("gate not run: this session wrote no benchmark result",)
+        return outcome
+    if state.baseline is not None:
+        code = _run_gate(config, state, result)
+        if code and session.exitstatus == 0:
+            session.exitstatus = code
+    if not config.getoption("bench_no_save"):
+        _save(config, state, result)
+    return outcome
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    state = config.stash.get(_STATE, None)
+    if state is None or not state.lines:
+        return
+    terminalreporter.write_sep("=", "tfbench regression gate and history")
+    for line in state.lines:
+        terminalreporter.write_line(line)

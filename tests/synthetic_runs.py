@@ -1,0 +1,140 @@
+"""Result files in the benchmark schema, built from NumPy samples (for the gate, compare and history tests).
+
+Per-step samples are ``median * factor * exp(spread * z)``: ``z`` standard normal draws
+(``seed``) or, with ``quantiles=True``, the ``n`` evenly spaced normal quantiles, so the sample
+median is exactly ``median * factor`` (``n`` odd) and a ``factor`` is an exact shift.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import norm
+
+from benchmarks.results import annotate
+
+MEDIANS = {"eager": 20e-3, "function": 2e-3, "xla": 1e-3, "fused": 0.5e-3}
+CALIBRATION_N = 512
+PEAK_FLOPS = 50e9
+FLOPS_PER_SAMPLE = 10_000
+
+
+def _samples(median: float, rounds: int, spread: float, rng: np.random.Generator, quantiles: bool) -> list:
+    z = norm.ppf((np.arange(rounds) + 0.5) / rounds) if quantiles else rng.standard_normal(rounds)
+    return (median * np.exp(spread * z)).tolist()
+
+
+def _entry(info: dict, samples: list) -> dict:
+    return {
+        "group": "g",
+        "name": f"test[{info['case']}]",
+        "fullname": f"bench.py::test[{info['case']}]",
+        "params": None,
+        "extra_info": {"schema": 1, "strategy": "none", "replicas": 1, "settings": "quick", **info},
+        "stats": {"median": float(np.median(samples)), "rounds": len(samples), "data": samples},
+    }
+
+
+def result_document(
+    *,
+    seed: int = 0,
+    rounds: int = 21,
+    spread: float = 0.02,
+    quantiles: bool = False,
+    slow: dict[str, float] | None = None,
+    calibration_slow: float = 1.0,
+    calibration_spread: float | None = None,
+    workload: str = "basic",
+    batches: tuple[int, ...] = (32, 2048),
+    modes: tuple[str, ...] = tuple(MEDIANS),
+    strategies: tuple[str, ...] = (),
+    node: str = "test-node",
+    cpu_model: str = "Test CPU",
+    tensorflow: str = "2.21.0",
+    branch: str = "main",
+    commit: str = "0123456789abcdef0123456789abcdef01234567",
+    when: str = "2026-01-01T12:00:00+00:00",
+    calibration: bool = True,
+) -> dict:
+    """A result file like the plugin writes; ``slow`` multiplies the step times of the listed modes
+    (``"*"``: every mode) or strategies (distributed steps, one per batch and strategy, timed like
+    ``function`` without a strategy), ``calibration_slow`` the calibration's (``calibration_spread``: its own spread)."""
+    rng = np.random.default_rng(seed)
+    slow = slow or {}
+    benchmarks = []
+    if calibration:
+        flops = 2 * CALIBRATION_N**3
+        info = {
+            "case": f"calibration/matmul{CALIBRATION_N}/CPU:0",
+            "kind": "calibration",
+            "workload": "matmul",
+            "mode": "function",
+            "batch_size": None,
+            "device": "CPU:0",
+            "steps_per_round": 1,
+            "flops_per_step": flops,
+            "matmul_n": CALIBRATION_N,
+        }
+        benchmarks.append(
+            _entry(
+                info,
+                _samples(
+                    flops / PEAK_FLOPS * calibration_slow,
+                    rounds,
+                    spread if calibration_spread is None else calibration_spread,
+                    rng,
+                    quantiles,
+                ),
+            )
+        )
+    for batch in batches:
+        for mode in modes:
+            factor = slow.get(mode, slow.get("*", 1.0))
+            info = {
+                "case": f"{workload}/b{batch}/{mode}/CPU:0",
+                "kind": "training_step",
+                "workload": workload,
+                "mode": mode,
+                "batch_size": batch,
+                "samples_per_step": batch,
+                "device": "CPU:0",
+                "steps_per_round": 8 if mode == "fused" else 1,
+                "flops_per_step": FLOPS_PER_SAMPLE * batch,
+            }
+            median = MEDIANS[mode] * batch / 32 * factor
+            benchmarks.append(_entry(info, _samples(median, rounds, spread, rng, quantiles)))
+    for batch in batches:
+        for strategy in strategies:
+            info = {
+                "case": f"{workload}/b{batch}/{strategy}x2/CPU:0",
+                "kind": "distributed_step",
+                "workload": workload,
+                "mode": "function",
+                "strategy": strategy,
+                "batch_size": batch,
+                "samples_per_step": batch,
+                "device": "CPU:0",
+                "steps_per_round": 1,
+                "flops_per_step": FLOPS_PER_SAMPLE * batch,
+            }
+            median = MEDIANS["function"] * batch / 32 * slow.get(strategy, 1.0)
+            benchmarks.append(_entry(info, _samples(median, rounds, spread, rng, quantiles)))
+    document = {
+        "machine_info": {
+            "node": node,
+            "environment": {"cpu_model": cpu_model, "tensorflow": tensorflow, "python": "3.12.0"},
+        },
+        "commit_info": {"id": commit, "dirty": False, "branch": branch, "project": "tf-training-suite"},
+        "datetime": when,
+        "version": "5.3.1",
+        "benchmarks": benchmarks,
+    }
+    return annotate(document, settings={"name": "quick"}, duration_s=10.0)
+
+
+def write_result(path: Path, document: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path

@@ -1,0 +1,276 @@
+"""The regression gate: metrics robust to machine speed, the threshold-and-significance rule, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.gate import (
+    EXIT_BAD_INPUT,
+    EXIT_PASS,
+    EXIT_REGRESSION,
+    format_markdown,
+    format_text,
+    gate,
+    main,
+)
+from benchmarks.gate_statistics import (
+    BOOTSTRAP,
+    IMPROVEMENT,
+    INSUFFICIENT,
+    MANN_WHITNEY,
+    METRICS,
+    NOISE,
+    PASS,
+    REGRESSION,
+    verdict,
+)
+from benchmarks.history import read_run
+from tests.synthetic_runs import MEDIANS, result_document, write_result
+
+SLOWDOWN = 1.3
+# A 30% longer step is a 1/1.3 - 1 = -23.1% change of throughput or speedup.
+EXPECTED_CHANGE = 1 / SLOWDOWN - 1
+CHANGE_ATOL = 1e-9
+NOISE_SEEDS = range(8)
+TIGHT = {"rounds": 21, "spread": 0.02, "quantiles": True}
+LOOSE = {"rounds": 5, "spread": 1.0, "quantiles": True}
+
+
+def _run(tmp_path, name: str, **kwargs):
+    return read_run(write_result(tmp_path / f"{name}.json", result_document(**kwargs)))
+
+
+def _verdicts(result, metric: str | None = None) -> dict[str, str]:
+    return {r.benchmark: r.verdict for r in result.rows if metric is None or r.metric == metric}
+
+
+def test_a_run_gated_against_itself_passes_every_row_with_zero_change(tmp_path):
+    run = _run(tmp_path, "same")
+    result = gate(run, run, metrics=METRICS)
+    assert result.exit_code == EXIT_PASS
+    assert {r.verdict for r in result.rows} == {PASS}
+    assert all(r.change == 0 for r in result.rows)
+
+
+def test_one_mode_slowed_by_30_percent_is_a_speedup_regression_of_that_mode_only(tmp_path):
+    baseline = _run(tmp_path, "base", **TIGHT)
+    current = _run(tmp_path, "slow", slow={"xla": SLOWDOWN}, **TIGHT)
+    result = gate(baseline, current, metrics=("speedup",))
+    assert result.exit_code == EXIT_REGRESSION
+    for key, word in _verdicts(result).items():
+        assert word == (REGRESSION if "/xla/" in key else PASS), key
+    for row in result.rows:
+        if row.verdict == REGRESSION:
+            assert row.change == pytest.approx(EXPECTED_CHANGE, abs=CHANGE_ATOL)
+            assert row.test == BOOTSTRAP and row.interval[1] < 1
+
+
+def test_a_slower_distributed_step_is_a_speedup_regression_against_no_strategy_in_the_same_run(tmp_path):
+    strategies = ("none", "mirrored", "multiworker")
+    baseline = _run(tmp_path, "base", strategies=strategies, **TIGHT)
+    current = _run(tmp_path, "slow", strategies=strategies, slow={"mirrored": SLOWDOWN}, **TIGHT)
+    rows = [r for r in gate(baseline, current, metrics=("speedup",)).rows if "x2/" in r.benchmark]
+    assert {r.benchmark: r.verdict for r in rows} == {
+        f"basic/b{b}/{s}x2/CPU:0": REGRESSION if s == "mirrored" else PASS
+        for b in (32, 2048)
+        for s in strategies[1:]
+    }
+
+
+def test_a_uniformly_slower_machine_passes_speedup_and_normalized_but_fails_raw(tmp_path):
+    baseline = _run(tmp_path, "base", **TIGHT)
+    current = _run(tmp_path, "slow", slow={"*": SLOWDOWN}, calibration_slow=SLOWDOWN, **TIGHT)
+    robust = gate(baseline, current, metrics=("speedup", "normalized"))
+    raw = gate(baseline, current, metrics=("raw",))
+    assert robust.exit_code == EXIT_PASS and {r.verdict for r in robust.rows} == {PASS}
+    assert raw.exit_code == EXIT_REGRESSION and {r.verdict for r in raw.rows} == {REGRESSION}
+    assert {r.test for r in raw.rows} == {MANN_WHITNEY}
+    assert all(r.change == pytest.approx(EXPECTED_CHANGE, abs=CHANGE_ATOL) for r in raw.rows)
+
+
+def test_training_slowed_against_an_unchanged_calibration_is_a_normalized_regression(tmp_path):
+    baseline = _run(tmp_path, "base", **TIGHT)
+    current = _run(tmp_path, "slow", slow={"*": SLOWDOWN}, **TIGHT)
+    result = gate(baseline, current, metrics=("normalized",))
+    assert result.exit_code == EXIT_REGRESSION
+    assert {r.verdict for r in result.rows} == {REGRESSION}
+    assert {r.test for r in result.rows} == {BOOTSTRAP}
+    assert len(result.rows) == len(MEDIANS) * 2
+
+
+def test_a_shifted_but_uncertain_calibration_peak_makes_normalized_rows_noise_not_regressions(tmp_path):
+    baseline = _run(tmp_path, "base", **TIGHT)
+    current = _run(tmp_path, "peak", calibration_slow=1 / SLOWDOWN, calibration_spread=1.0, **TIGHT)
+    result = gate(baseline, current, metrics=("normalized",))
+    assert all(r.change == pytest.approx(EXPECTED_CHANGE, abs=CHANGE_ATOL) for r in result.rows)
+    assert {r.verdict for r in result.rows} == {NOISE}
+
+
+def test_a_faster_mode_is_an_improvement_not_a_failure(tmp_path):
+    baseline = _run(tmp_path, "base", **TIGHT)
+    current = _run(tmp_path, "fast", slow={"fused": 1 / SLOWDOWN}, **TIGHT)
+    result = gate(baseline, current, metrics=("speedup",))
+    assert result.exit_code == EXIT_PASS
+    assert {w for k, w in _verdicts(result).items() if "/fused/" in k} == {IMPROVEMENT}
+
+
+@pytest.mark.parametrize("seed", NOISE_SEEDS)
+def test_two_runs_drawn_from_the_same_distribution_never_fail(tmp_path, seed):
+    baseline = _run(tmp_path, "a", seed=2 * seed, spread=0.05)
+    current = _run(tmp_path, "b", seed=2 * seed + 1, spread=0.05)
+    result = gate(baseline, current, metrics=METRICS)
+    assert result.exit_code == EXIT_PASS, format_text(result)
+
+
+@pytest.mark.parametrize("metric", ["speedup", "normalized", "raw"])
+def test_the_same_change_fails_with_tight_samples_and_is_noise_with_loose_ones(tmp_path, metric):
+    slowed = {"slow": {"xla": SLOWDOWN}}
+    tight = gate(_run(tmp_path, "tb", **TIGHT), _run(tmp_path, "tc", **TIGHT, **slowed), metrics=(metric,))
+    loose = gate(_run(tmp_path, "lb", **LOOSE), _run(tmp_path, "lc", **LOOSE, **slowed), metrics=(metric,))
+    for result, expected in ((tight, REGRESSION), (loose, NOISE)):
+        rows = [r for r in result.rows if "/xla/" in r.benchmark]
+        assert rows and all(r.change == pytest.approx(EXPECTED_CHANGE, abs=CHANGE_ATOL) for r in rows)
+        assert {r.verdict for r in rows} == {expected}
+    assert tight.exit_code == EXIT_REGRESSION and loose.exit_code == EXIT_PASS
+
+
+def test_fewer_than_five_rounds_are_not_tested_and_never_fail(tmp_path):
+    few = {"rounds": 4, "spread": 0.02, "quantiles": True}
+    result = gate(
+        _run(tmp_path, "b", **few), _run(tmp_path, "c", slow={"*": SLOWDOWN}, **few), metrics=METRICS
+    )
+    assert result.exit_code == EXIT_PASS
+    assert {r.verdict for r in result.rows} == {INSUFFICIENT}
+    assert all(r.p_value is None for r in result.rows)
+
+
+@pytest.mark.parametrize(
+    ("change", "p_value", "expected"),
+    [
+        (-0.2, 0.001, REGRESSION),
+        (-0.2, 0.5, NOISE),
+        (0.2, 0.001, IMPROVEMENT),
+        (0.2, 0.5, NOISE),
+        (-0.05, 0.001, PASS),
+        (-0.05, 0.5, PASS),
+        (-0.2, None, INSUFFICIENT),
+    ],
+    ids=[
+        "slower-significant",
+        "slower-noisy",
+        "faster-significant",
+        "faster-noisy",
+        "small-significant",
+        "small-noisy",
+        "untested",
+    ],
+)
+def test_verdict_needs_both_the_threshold_and_significance(change, p_value, expected):
+    assert verdict(change, p_value, threshold=0.1, alpha=0.01)[0] == expected
+
+
+@settings(max_examples=15, deadline=None)
+@given(factor=st.floats(0.2, 5.0), seed=st.integers(0, 2**16))
+def test_speedup_and_normalized_rows_do_not_change_when_every_time_is_scaled(tmp_path_factory, factor, seed):
+    folder = tmp_path_factory.mktemp("scaled")
+    baseline = _run(folder, "b", seed=seed)
+    current = _run(folder, "c", seed=seed, slow={"*": factor}, calibration_slow=factor)
+    result = gate(baseline, current, metrics=("speedup", "normalized"))
+    assert np.allclose([r.change for r in result.rows], 0.0, atol=CHANGE_ATOL)
+
+
+def test_text_table_names_the_test_the_p_value_and_the_verdict_of_each_row(tmp_path):
+    result = gate(
+        _run(tmp_path, "b", **TIGHT), _run(tmp_path, "c", slow={"xla": SLOWDOWN}, **TIGHT), metrics=METRICS
+    )
+    lines = format_text(result).splitlines()
+    assert lines[0].split() == [
+        "benchmark",
+        "metric",
+        "baseline",
+        "current",
+        "change",
+        "p-value",
+        "/",
+        "CI",
+        "test",
+        "verdict",
+    ]
+    first = lines[2]
+    assert first.startswith("basic/b") and "/xla/" in first and first.rstrip().endswith("REGRESSION")
+    assert "-23.1%" in first and "p=" in first
+    assert any("gate FAIL" in line for line in lines)
+    assert f"| {REGRESSION.upper()}" not in format_markdown(
+        result
+    ) and f"**{REGRESSION.upper()}**" in format_markdown(result)
+
+
+def _files(tmp_path, baseline: dict, current: dict):
+    return write_result(tmp_path / "base.json", baseline), write_result(tmp_path / "current.json", current)
+
+
+@pytest.mark.parametrize(
+    ("slow", "code"), [(None, EXIT_PASS), ({"xla": SLOWDOWN}, EXIT_REGRESSION)], ids=["equal", "slowed"]
+)
+def test_command_exit_status_and_json_output_follow_the_verdicts(tmp_path, capsys, slow, code):
+    base, current = _files(tmp_path, result_document(**TIGHT), result_document(slow=slow, **TIGHT))
+    out_json = tmp_path / "gate.json"
+    assert (
+        main([str(base), str(current), "--json", str(out_json), "--markdown", str(tmp_path / "gate.md")])
+        == code
+    )
+    written = json.loads(out_json.read_text())
+    assert written["exit_code"] == code
+    assert written["counts"][REGRESSION] == (4 if slow else 0)  # xla at 2 batches x 2 metrics
+    assert "benchmark | metric" in (tmp_path / "gate.md").read_text()
+    assert "basic/b32/xla/CPU:0" in capsys.readouterr().out
+
+
+def _corrupt(path):
+    path.write_text("{not json", encoding="utf-8")
+
+
+BAD_INPUTS = {
+    "missing": lambda p: None,
+    "empty": lambda p: p.write_text("", encoding="utf-8"),
+    "corrupt": _corrupt,
+    "not-a-result": lambda p: write_result(p, [1, 2, 3]),
+    "other-schema": lambda p: write_result(p, {**result_document(), "tfbench": {"schema": 2}}),
+    "tfbench-not-an-object": lambda p: write_result(p, {**result_document(), "tfbench": [1]}),
+    "no-schema": lambda p: write_result(p, {k: v for k, v in result_document().items() if k != "tfbench"}),
+    "no-shared-benchmark": lambda p: write_result(p, result_document(workload="advanced", calibration=False)),
+}
+
+
+@pytest.mark.parametrize("make", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+def test_bad_current_file_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, make):
+    base = write_result(tmp_path / "base.json", result_document())
+    current = tmp_path / "current.json"
+    make(current)
+    outputs = [tmp_path / "gate.json", tmp_path / "gate.md"]
+    code = main([str(base), str(current), "--json", str(outputs[0]), "--markdown", str(outputs[1])])
+    captured = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT
+    assert (
+        captured.out == ""
+        and captured.err.count("\n") == 1
+        and captured.err.startswith("tfbench-gate: error:")
+    )
+    assert not any(p.exists() for p in outputs)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [["--threshold", "0"], ["--alpha", "0.7"], ["--metric", "latency"]],
+    ids=["threshold", "alpha", "metric"],
+)
+def test_invalid_gate_argument_exits_2_naming_the_argument(tmp_path, capsys, argument):
+    base, current = _files(tmp_path, result_document(), result_document())
+    assert main([str(base), str(current), *argument]) == EXIT_BAD_INPUT
+    assert f"Argument `{argument[0].lstrip('-')}" in capsys.readouterr().err

@@ -1,0 +1,98 @@
+"""The gate's pytest options: history saving, gating a timed run, exit status, usage errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.synthetic_runs import result_document, write_result
+
+pytest_plugins = ["pytester"]
+
+USAGE_ERROR = 4
+# Two stand-in cases (no TensorFlow work): eager and function take the same time, so speedup ~1.
+FAKE_BENCHMARKS = """
+import time
+import pytest
+
+@pytest.mark.parametrize("mode", ["eager", "function"])
+def test_fake(benchmark, mode):
+    benchmark.extra_info.update({
+        "schema": 1, "case": f"fake/b8/{mode}/CPU:0", "kind": "training_step", "workload": "fake",
+        "mode": mode, "batch_size": 8, "device": "CPU:0", "steps_per_round": 1, "flops_per_step": 100,
+    })
+    benchmark.pedantic(time.sleep, args=(0.001,), rounds=6)
+"""
+# Lenient enough that timer jitter between two runs of identical cases never crosses it.
+LENIENT_THRESHOLD = "0.9"
+
+
+def _run(pytester, *args):
+    pytester.makepyfile(test_fake=FAKE_BENCHMARKS)
+    reports = pytester.path / "reports"
+    result = pytester.runpytest_inprocess(
+        "-p", "benchmarks.plugin", "-p", "benchmarks.gate_plugin", "-p", "no:cacheprovider",
+        "--bench-report-dir", str(reports), *args,
+    )  # fmt: skip
+    return result, reports
+
+
+def test_timed_runs_are_saved_and_the_next_run_gates_against_the_last_one(pytester):
+    first, reports = _run(pytester, "--benchmark-only", "--bench-save=first")
+    assert first.ret == 0
+    saved = list((reports / "history").glob("*.json"))
+    assert len(saved) == 1 and saved[0].name.endswith("_first.json")
+    second, _ = _run(
+        pytester,
+        "--benchmark-only",
+        "--bench-gate=last",
+        f"--bench-gate-threshold={LENIENT_THRESHOLD}",
+        "--bench-no-save",
+    )
+    assert second.ret == 0
+    second.stdout.fnmatch_lines(
+        ["*tfbench regression gate*", "*fake/b8/function/CPU:0*speedup*pass*", "gate pass*"]
+    )
+    assert list((reports / "history").glob("*.json")) == saved
+    assert json.loads((reports / "gate.json").read_text())["baseline"] == str(saved[0])
+
+
+def test_a_regression_against_the_baseline_makes_the_session_exit_with_1(pytester):
+    claims_10x = write_result(
+        pytester.path / "baseline.json",
+        result_document(workload="fake", batches=(8,), modes=("eager", "function")),
+    )
+    result, reports = _run(pytester, "--benchmark-only", f"--bench-gate={claims_10x}")
+    result.assert_outcomes(passed=2)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*fake/b8/function/CPU:0*speedup*REGRESSION*", "gate FAIL*"])
+    assert json.loads((reports / "gate.json").read_text())["exit_code"] == 1
+    assert "**REGRESSION**" in (reports / "gate.md").read_text()
+
+
+def test_a_missing_baseline_can_be_skipped_for_a_first_run(pytester):
+    result, reports = _run(
+        pytester, "--benchmark-only", "--bench-gate=last:main", "--bench-gate-missing=skip"
+    )
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*no saved run matches 'last:main': gate skipped*"])
+    assert not (reports / "gate.json").exists()
+    assert len(list((reports / "history").glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bench-gate=last"], "*--bench-gate needs a timed run*"),
+        (["--benchmark-only", "--bench-gate=last"], "*--bench-gate: no saved run matches 'last'*"),
+        (["--benchmark-only", "--bench-gate-threshold=1.5"], "*Argument `threshold` must be in (0, 1)*"),
+        (["--benchmark-only", "--bench-save=a/b"], "*Argument `name` must be*"),
+    ],
+    ids=["not-timed", "missing-baseline", "threshold", "name"],
+)
+def test_bad_gate_options_stop_the_session_before_any_test_with_a_usage_error(pytester, args, message):
+    result, reports = _run(pytester, *args)
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert not reports.exists()
