@@ -19,7 +19,6 @@ prints one line and exits with 2 without writing anything.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from pathlib import Path
 
 import jinja2
 import numpy as np
-from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from benchmarks.analysis import (
@@ -41,13 +39,12 @@ from benchmarks.analysis import (
 from benchmarks.atomic import write_text_atomic
 from benchmarks.figures import DPI, PANEL_HEIGHT, to_data_uri
 from benchmarks.history import HISTORY_DIR, Benchmark, Run, load_run
-from benchmarks.report import _environment_rows
+from benchmarks.report import environment_rows
 
 EXIT_BAD_INPUT = 2
 DEFAULT_OUTPUT = Path("reports") / "compare.html"
 FIGURE_WIDTH = 11.0
 INCHES_PER_CASE = 0.85
-_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -145,7 +142,7 @@ def case_rows(runs: list[Run], *, calibration: bool = False) -> list[CaseRow]:
 
 def environment_table(runs: list[Run]) -> list[dict]:
     """Rows ``{"key", "values", "differs"}`` over the union of the runs' environment fields."""
-    per_run = [dict(_environment_rows(run.results)) for run in runs]
+    per_run = [dict(environment_rows(run.results)) for run in runs]
     keys = list(dict.fromkeys(key for rows in per_run for key in rows))
     table = []
     for key in keys:
@@ -212,13 +209,6 @@ def _cell_text(cell: Cell) -> dict:
     return {"value": _number(cell.throughput), "ratio": ratio, "class": css}
 
 
-def _base_css(environment: jinja2.Environment) -> Markup:
-    """The benchmark report's stylesheet, so both pages look alike (empty if the template has none)."""
-    source, _, _ = environment.loader.get_source(environment, "report.html.j2")
-    found = _STYLE.search(source)
-    return Markup(found.group(1) if found else "")
-
-
 def _machines(runs: list[Run], labels: list[str]) -> list[dict]:
     machines = []
     for label, run in zip(labels, runs, strict=True):
@@ -263,7 +253,6 @@ def render_compare(runs: list[Run], labels: list[str]) -> str:
         for d in sorted({d for run in runs for d in run.results.devices()})
     ]
     return environment.get_template("compare.html.j2").render(
-        base_css=_base_css(environment),
         labels=labels,
         machines=_machines(runs, labels),
         environment_rows=environment_table(runs),

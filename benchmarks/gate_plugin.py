@@ -87,11 +87,6 @@ def _timed(config) -> bool:
     return bool(config.getoption("benchmark_only", False) or config.getoption("benchmark_enable", False))
 
 
-def _report_dir(config) -> Path:
-    chosen = config.getoption("bench_report_dir", None)
-    return Path(chosen) if chosen else Path(config.rootpath) / "reports"
-
-
 def _baseline(config, history_dir: Path):
     from benchmarks.analysis import ReportInputError
     from benchmarks.history import NoSavedRunError, load_run
@@ -109,10 +104,11 @@ def _baseline(config, history_dir: Path):
 def pytest_configure(config):
     from benchmarks.gate import check_gate_arguments, parse_metrics
     from benchmarks.history import check_name
+    from benchmarks.plugin import report_dir
 
-    report_dir = _report_dir(config)
+    folder = report_dir(config)
     history = config.getoption("bench_history_dir", None)
-    state = GateState(report_dir, Path(history) if history else report_dir / "history")
+    state = GateState(folder, Path(history) if history else folder / "history")
     state.result_before = _modified_ns(state.result)
     try:
         if config.getoption("bench_save", None) is not None:

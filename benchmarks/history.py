@@ -107,15 +107,6 @@ def benchmark_key(case_id: str, strategy: str | None) -> str:
     return f"{case_id}[{strategy}]"
 
 
-def _strategies(path: Path) -> list[str]:
-    document = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        str(b["extra_info"].get("strategy") or "none")
-        for b in document["benchmarks"]
-        if isinstance(b, dict) and isinstance(b.get("extra_info"), dict) and b["extra_info"].get("schema")
-    ]
-
-
 def read_run(path: str | Path) -> Run:
     """Read and validate one result file.
 
@@ -133,7 +124,8 @@ def read_run(path: str | Path) -> Run:
             f"{path}: result schema {schema!r} is not supported (expected tfbench.schema == {SCHEMA_VERSION})"
         )
     benchmarks: dict[str, Benchmark] = {}
-    for case, strategy in zip(results.cases, _strategies(path), strict=True):
+    for case in results.cases:
+        strategy = case.strategy
         key = benchmark_key(case.case, strategy)
         if key in benchmarks:
             raise ReportInputError(f"{path}: benchmark {key!r} appears twice")

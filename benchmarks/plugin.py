@@ -176,7 +176,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
     )
 
 
-def _report_dir(config) -> Path:
+def report_dir(config) -> Path:
     chosen = config.getoption("bench_report_dir", None)
     return Path(chosen) if chosen else Path(config.rootpath) / "reports"
 
@@ -211,7 +211,7 @@ def pytest_sessionfinish(session, exitstatus):
         commit_info=commit_info,
     )
     config.hook.pytest_benchmark_update_json(config=config, benchmarks=benchmarks, output_json=output_json)
-    folder = _report_dir(config)
+    folder = report_dir(config)
     json_path = write_text_atomic(folder / "benchmarks.json", json.dumps(output_json, indent=2, default=str))
     html_path = write_report(json_path, folder / "benchmarks.html")
     _say(config, f"benchmark results: {json_path}")

@@ -37,7 +37,7 @@ def _fmt(value: float | None, spec: str = ".3g", scale: float = 1.0) -> str:
     return "-" if value is None else format(value * scale, spec)
 
 
-def _environment_rows(results: RunResults) -> list[tuple[str, str]]:
+def environment_rows(results: RunResults) -> list[tuple[str, str]]:
     env = dict(results.machine_info.get("environment") or {})
     if isinstance(env.get("memory_bytes"), int | float):
         env["memory_bytes"] = f"{env['memory_bytes'] / 2**30:.1f} GiB"
@@ -161,7 +161,7 @@ def render_report(results: RunResults) -> str:
     )
     template = environment.get_template("report.html.j2")
     return template.render(
-        environment_rows=_environment_rows(results),
+        environment_rows=environment_rows(results),
         findings=findings(results),
         calibration_rows=[_case_row(c, None) for c in _sorted(results.calibration)],
         calibration_peaks=results.meta.get("calibration") or {},

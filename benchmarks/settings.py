@@ -3,7 +3,7 @@
 | setting | when | MLP batch sizes | distributed global batches | timed seconds per case | rounds |
 |---|---|---|---|---|---|
 | ``full`` | ``pytest --benchmark-only`` | 32, 256, 2048 | 256, 2048 | 1.2 | 10-400 |
-| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 | 2048 | 0.3 | 5-100 |
+| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 | 2048 | 0.3 | 7-100 |
 | ``smoke`` | plain ``pytest`` (benchmarks disabled) | 32 | 256 | none: one call | 1 |
 
 The smoke pass runs every workload x mode x device once, at the smallest batch size only: most of
@@ -67,7 +67,7 @@ QUICK = Settings(
     {"CPU": (512, 1024), "GPU": (2048, 4096)},
     budget_s=0.3,
     warmup_rounds=2,
-    min_rounds=5,
+    min_rounds=7,
     max_rounds=100,
     fused_round_s=0.015,
     fused_min_steps=4,
