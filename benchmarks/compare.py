@@ -36,10 +36,10 @@ from benchmarks.analysis import (
     bootstrap_speedup,
     mode_rank,
 )
-from benchmarks.atomic import write_text_atomic
 from benchmarks.figures import DPI, PANEL_HEIGHT, to_data_uri
 from benchmarks.history import HISTORY_DIR, Benchmark, Run, load_run
 from benchmarks.report import environment_rows
+from reference.files import write_text_atomic
 
 EXIT_BAD_INPUT = 2
 DEFAULT_OUTPUT = Path("reports") / "compare.html"

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.analysis import ReportInputError
-from benchmarks.atomic import write_text_atomic
 from benchmarks.gate_statistics import (
     IMPROVEMENT,
     INSUFFICIENT,
@@ -39,6 +38,7 @@ from benchmarks.gate_statistics import (
     peak_case,
 )
 from benchmarks.history import HISTORY_DIR, Run, load_run
+from reference.files import write_text_atomic
 
 DEFAULT_METRICS = ("speedup", "normalized")
 DEFAULT_THRESHOLD = 0.10

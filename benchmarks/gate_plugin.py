@@ -141,9 +141,9 @@ def _fresh_result(state: GateState) -> Path | None:
 
 def _run_gate(config, state: GateState, result: Path) -> int:
     from benchmarks.analysis import ReportInputError
-    from benchmarks.atomic import write_text_atomic
     from benchmarks.gate import EXIT_BAD_INPUT, format_text, gate, parse_metrics, write_outputs
     from benchmarks.history import read_run
+    from reference.files import write_text_atomic
 
     try:
         outcome = gate(

@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.analysis import CaseResult, ReportInputError, RunResults, load_results
-from benchmarks.atomic import write_text_atomic
 from benchmarks.results import SCHEMA_VERSION
+from reference.files import write_text_atomic
 
 EXIT_BAD_INPUT = 2
 HISTORY_DIR = Path("reports") / "history"

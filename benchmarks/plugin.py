@@ -197,8 +197,8 @@ def pytest_sessionfinish(session, exitstatus):
     benchmarks = [b for b in bench_session.benchmarks if b and not b.has_error]
     if not any(b.extra_info.get("schema") for b in benchmarks):
         return
-    from benchmarks.atomic import write_text_atomic
     from benchmarks.report import write_report
+    from reference.files import write_text_atomic
 
     machine_info = bench_session.get_machine_info()
     commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)

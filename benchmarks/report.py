@@ -28,7 +28,7 @@ from benchmarks.analysis import (
     scaling,
     speedups,
 )
-from benchmarks.atomic import write_text_atomic
+from reference.files import write_text_atomic
 
 EXIT_BAD_INPUT = 2
 

@@ -43,13 +43,13 @@ import logging
 import math
 import os
 import time
-import uuid
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from reference.data import load_mnist
+from reference.files import atomic_path
 from reference.models import build_model, document_model
 
 logger = logging.getLogger(__name__)
@@ -121,19 +121,12 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, batch, logs, filepath):
             return
-        folder, name = os.path.split(os.path.abspath(filepath))
-        os.makedirs(folder, exist_ok=True)
-        suffix = next(s for s in (".weights.h5", ".keras", ".h5", "") if name.endswith(s))
-        temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp{suffix}")
-        try:
+        suffix = next(s for s in (".weights.h5", ".keras", ".h5", "") if str(filepath).endswith(s))
+        with atomic_path(filepath, keep_suffix=suffix) as temporary:
             if self.save_weights_only:
                 self.model.save_weights(temporary, overwrite=True)
             else:
                 self.model.save(temporary, overwrite=True)
-            os.replace(temporary, filepath)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
         logger.info("Epoch %d: saved model to %s", epoch + 1, filepath)
 
 

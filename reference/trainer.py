@@ -24,6 +24,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from reference.files import atomic_path
 from reference.monitor import current_learning_rate
 
 EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "gradient_norm", "learning_rate")
@@ -137,13 +138,8 @@ def regularization_loss(model: keras.Model):
 
 def save_weights_atomic(model: keras.Model, path: str | os.PathLike) -> None:
     """``model.save_weights(path)`` written whole or not at all (temporary file, then os.replace)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name[: -len(WEIGHTS_SUFFIX)]}.{os.getpid()}.tmp{WEIGHTS_SUFFIX}")
-    try:
-        model.save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path, keep_suffix=WEIGHTS_SUFFIX) as temporary:
+        model.save_weights(temporary, overwrite=True)
 
 
 class BestWeights(keras.callbacks.Callback):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from benchmarks.analysis import bootstrap_speedup, findings, parse_results
-from benchmarks.atomic import write_text_atomic
 from benchmarks.report import EXIT_BAD_INPUT, main, render_report
+from reference.files import write_text_atomic
 
 MALICIOUS = "<script>alert('x')</script>"
 SECTIONS = (

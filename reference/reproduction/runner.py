@@ -1,0 +1,130 @@
+"""Run the selected sections of the document at a scale, then decide every claim.
+
+``run_reproduction`` is orchestration only: each section trains and measures (``sections``), the
+claims of that section are decided on its numbers and the defects it captured (``ledger``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import matplotlib
+import numpy as np
+import tensorflow as tf
+
+from reference.reproduction.ledger import ClaimResult, DefectResult, evaluate, verdict_counts
+from reference.reproduction.progress import Progress
+from reference.reproduction.results import SectionResult
+from reference.reproduction.scale import SECTION_NAMES, Scale
+from reference.reproduction.sections import SECTIONS
+
+
+@dataclass
+class RunResult:
+    """Everything a reproduction run produced, in document order."""
+
+    scale: Scale
+    sections: list[SectionResult]
+    claims: list[ClaimResult]
+    defects: list[DefectResult]
+    environment: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return verdict_counts(self.claims)
+
+
+def environment() -> dict:
+    """Versions and machine facts a reader needs to compare runs across TensorFlow versions."""
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
+        "gpus": str(len(tf.config.list_physical_devices("GPU"))),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(
+            f"{record.name} {record.levelname}: {record.getMessage().strip().splitlines()[0]}"
+        )
+
+
+@contextlib.contextmanager
+def _collected_logs(logger_name: str = "absl"):
+    """Keras's own warnings go through absl logging: collect them for the report instead of the console."""
+    logger, handler = logging.getLogger(logger_name), _Collect()
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def run_section(name: str, scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
+    """Run one section, recording its wall time and the warnings its code raised or logged."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught, _collected_logs() as logged:
+        warnings.simplefilter("always")
+        result = SECTIONS[name].run(scale, workdir / name, progress)
+    result.warnings += sorted(
+        {f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught} | set(logged)
+    )
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def decide_claims(section: SectionResult) -> list[ClaimResult]:
+    """Every claim of ``section`` decided on its numbers and defects."""
+    defects = {d.id: d for d in section.defects}
+    return [evaluate(claim, section.numbers, defects) for claim in SECTIONS[section.name].CLAIMS]
+
+
+def run_reproduction(
+    sections: Sequence[str], scale: Scale, workdir: str | Path, *, progress: Progress | None = None
+) -> RunResult:
+    """Run ``sections`` (in the document's order) at ``scale``; files of the demos go under ``workdir``.
+
+    Raises:
+        ValueError: an unknown section name.
+    """
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        raise ValueError(f"Argument `sections` has unknown names {unknown}; valid: {list(SECTION_NAMES)}")
+    progress = progress or Progress(quiet=True)
+    start = time.perf_counter()
+    ordered = [name for name in SECTION_NAMES if name in sections]
+    results, claims = [], []
+    for name in progress.sections(ordered):
+        section = run_section(name, scale, Path(workdir), progress)
+        results.append(section)
+        claims += decide_claims(section)
+    defects = sorted((d for s in results for d in s.defects), key=lambda d: int(d.id[1:]))
+    env = {**environment(), "scale": scale.name, "scale_settings": asdict(scale)}
+    return RunResult(scale, results, claims, defects, env, time.perf_counter() - start)

@@ -1,0 +1,106 @@
+"""How big each demonstration runs: the document's own numbers (``FULL``) or a tiny ``QUICK`` run.
+
+Experiments are data: every epoch count, sample count, batch size and seed the reproduction
+uses is a field here, so the full run and the quick run execute the same code. ``FULL`` is
+the document's scale exactly (the field comments say where each number comes from); ``QUICK``
+keeps every section and every figure but trains for one to three epochs on small samples so
+that the whole command runs inside the test suite. This module imports no TensorFlow: the
+command line validates its options before paying for that import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SECTION_TITLES: dict[str, tuple[str, str]] = {
+    "losses": ("损失函数", "Loss functions"),
+    "optimizers": ("优化器", "Optimizers"),
+    "schedules": ("学习率调度", "Learning-rate schedules"),
+    "training": ("训练循环", "Training loops"),
+    "regularization": ("正则化技术", "Regularization"),
+    "callbacks": ("回调函数", "Callbacks"),
+    "monitoring": ("模型评估与监控", "Monitoring"),
+}
+SECTION_NAMES: tuple[str, ...] = tuple(SECTION_TITLES)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Every size of one reproduction run. ``None`` sample counts mean the document's data set.
+
+    Attributes:
+        name: ``full`` or ``quick``.
+        seed: the seed of every model build and shuffle (the document's 42).
+        optimizer_steps: updates of the optimizer comparison (document: 50, lr 0.1).
+        schedule_steps: steps drawn for the four built-in schedules (document: 500).
+        warmup_steps_shown: steps drawn for the warmup + cosine schedule (document: 1000).
+        basic_samples, basic_epochs, batch_size: the basic eager loop (document: 1000, 100, 32).
+        advanced_samples, advanced_epochs, advanced_patience: ``AdvancedTrainer`` (2000, 200, 15).
+        dropout_samples, dropout_epochs: dropout / batch-norm comparison (500, 100).
+        weight_samples, weight_epochs: L1 / L2 comparison (800, 150).
+        callbacks_epochs, callbacks_batch_size: the callbacks demo (50, 128).
+        plateau_epochs: epochs of the controlled plateau (frozen weights) for ReduceLROnPlateau.
+        custom_epochs, custom_train, custom_val: the custom-callback demo (20, 1000, 200).
+        mnist_train, mnist_test: rows of MNIST (or its stand-in) for the 95 % stop of the custom
+            callback (the callbacks demo's 5000, 1000).
+        monitored_samples, monitored_epochs: the monitored training (2000, 100).
+        regularization_loop: how the regularization models train: ``fit`` (the document's) or
+            ``eager`` (``train_eager``, the same updates without tracing: quicker for a few steps).
+        run_eagerly: compile the custom-callback models with ``run_eagerly`` (same reason).
+    """
+
+    name: str
+    seed: int = 42
+    optimizer_steps: int = 50
+    schedule_steps: int = 500
+    warmup_steps_shown: int = 1000
+    basic_samples: int | None = None
+    basic_epochs: int = 100
+    batch_size: int = 32
+    advanced_samples: int | None = None
+    advanced_epochs: int = 200
+    advanced_patience: int = 15
+    dropout_samples: int | None = None
+    dropout_epochs: int = 100
+    weight_samples: int | None = None
+    weight_epochs: int = 150
+    callbacks_epochs: int = 50
+    callbacks_batch_size: int = 128
+    plateau_epochs: int = 8
+    custom_epochs: int = 20
+    custom_train: int = 1000
+    custom_val: int = 200
+    mnist_train: int = 5000
+    mnist_test: int = 1000
+    monitored_samples: int | None = None
+    monitored_epochs: int = 100
+    regularization_loop: str = "fit"
+    run_eagerly: bool = False
+
+
+FULL = Scale(name="full")
+QUICK = Scale(
+    name="quick",
+    optimizer_steps=10,
+    basic_samples=120,
+    basic_epochs=2,
+    advanced_samples=120,
+    advanced_epochs=3,
+    advanced_patience=1,
+    dropout_samples=100,
+    dropout_epochs=2,
+    weight_samples=100,
+    weight_epochs=2,
+    callbacks_epochs=2,
+    custom_epochs=2,
+    custom_train=128,
+    custom_val=64,
+    mnist_train=256,
+    mnist_test=128,
+    monitored_samples=120,
+    monitored_epochs=3,
+    plateau_epochs=7,
+    regularization_loop="eager",
+    run_eagerly=True,
+)
+SCALES: dict[str, Scale] = {"full": FULL, "quick": QUICK}
