@@ -40,6 +40,7 @@ from benchmarks.figures import DPI, PANEL_HEIGHT, to_data_uri
 from benchmarks.history import HISTORY_DIR, Benchmark, Run, load_run
 from benchmarks.report import environment_rows
 from reference.files import write_text_atomic
+from reference.reproduction import write_index
 
 EXIT_BAD_INPUT = 2
 DEFAULT_OUTPUT = Path("reports") / "compare.html"
@@ -299,7 +300,9 @@ def write_compare(
         )
     runs = [load_run(reference, history_dir) for reference in references]
     check_comparable(runs)
-    return write_text_atomic(output, render_compare(runs, labels or default_labels(runs)))
+    written = write_text_atomic(output, render_compare(runs, labels or default_labels(runs)))
+    write_index(written.parent)
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -199,6 +199,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     from benchmarks.report import write_report
     from reference.files import write_text_atomic
+    from reference.reproduction import write_index
 
     machine_info = bench_session.get_machine_info()
     commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
@@ -214,5 +215,6 @@ def pytest_sessionfinish(session, exitstatus):
     folder = report_dir(config)
     json_path = write_text_atomic(folder / "benchmarks.json", json.dumps(output_json, indent=2, default=str))
     html_path = write_report(json_path, folder / "benchmarks.html")
+    write_index(folder)
     _say(config, f"benchmark results: {json_path}")
     _say(config, f"benchmark report:  {html_path}")
