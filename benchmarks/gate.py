@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,14 +36,16 @@ from benchmarks.gate_statistics import (
     Comparison,
     compare_measures,
     measures,
+    noise_floors,
     peak_case,
 )
-from benchmarks.history import HISTORY_DIR, Run, load_run
+from benchmarks.history import HISTORY_DIR, Run, load_run, runs_up_to
 from reference.files import write_text_atomic
 
 DEFAULT_METRICS = ("speedup", "normalized")
 DEFAULT_THRESHOLD = 0.10
 DEFAULT_ALPHA = 0.01
+DEFAULT_NOISE_RUNS = 5
 EXIT_PASS, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 SEVERITY = (REGRESSION, NOISE, INSUFFICIENT, IMPROVEMENT, PASS)
 UNITS = {"speedup": "x over eager", "normalized": "steps per GFLOP of peak", "raw": "steps/s"}
@@ -116,8 +119,12 @@ def gate(
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     threshold: float = DEFAULT_THRESHOLD,
     alpha: float = DEFAULT_ALPHA,
+    history: Sequence[Run] = (),
 ) -> GateResult:
     """Compare ``current`` with ``baseline`` on every shared benchmark and metric.
+
+    ``history``: earlier runs of unchanged code (oldest first, usually ending with the baseline);
+    each row's limit is raised to the largest change between consecutive ones (``noise_floors``).
 
     Raises:
         ValueError: invalid arguments (``check_gate_arguments``).
@@ -130,15 +137,29 @@ def gate(
     rows = []
     for metric in metrics:
         before, after = measures(baseline, metric), measures(current, metric)
+        floors = noise_floors(list(history), metric) if len(history) > 1 else {}
         for key in sorted(set(before) & set(after)):
             rows.append(
-                compare_measures(key, metric, before[key], after[key], threshold=threshold, alpha=alpha)
+                compare_measures(
+                    key,
+                    metric,
+                    before[key],
+                    after[key],
+                    threshold=threshold,
+                    alpha=alpha,
+                    noise_floor=floors.get(key, 0.0),
+                )
             )
     if not rows:
         raise ReportInputError(
             f"{baseline.path} and {current.path} share no benchmark comparable with metrics {list(metrics)}"
         )
     notes = _missing_peak_notes(baseline, current, shared) if "normalized" in metrics else []
+    if len(history) > 1:
+        notes.append(
+            f"noise floor: each row's limit is max({threshold:.0%}, the largest change between "
+            f"consecutive runs among {len(history)} earlier runs)"
+        )
     settings = [str((r.results.meta.get("settings") or {}).get("name")) for r in (baseline, current)]
     if settings[0] != settings[1]:
         notes.append(
@@ -172,7 +193,7 @@ def _significance_text(row: Comparison, alpha: float) -> str:
     return text
 
 
-HEADER = ("benchmark", "metric", "baseline", "current", "change", "p-value / CI", "test", "verdict")
+HEADER = ("benchmark", "metric", "baseline", "current", "change", "limit", "p-value / CI", "test", "verdict")
 
 
 def table_rows(result: GateResult) -> list[tuple[str, ...]]:
@@ -184,6 +205,7 @@ def table_rows(result: GateResult) -> list[tuple[str, ...]]:
             _value_text(row.metric, row.baseline),
             _value_text(row.metric, row.current),
             f"{row.change:+.1%}",
+            f"{max(row.limit, result.threshold):.0%}",
             _significance_text(row, result.alpha),
             row.test,
             row.verdict.upper() if row.verdict == REGRESSION else row.verdict,
@@ -210,7 +232,8 @@ def _footer(result: GateResult) -> list[str]:
         "units: "
         + "; ".join(f"{m}: {UNITS[m]}" for m in result.metrics)
         + ". change = current/baseline - 1.",
-        f"regression/improvement: |change| > {result.threshold:.0%} and p <= {result.alpha:g}; "
+        f"regression/improvement: |change| > limit (threshold {result.threshold:.0%} or the noise floor) "
+        f"and p <= {result.alpha:g}; "
         "noise: beyond the threshold but not significant; "
         f"insufficient samples: fewer than {MIN_SAMPLES} rounds (never fails).",
     ]
@@ -275,6 +298,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
     parser.add_argument("--json", type=Path, default=None, help="also write every row as JSON here")
     parser.add_argument("--history-dir", type=Path, default=HISTORY_DIR, help="default: %(default)s")
+    parser.add_argument(
+        "--noise-runs",
+        type=int,
+        default=DEFAULT_NOISE_RUNS,
+        help="saved runs up to the baseline that set each benchmark's noise floor; 0 or 1: none (default: %(default)s)",
+    )
     return parser
 
 
@@ -284,9 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         metrics = parse_metrics(args.metric)
         check_gate_arguments(metrics, args.threshold, args.alpha)
+        if args.noise_runs < 0:
+            raise ValueError(f"Argument `--noise-runs` must be >= 0. Received: {args.noise_runs}")
         baseline = load_run(args.baseline, args.history_dir)
         current = load_run(args.current, args.history_dir)
-        result = gate(baseline, current, metrics=metrics, threshold=args.threshold, alpha=args.alpha)
+        history = runs_up_to(baseline.path, args.history_dir, args.noise_runs, exclude=current.path)
+        result = gate(
+            baseline, current, metrics=metrics, threshold=args.threshold, alpha=args.alpha, history=history
+        )
         write_outputs(result, markdown=args.markdown, json_path=args.json)
     except (ValueError, OSError) as error:
         sys.stderr.write(f"tfbench-gate: error: {error}\n")

@@ -78,6 +78,14 @@ def pytest_addoption(parser):
     )
     group.addoption("--bench-save", default=None, metavar="NAME", help="save the timed run under this name")
     group.addoption(
+        "--bench-gate-noise-runs",
+        type=int,
+        default=5,
+        metavar="N",
+        help="saved runs up to the baseline whose run-to-run changes set each benchmark's noise floor "
+        "(0 or 1: threshold only; default 5)",
+    )
+    group.addoption(
         "--bench-no-save", action="store_true", default=False, help="do not save the run to the history"
     )
     group.addoption("--bench-history-dir", default=None, metavar="DIR", help="default: <report dir>/history")
@@ -142,16 +150,20 @@ def _fresh_result(state: GateState) -> Path | None:
 def _run_gate(config, state: GateState, result: Path) -> int:
     from benchmarks.analysis import ReportInputError
     from benchmarks.gate import EXIT_BAD_INPUT, format_text, gate, parse_metrics, write_outputs
-    from benchmarks.history import read_run
+    from benchmarks.history import read_run, runs_up_to
     from reference.files import write_text_atomic
 
     try:
+        history = runs_up_to(
+            state.baseline.path, state.history_dir, config.getoption("bench_gate_noise_runs"), exclude=result
+        )
         outcome = gate(
             state.baseline,
             read_run(result),
             metrics=parse_metrics(config.getoption("bench_gate_metric")),
             threshold=config.getoption("bench_gate_threshold"),
             alpha=config.getoption("bench_gate_alpha"),
+            history=history,
         )
     except ReportInputError as error:
         state.lines += (f"gate could not run: {error}",)

@@ -39,6 +39,7 @@ the threshold is there for that), and rows are tested without a multiplicity cor
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from dataclasses import dataclass
 
@@ -96,6 +97,7 @@ class Comparison:
     interval: tuple[float, float] | None
     verdict: str
     reason: str
+    limit: float = 0.0
 
 
 def _raw(run: Run) -> dict[str, Measure]:
@@ -192,10 +194,39 @@ def verdict(change: float, p_value: float | None, *, threshold: float, alpha: fl
     return PASS, f"|change| <= {threshold:.0%}"
 
 
+def noise_floors(history: list[Run], metric: str) -> dict[str, float]:
+    """Per benchmark, the largest run-to-run change already seen between consecutive earlier runs.
+
+        floor(k) = max_i |v_{i+1}(k) / v_i(k) - 1|      (runs oldest first)
+
+    Samples within one run cannot show how much a shared machine drifts between runs; earlier
+    runs of the same code can. Benchmarks present in fewer than two of them get no floor.
+    """
+    values = [measures(run, metric) for run in history]
+    floors: dict[str, float] = {}
+    for older, newer in itertools.pairwise(values):
+        for key in set(older) & set(newer):
+            change = abs(newer[key].value / older[key].value - 1)
+            floors[key] = max(floors.get(key, 0.0), change)
+    return floors
+
+
 def compare_measures(
-    key: str, metric: str, baseline: Measure, current: Measure, *, threshold: float, alpha: float
+    key: str,
+    metric: str,
+    baseline: Measure,
+    current: Measure,
+    *,
+    threshold: float,
+    alpha: float,
+    noise_floor: float = 0.0,
 ) -> Comparison:
-    """One gate row: change, test, p-value (and the bootstrap interval of ratio metrics), verdict."""
+    """One gate row: change, test, p-value (and the bootstrap interval of ratio metrics), verdict.
+
+    The row's limit is ``max(threshold, noise_floor)``: a change the machine has already shown
+    between earlier runs of unchanged code cannot fail.
+    """
+    threshold = max(threshold, noise_floor)
     change = current.value / baseline.value - 1
     test = MANN_WHITNEY if baseline.reference is None else BOOTSTRAP
     p_value, interval = None, None
@@ -207,5 +238,5 @@ def compare_measures(
             p_value = mann_whitney(baseline, current)
     word, reason = verdict(change, p_value, threshold=threshold, alpha=alpha)
     return Comparison(
-        key, metric, baseline.value, current.value, change, test, p_value, interval, word, reason
+        key, metric, baseline.value, current.value, change, test, p_value, interval, word, reason, threshold
     )

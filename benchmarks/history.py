@@ -187,6 +187,35 @@ def resolve(reference: str, history_dir: str | Path = HISTORY_DIR) -> Path:
     )
 
 
+def runs_up_to(
+    baseline: str | Path,
+    history_dir: str | Path = HISTORY_DIR,
+    count: int = 5,
+    *,
+    exclude: str | Path | None = None,
+) -> list[Run]:
+    """The ``count`` saved runs ending with ``baseline`` (oldest first), for the gate's noise floor.
+
+    Empty when ``count < 2`` or ``baseline`` is not a file of the history folder; ``exclude`` (the
+    current run, if it is already saved) is never among them. Unreadable files are skipped.
+    """
+    if count < 2:
+        return []
+    paths = [r.path.resolve() for r in saved_runs(history_dir)]
+    target = Path(baseline).resolve()
+    if target not in paths:
+        return []
+    skip = Path(exclude).resolve() if exclude is not None else None
+    chosen = [p for p in paths[paths.index(target) :] if p != skip][:count]
+    runs = []
+    for path in reversed(chosen):
+        try:
+            runs.append(read_run(path))
+        except ReportInputError:
+            continue
+    return runs
+
+
 def load_run(reference: str | Path, history_dir: str | Path = HISTORY_DIR) -> Run:
     """``read_run(resolve(reference))``."""
     return read_run(resolve(str(reference), history_dir))

@@ -29,7 +29,7 @@ from benchmarks.gate_statistics import (
     REGRESSION,
     verdict,
 )
-from benchmarks.history import read_run
+from benchmarks.history import read_run, runs_up_to, save_run
 from tests.synthetic_runs import MEDIANS, result_document, write_result
 
 SLOWDOWN = 1.3
@@ -195,6 +195,7 @@ def test_text_table_names_the_test_the_p_value_and_the_verdict_of_each_row(tmp_p
         "baseline",
         "current",
         "change",
+        "limit",
         "p-value",
         "/",
         "CI",
@@ -274,3 +275,45 @@ def test_invalid_gate_argument_exits_2_naming_the_argument(tmp_path, capsys, arg
     base, current = _files(tmp_path, result_document(), result_document())
     assert main([str(base), str(current), *argument]) == EXIT_BAD_INPUT
     assert f"Argument `{argument[0].lstrip('-')}" in capsys.readouterr().err
+
+
+# Noise floor from earlier runs ------------------------------------------------------------------
+
+
+def test_a_change_the_machine_already_showed_between_earlier_runs_cannot_fail(tmp_path):
+    """Earlier runs of unchanged code moved xla's speedup by 30%: a 25% drop now is within that floor."""
+    history = [
+        _run(tmp_path, "h0", **TIGHT),
+        _run(tmp_path, "h1", slow={"xla": 1.3}, **TIGHT),
+        _run(tmp_path, "h2", **TIGHT),
+    ]
+    current = _run(tmp_path, "c", slow={"xla": 1 / 0.75}, **TIGHT)
+    without = gate(history[-1], current, metrics=("speedup",))
+    with_floor = gate(history[-1], current, metrics=("speedup",), history=history)
+    xla = [key for key in _verdicts(without) if "/xla/" in key]
+    assert {_verdicts(without)[k] for k in xla} == {REGRESSION}
+    assert {_verdicts(with_floor)[k] for k in xla} == {PASS}
+    assert {round(r.limit, 2) for r in with_floor.rows if "/xla/" in r.benchmark} == {0.3}
+    assert with_floor.exit_code == EXIT_PASS
+
+
+def test_a_change_beyond_the_noise_floor_still_fails(tmp_path):
+    history = [_run(tmp_path, "h0", **TIGHT), _run(tmp_path, "h1", slow={"xla": 1.15}, **TIGHT)]
+    current = _run(tmp_path, "c", slow={"xla": 2.0}, **TIGHT)
+    result = gate(history[-1], current, metrics=("speedup",), history=history)
+    assert {v for k, v in _verdicts(result).items() if "/xla/" in k} == {REGRESSION}
+    assert any("noise floor" in note for note in result.notes)
+
+
+def test_runs_up_to_the_baseline_come_oldest_first_and_skip_the_current_run(tmp_path):
+    folder = tmp_path / "history"
+    saved = []
+    for index, when in enumerate(
+        ["2026-01-01T12:00:00+00:00", "2026-01-02T12:00:00+00:00", "2026-01-03T12:00:00+00:00"]
+    ):
+        source = write_result(tmp_path / f"r{index}.json", result_document(seed=index, when=when))
+        saved.append(save_run(source, name=f"r{index}", history_dir=folder))
+    chosen = runs_up_to(saved[1], folder, 5, exclude=saved[2])
+    assert [run.path.name for run in chosen] == [saved[0].name, saved[1].name]
+    assert runs_up_to(saved[2], folder, 1) == []
+    assert runs_up_to(tmp_path / "r0.json", folder, 5) == []
