@@ -1,6 +1,6 @@
 """The document's ``AdvancedTrainer`` made to work on Keras 3, and what every training loop shares.
 
-The document's trainer fails twice on TensorFlow 2.21: ``metric.reset_states()`` is gone
+The document's trainer fails twice on TensorFlow 2.21: ``metric.reset_states`` is gone
 (D5, it is ``reset_state()``) and ``save_weights('best_model_weights.h5')`` raises
 ``ValueError`` (D6, weights files end in ``.weights.h5``). ``Trainer`` fixes both, keeps
 the best weights in memory unless a ``.weights.h5`` path is given (written atomically),
