@@ -100,7 +100,7 @@ def _order(benchmarks: list[Benchmark]) -> list[Benchmark]:
         key=lambda b: (
             b.case.device,
             b.case.kind,
-            b.strategy,
+            b.case.strategy,
             workloads.index(b.case.workload),
             -1 if b.case.batch_size is None else b.case.batch_size,
             mode_rank(b.case.mode),

@@ -122,7 +122,7 @@ def _normalized(run: Run) -> dict[str, Measure]:
 
 def _identity(bench: Benchmark, **replace: str) -> tuple:
     case = bench.case
-    fields = {"mode": case.mode, "strategy": bench.strategy} | replace
+    fields = {"mode": case.mode, "strategy": case.strategy} | replace
     return (case.kind, case.workload, case.batch_size, case.device, fields["strategy"], fields["mode"])
 
 

@@ -51,10 +51,9 @@ class NoSavedRunError(ReportInputError):
 
 @dataclass(frozen=True)
 class Benchmark:
-    """One benchmark of a run: its cross-run ``key``, its ``strategy``, and the parsed case."""
+    """One benchmark of a run: its cross-run ``key`` and the parsed case (``case.strategy`` included)."""
 
     key: str
-    strategy: str
     case: CaseResult
 
 
@@ -125,11 +124,10 @@ def read_run(path: str | Path) -> Run:
         )
     benchmarks: dict[str, Benchmark] = {}
     for case in results.cases:
-        strategy = case.strategy
-        key = benchmark_key(case.case, strategy)
+        key = benchmark_key(case.case, case.strategy)
         if key in benchmarks:
             raise ReportInputError(f"{path}: benchmark {key!r} appears twice")
-        benchmarks[key] = Benchmark(key, strategy, case)
+        benchmarks[key] = Benchmark(key, case)
     return Run(path, results, benchmarks)
 
 
