@@ -91,6 +91,33 @@ def test_a_worker_killed_mid_run_fails_the_run_within_the_bound_and_leaves_no_pr
     assert not any(_alive(pid) for pid in pids)
 
 
+# Worker 0 reports its collective failing at once; worker 1 (the cause) dies 0.3 s later.
+_PEER_DIES_AFTER_REPORT = """
+import json, os, signal, sys, time
+index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+print('@@{"ok": true, "replicas": 2}', flush=True)
+for line in sys.stdin:
+    if json.loads(line)["cmd"] == "quit":
+        break
+    if index == 0:
+        print('@@{"ok": false, "error": "UnavailableError: Collective ops is aborted"}', flush=True)
+    else:
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_dead_peer_is_named_as_the_cause_even_when_the_survivor_reports_first():
+    cluster = Cluster("multiworker", workers=2, command=[sys.executable, "-c", _PEER_DIES_AFTER_REPORT])
+    cluster.start()
+    with pytest.raises(
+        WorkerError,
+        match=r"worker 1 of 2 \(multiworker, pid \d+\).*exited with code -9.*then worker 0 failed",
+    ):
+        cluster.run(Case("basic", 64), steps=1)
+    assert not any(_alive(pid) for pid in cluster.pids)
+
+
 def test_a_worker_that_never_starts_is_named_with_its_exit_code():
     cluster = Cluster("none", command=[sys.executable, "-c", "import sys; sys.exit(3)"])
     with pytest.raises(WorkerError, match=r"worker 0 of 1 \(none, pid \d+\) exited with code 3"):

@@ -31,6 +31,7 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 STARTUP_TIMEOUT_S = 180.0
 COMMAND_TIMEOUT_S = 120.0
 _SHUTDOWN_GRACE_S = 5.0
+_PEER_EXIT_GRACE_S = 2.0
 
 
 class WorkerError(RuntimeError):
@@ -227,5 +228,26 @@ class Cluster:
                 continue
             answer = json.loads(text[len(PREFIX) :])
             if not answer.get("ok"):
-                self._fail(index, f"failed {what!r}: {answer.get('error')}")
+                self._fail_naming_the_cause(index, f"failed {what!r}: {answer.get('error')}", what)
             answers[index] = answer
+
+    def _fail_naming_the_cause(self, index: int, problem: str, what: str) -> None:
+        """A worker whose collective failed usually reports it before its dead peer is seen to exit.
+
+        The dead peer is the cause, so it is named first (waiting up to ``_PEER_EXIT_GRACE_S`` for it).
+        """
+        deadline = time.monotonic() + _PEER_EXIT_GRACE_S
+        while True:
+            dead = [i for i, p in enumerate(self.processes) if i != index and p.poll() is not None]
+            if dead or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        if not dead:
+            self._fail(index, problem)
+        peer = dead[0]
+        code = self.processes[peer].returncode
+        self._fail(
+            peer,
+            f"exited with code {code} before answering {what!r}; "
+            f"then worker {index} {problem.splitlines()[0]}",
+        )
