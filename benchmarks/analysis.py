@@ -148,6 +148,46 @@ def _case(entry: dict, index: int) -> CaseResult:
     )
 
 
+def pooled_passes(entries: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    """One entry per case: the passes of a case (``extra_info["pass"]``) with their samples pooled.
+
+    The first pass's entry is kept (its build, trace and check), with ``stats.data`` the samples
+    of every pass in pass order and ``extra_info["pass_rounds"]`` the rounds of each. Files
+    without passes come back unchanged.
+
+    Raises:
+        ReportInputError: a case with the same pass twice.
+    """
+    by_case: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+    for index, entry in entries:
+        info = entry["extra_info"]
+        by_case.setdefault((str(info.get("case")), str(info.get("strategy", "none"))), []).append(
+            (index, entry)
+        )
+    pooled = []
+    for (case, _), group in by_case.items():
+        if len(group) == 1:
+            pooled.append(group[0])
+            continue
+        passes = [entry["extra_info"].get("pass") for _, entry in group]
+        if None in passes or len(set(passes)) != len(passes):
+            raise ReportInputError(
+                f"case {case} appears {len(group)} times, passes {passes}: not distinct passes"
+            )
+        group.sort(key=lambda item: item[1]["extra_info"]["pass"])
+        index, first = group[0]
+        data = [entry.get("stats", {}).get("data") for _, entry in group]
+        if not all(isinstance(d, list) and d for d in data):
+            raise ReportInputError(
+                f"benchmark #{index} ({case}) has a pass without raw samples in stats.data"
+            )
+        merged = dict(first)
+        merged["extra_info"] = first["extra_info"] | {"pass_rounds": [len(d) for d in data]}
+        merged["stats"] = dict(first.get("stats", {})) | {"data": [x for d in data for x in d]}
+        pooled.append((index, merged))
+    return pooled
+
+
 def parse_results(document: object) -> RunResults:
     """Validate a decoded result JSON and build ``RunResults``.
 
@@ -164,7 +204,7 @@ def parse_results(document: object) -> RunResults:
     if not ours:
         raise ReportInputError("contains no tfbench benchmark case (no extra_info with a 'schema' key)")
     try:
-        cases = [_case(b, i) for i, b in ours]
+        cases = [_case(b, i) for i, b in pooled_passes(ours)]
     except (TypeError, ValueError, KeyError) as error:
         if isinstance(error, ReportInputError):
             raise

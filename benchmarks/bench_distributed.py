@@ -11,9 +11,18 @@ from benchmarks.distributed.harness import run_distributed_case
 
 
 def test_distributed_step_matches_single_device_then_is_timed(
-    benchmark, distributed_case, bench_clusters, bench_settings
+    benchmark, distributed_case, bench_clusters, bench_settings, bench_pass, bench_prepared
 ):
     strategy, workload, global_batch = distributed_case
     cluster = bench_clusters(strategy)
     device = next((d for d in visible_devices() if d.kind == "GPU"), visible_devices()[0])
-    run_distributed_case(benchmark, cluster, workload, global_batch, device, bench_settings)
+    run_distributed_case(
+        benchmark,
+        cluster,
+        workload,
+        global_batch,
+        device,
+        bench_settings,
+        pass_index=bench_pass,
+        prepared=bench_prepared,
+    )

@@ -8,7 +8,17 @@ from benchmarks.harness import run_training_case
 
 
 def test_training_step_matches_eager_then_is_timed(
-    benchmark, training_case, bench_device, bench_settings, bench_seed
+    benchmark, training_case, bench_device, bench_settings, bench_seed, bench_pass, bench_prepared
 ):
     workload, batch_size, mode = training_case
-    run_training_case(benchmark, workload, batch_size, mode, bench_device, bench_settings, seed=bench_seed)
+    run_training_case(
+        benchmark,
+        workload,
+        batch_size,
+        mode,
+        bench_device,
+        bench_settings,
+        seed=bench_seed,
+        pass_index=bench_pass,
+        prepared=bench_prepared,
+    )

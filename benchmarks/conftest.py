@@ -11,6 +11,18 @@ def bench_seed() -> int:
     return BENCH_SEED
 
 
+@pytest.fixture
+def bench_pass() -> int:
+    """The pass a case is timed in (parametrized by ``benchmarks.plugin`` when ``Settings.passes > 1``)."""
+    return 0
+
+
+@pytest.fixture(scope="session")
+def bench_prepared() -> dict:
+    """Cases built and checked in their first pass, by case id, for the later passes (``benchmarks.harness``)."""
+    return {}
+
+
 @pytest.fixture(scope="session")
 def bench_clusters(request):
     """Worker clusters by strategy, started on first use and stopped at the end of the session."""

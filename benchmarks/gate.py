@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,9 +35,12 @@ from benchmarks.gate_statistics import (
     PASS,
     REGRESSION,
     Comparison,
+    NoiseScale,
+    compare_aggregate,
     compare_measures,
     measures,
-    noise_floors,
+    noise_floor,
+    noise_scale,
     peak_case,
 )
 from benchmarks.history import HISTORY_DIR, Run, load_run, runs_up_to
@@ -64,13 +68,16 @@ class GateResult:
     only_in_baseline: list[str] = field(default_factory=list)
     only_in_current: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    aggregates: list[Comparison] = field(default_factory=list)
 
     def count(self, verdict: str) -> int:
+        """Benchmark rows with ``verdict`` (the aggregate rows are not counted)."""
         return sum(row.verdict == verdict for row in self.rows)
 
     @property
     def exit_code(self) -> int:
-        return EXIT_REGRESSION if self.count(REGRESSION) else EXIT_PASS
+        failed = self.count(REGRESSION) or any(a.verdict == REGRESSION for a in self.aggregates)
+        return EXIT_REGRESSION if failed else EXIT_PASS
 
     def as_dict(self) -> dict:
         return asdict(self) | {
@@ -102,6 +109,20 @@ def parse_metrics(text: str) -> tuple[str, ...]:
     return METRICS if names == ("all",) else names
 
 
+def _row_floors(scale: NoiseScale | None, keys: list[str], alpha: float) -> dict[str, float]:
+    if scale is None:
+        return {}
+    return {
+        key: noise_floor(scale.rows[key][0], alpha=alpha, tests=len(keys), df=scale.rows[key][1])
+        for key in keys
+        if key in scale.rows
+    }
+
+
+def _settings_name(run: Run) -> str:
+    return str((run.results.meta.get("settings") or {}).get("name"))
+
+
 def _missing_peak_notes(baseline: Run, current: Run, shared: set[str]) -> list[str]:
     devices = sorted({baseline.benchmarks[k].case.device for k in shared})
     return [
@@ -124,7 +145,10 @@ def gate(
     """Compare ``current`` with ``baseline`` on every shared benchmark and metric.
 
     ``history``: earlier runs of unchanged code (oldest first, usually ending with the baseline);
-    each row's limit is raised to the largest change between consecutive ones (``noise_floors``).
+    those measured with the baseline's settings (all of them: quick or full, passes, rounds) raise
+    the limits by their run-to-run drift
+    (``noise_scale``, ``noise_floor``). One aggregate row
+    per metric (``compare_aggregate``) gates the geometric mean over every shared benchmark.
 
     Raises:
         ValueError: invalid arguments (``check_gate_arguments``).
@@ -134,33 +158,64 @@ def gate(
     shared = set(baseline.benchmarks) & set(current.benchmarks)
     if not shared:
         raise ReportInputError(f"{baseline.path} and {current.path} have no benchmark in common")
-    rows = []
+    history = [
+        run for run in history if run.results.meta.get("settings") == baseline.results.meta.get("settings")
+    ]
+    rows, aggregates, notes = [], [], []
     for metric in metrics:
         before, after = measures(baseline, metric), measures(current, metric)
-        floors = noise_floors(list(history), metric) if len(history) > 1 else {}
-        for key in sorted(set(before) & set(after)):
-            rows.append(
-                compare_measures(
-                    key,
-                    metric,
-                    before[key],
-                    after[key],
-                    threshold=threshold,
-                    alpha=alpha,
-                    noise_floor=floors.get(key, 0.0),
-                )
+        keys = sorted(set(before) & set(after))
+        if not keys:
+            continue
+        scale = noise_scale(list(history), metric) if len(history) > 1 else None
+        floors = _row_floors(scale, keys, alpha)
+        compared = [
+            compare_measures(
+                key,
+                metric,
+                before[key],
+                after[key],
+                threshold=threshold,
+                alpha=alpha,
+                noise_floor=floors.get(key, 0.0),
+            )
+            for key in keys
+        ]
+        rows += compared
+        # Rows too short to test stay out of the aggregate too: they never fail, alone or together.
+        keys = [row.benchmark for row in compared if row.verdict != INSUFFICIENT]
+        aggregate_floor = (
+            noise_floor(scale.aggregate_sigma, alpha=alpha, tests=1, df=scale.pairs) if scale else 0.0
+        )
+        aggregates.append(
+            compare_aggregate(
+                metric,
+                {k: before[k] for k in keys},
+                {k: after[k] for k in keys},
+                threshold=threshold,
+                alpha=alpha,
+                noise_floor=aggregate_floor,
+            )
+        )
+        if scale:
+            low, high = (min(floors.values()), max(floors.values())) if floors else (0.0, 0.0)
+            notes.append(
+                f"noise floor of {metric} from {len(history)} earlier runs ({scale.pairs} consecutive pairs): "
+                f"rows {low:.0%} to {high:.0%} (Bonferroni over {len(compared)} rows), "
+                f"aggregate {aggregate_floor:.0%} (sigma {scale.aggregate_sigma:.3f})"
             )
     if not rows:
         raise ReportInputError(
             f"{baseline.path} and {current.path} share no benchmark comparable with metrics {list(metrics)}"
         )
-    notes = _missing_peak_notes(baseline, current, shared) if "normalized" in metrics else []
-    if len(history) > 1:
+    if "normalized" in metrics:
+        notes[:0] = _missing_peak_notes(baseline, current, shared)
+    if len(history) < 2:
         notes.append(
-            f"noise floor: each row's limit is max({threshold:.0%}, the largest change between "
-            f"consecutive runs among {len(history)} earlier runs)"
+            "no noise floor: fewer than two earlier saved runs, so every limit is the threshold "
+            "(on a shared machine, save a few runs of unchanged code first)"
         )
-    settings = [str((r.results.meta.get("settings") or {}).get("name")) for r in (baseline, current)]
+    settings = [_settings_name(r) for r in (baseline, current)]
     if settings[0] != settings[1]:
         notes.append(
             f"settings differ: baseline {settings[0]}, current {settings[1]} (per-step times still compare)"
@@ -176,6 +231,7 @@ def gate(
         sorted(set(baseline.benchmarks) - shared),
         sorted(set(current.benchmarks) - shared),
         notes,
+        aggregates,
     )
 
 
@@ -184,7 +240,7 @@ def _value_text(metric: str, value: float) -> str:
 
 
 def _significance_text(row: Comparison, alpha: float) -> str:
-    if row.p_value is None:
+    if row.p_value is None or math.isnan(row.p_value):
         return "-"
     text = f"p={row.p_value:.2g}"
     if row.interval is not None:
@@ -210,18 +266,19 @@ def table_rows(result: GateResult) -> list[tuple[str, ...]]:
             row.test,
             row.verdict.upper() if row.verdict == REGRESSION else row.verdict,
         )
-        for row in result.rows
+        for row in [*result.aggregates, *result.rows]
     ]
 
 
 def summary(result: GateResult) -> str:
-    """One line: the outcome and the counts."""
+    """One line: the outcome, the counts, and each metric's aggregate verdict."""
     counts = ", ".join(f"{result.count(v)} {v}" for v in SEVERITY if result.count(v))
     outcome = "FAIL" if result.exit_code else "pass"
     rows = f"{len(result.rows)} comparison" + ("s" if len(result.rows) != 1 else "")
+    overall = "; ".join(f"{a.metric} overall {a.change:+.1%} {a.verdict}" for a in result.aggregates)
     return (
         f"gate {outcome}: {counts} ({rows}; metrics {', '.join(result.metrics)}; "
-        f"threshold {result.threshold:.0%}; alpha {result.alpha:g})"
+        f"threshold {result.threshold:.0%}; alpha {result.alpha:g})" + (f"; {overall}" if overall else "")
     )
 
 
@@ -234,6 +291,7 @@ def _footer(result: GateResult) -> list[str]:
         + ". change = current/baseline - 1.",
         f"regression/improvement: |change| > limit (threshold {result.threshold:.0%} or the noise floor) "
         f"and p <= {result.alpha:g}; "
+        "ALL rows: geometric mean over the metric's shared benchmarks, Wilcoxon signed-rank test across them; "
         "noise: beyond the threshold but not significant; "
         f"insufficient samples: fewer than {MIN_SAMPLES} rounds (never fails).",
     ]
@@ -302,7 +360,7 @@ def _parser() -> argparse.ArgumentParser:
         "--noise-runs",
         type=int,
         default=DEFAULT_NOISE_RUNS,
-        help="saved runs up to the baseline that set each benchmark's noise floor; 0 or 1: none (default: %(default)s)",
+        help="saved runs up to the baseline whose run-to-run drift sets the noise floor; 0 or 1: none (default: %(default)s)",
     )
     return parser
 

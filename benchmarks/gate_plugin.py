@@ -82,7 +82,7 @@ def pytest_addoption(parser):
         type=int,
         default=5,
         metavar="N",
-        help="saved runs up to the baseline whose run-to-run changes set each benchmark's noise floor "
+        help="saved runs up to the baseline whose run-to-run drift sets the noise floors "
         "(0 or 1: threshold only; default 5)",
     )
     group.addoption(

@@ -28,18 +28,27 @@ named in the table:
 - ``raw``: Mann-Whitney U (``scipy.stats.mannwhitneyu``) on ``1 / t_i`` of both runs, one-sided in
   the direction of the change.
 
-Verdict: ``regression`` if ``change < -threshold`` and ``p <= alpha``; ``improvement`` if
-``change > threshold`` and ``p <= alpha``; ``noise`` if ``|change| > threshold`` but not
-significant; ``pass`` otherwise (significant changes within the threshold pass too);
-``insufficient samples`` if a sample set has fewer than ``MIN_SAMPLES`` rounds (never a failure).
+Besides the rows, one aggregate row per metric (``compare_aggregate``): the geometric mean of
+every shared benchmark's value, tested with a Wilcoxon signed-rank test across benchmarks.
 
-Caveats: rounds are treated as independent draws (drift within a run makes the tests optimistic:
-the threshold is there for that), and rows are tested without a multiplicity correction (a lower
+Verdict, with ``limit = max(threshold, noise floor)``: ``regression`` if ``change < -limit`` and
+``p <= alpha``; ``improvement`` if ``change > limit`` and ``p <= alpha``; ``noise`` if
+``|change| > limit`` but not significant; ``pass`` otherwise (significant changes within the limit
+pass too); ``insufficient samples`` if a sample set has fewer than ``MIN_SAMPLES`` rounds (never a
+failure).
+
+Noise floor: rounds of one run cannot show how far a shared machine drifts between runs (on a
+2-core VM, the same benchmark moved by 30-50% between consecutive runs, sub-microsecond steps by
+up to 7x, while each run's interval was a few percent wide). Earlier saved runs of unchanged code
+can: ``noise_scale`` measures each benchmark's drift and the aggregate's, and ``noise_floor`` turns
+it into a change that unchanged code is unlikely to show in any row of the table. Without two
+earlier runs the limit is the threshold alone.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -59,6 +68,9 @@ PASS, REGRESSION, IMPROVEMENT, NOISE, INSUFFICIENT = (
 )
 MANN_WHITNEY = "Mann-Whitney U"
 BOOTSTRAP = "bootstrap"
+WILCOXON = "Wilcoxon signed-rank"
+MIN_AGGREGATE_ROWS = 7
+AGGREGATE_PREFIX = "ALL"
 
 
 @dataclass(frozen=True)
@@ -194,21 +206,128 @@ def verdict(change: float, p_value: float | None, *, threshold: float, alpha: fl
     return PASS, f"|change| <= {threshold:.0%}"
 
 
-def noise_floors(history: list[Run], metric: str) -> dict[str, float]:
-    """Per benchmark, the largest run-to-run change already seen between consecutive earlier runs.
+PRIOR_DF = 4
 
-        floor(k) = max_i |v_{i+1}(k) / v_i(k) - 1|      (runs oldest first)
 
-    Samples within one run cannot show how much a shared machine drifts between runs; earlier
-    runs of the same code can. Benchmarks present in fewer than two of them get no floor.
+@dataclass(frozen=True)
+class NoiseScale:
+    """How much a metric moved between consecutive earlier runs of unchanged code (natural log).
+
+    ``rows[k] = (sigma_k, df_k)``: benchmark ``k``'s scale of ``d = log(v_{i+1}(k) / v_i(k))``,
+    moderated (an empirical-Bayes compromise, as in limma's moderated t) between its own mean
+    square over its ``K_k`` pairs and the median of every benchmark's, ``s0^2``, weighted as
+    ``PRIOR_DF`` more pairs:
+
+        sigma_k^2 = (K_k * mean(d_k^2) + PRIOR_DF * s0^2) / (K_k + PRIOR_DF),   df_k = K_k + PRIOR_DF
+
+    Each benchmark keeps its own scale (on a shared VM a sub-microsecond fused step drifts far
+    more than a 10 ms one), but two lucky small changes cannot make a tight floor.
+    ``aggregate_sigma``: root mean square of the geometric mean's changes ``mean_k d``, one per
+    consecutive pair (``pairs`` of them).
     """
+
+    rows: dict[str, tuple[float, int]]
+    aggregate_sigma: float
+    pairs: int
+
+
+def noise_scale(history: list[Run], metric: str) -> NoiseScale | None:
+    """``metric``'s run-to-run noise among ``history`` (oldest first); ``None`` without two runs."""
     values = [measures(run, metric) for run in history]
-    floors: dict[str, float] = {}
+    per_row: dict[str, list[float]] = {}
+    mean_changes: list[float] = []
     for older, newer in itertools.pairwise(values):
-        for key in set(older) & set(newer):
-            change = abs(newer[key].value / older[key].value - 1)
-            floors[key] = max(floors.get(key, 0.0), change)
-    return floors
+        changes = {k: math.log(newer[k].value / older[k].value) for k in sorted(set(older) & set(newer))}
+        for key, change in changes.items():
+            per_row.setdefault(key, []).append(change)
+        if changes:
+            mean_changes.append(float(np.mean(list(changes.values()))))
+    if not mean_changes:
+        return None
+    own = {k: (float(np.mean(np.square(d))), len(d)) for k, d in per_row.items()}
+    prior = float(np.median([square for square, _ in own.values()]))
+    rows = {
+        k: (math.sqrt((n * square + PRIOR_DF * prior) / (n + PRIOR_DF)), n + PRIOR_DF)
+        for k, (square, n) in own.items()
+    }
+    return NoiseScale(rows, _rms(mean_changes), len(mean_changes))
+
+
+def _rms(values) -> float:
+    return float(np.sqrt(np.mean(np.square(values))))
+
+
+def noise_floor(sigma: float, *, alpha: float, tests: int, df: int) -> float:
+    """The drop that unchanged code exceeds in any of ``tests`` rows with probability <= ``alpha``.
+
+        floor = 1 - exp(-q * sigma),   q = t_df^-1(1 - alpha / tests)
+
+    A prediction bound: the next log-change, like the ``df`` earlier ones, is normal with mean 0,
+    and ``sigma`` (their root mean square) is only an estimate, hence Student's ``t`` with ``df``
+    degrees of freedom; Bonferroni over the rows of the table. Few earlier runs give a wide bound
+    (one pair: nearly 100%), more runs a narrower one. The row's limit is ``max(threshold, floor)``.
+    """
+    from scipy.stats import t
+
+    if sigma <= 0 or tests < 1 or df < 1:
+        return 0.0
+    return float(1 - math.exp(-t.ppf(1 - alpha / tests, df) * sigma))
+
+
+def geometric_mean(values) -> float:
+    return float(np.exp(np.mean(np.log(np.asarray(values, dtype=float)))))
+
+
+def compare_aggregate(
+    metric: str,
+    baseline: dict[str, Measure],
+    current: dict[str, Measure],
+    *,
+    threshold: float,
+    alpha: float,
+    noise_floor: float = 0.0,
+) -> Comparison:
+    """The metric over every shared benchmark at once: geometric means and a signed-rank test.
+
+        change = exp(mean_k log(v_cur(k) / v_base(k))) - 1 = G(v_cur) / G(v_base) - 1
+
+    Significance: Wilcoxon signed-rank test of the per-benchmark log-changes (the benchmarks are
+    the replicates), one-sided in the direction of the change. A drift that moves single rows by
+    tens of percent in both directions averages out; a change shared by many rows (a slower
+    build, fewer cores) does not. Fewer than ``MIN_AGGREGATE_ROWS`` benchmarks are not tested.
+    """
+    keys = sorted(set(baseline) & set(current))
+    before = [baseline[k].value for k in keys]
+    after = [current[k].value for k in keys]
+    changes = np.log(np.asarray(after) / np.asarray(before))
+    change = float(np.exp(changes.mean()) - 1) if keys else 0.0
+    p_value = None
+    if len(keys) >= MIN_AGGREGATE_ROWS:
+        p_value = 1.0 if not np.any(changes) else _signed_rank_p(changes)
+    limit = max(threshold, noise_floor)
+    word, reason = verdict(change, p_value, threshold=limit, alpha=alpha)
+    if p_value is None:
+        reason = f"fewer than {MIN_AGGREGATE_ROWS} benchmarks: not tested"
+    return Comparison(
+        f"{AGGREGATE_PREFIX} ({len(keys)} benchmarks, geometric mean)",
+        metric,
+        geometric_mean(before) if keys else float("nan"),
+        geometric_mean(after) if keys else float("nan"),
+        change,
+        WILCOXON,
+        p_value,
+        None,
+        word,
+        reason,
+        limit,
+    )
+
+
+def _signed_rank_p(changes: np.ndarray) -> float:
+    from scipy.stats import wilcoxon
+
+    alternative = "less" if changes.mean() < 0 else "greater"
+    return float(wilcoxon(changes, alternative=alternative).pvalue)
 
 
 def compare_measures(
@@ -223,8 +342,8 @@ def compare_measures(
 ) -> Comparison:
     """One gate row: change, test, p-value (and the bootstrap interval of ratio metrics), verdict.
 
-    The row's limit is ``max(threshold, noise_floor)``: a change the machine has already shown
-    between earlier runs of unchanged code cannot fail.
+    The row's limit is ``max(threshold, noise_floor)`` (``noise_floor()``): a change the machine
+    shows between runs of unchanged code cannot fail.
     """
     threshold = max(threshold, noise_floor)
     change = current.value / baseline.value - 1

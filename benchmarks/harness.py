@@ -10,13 +10,21 @@ A training case runs, in order and on its device:
 5. ``benchmark.pedantic`` with warm-up rounds; every round ends with a host copy of the loss.
 
 pytest-benchmark's statistics are then per step: a fused round's time is divided by its steps.
+
+With ``Settings.passes > 1`` the case comes back once per pass (``pass_index``): steps 1-4 ran in
+the first pass and are kept in ``prepared`` (a ``PreparedCase`` per case id), so a later pass only
+repeats step 5, as many rounds as the first, and records them as its own entry (``extra_info``
+``pass``); ``benchmarks.analysis`` pools a case's passes. A case whose check failed is skipped in
+its later passes.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import pytest
 import tensorflow as tf
 
 from benchmarks.checks import ModeCheck, check_mode, tolerances
@@ -32,6 +40,27 @@ FUSED_PROBE_MAX_STEPS = 64
 
 class ModeMismatchError(AssertionError):
     """A mode's step does not compute the eager step: the case is not timed."""
+
+
+@dataclass
+class PreparedCase:
+    """What a case's first pass built, for its later passes: the timed call and its record."""
+
+    target: Callable[[], object] | None
+    steps: int = 1
+    rounds: int = 1
+    group: str = ""
+    info: dict | None = None
+    failure: str | None = None
+
+
+def time_later_pass(benchmark, prepared: PreparedCase, pass_index: int, settings: Settings) -> None:
+    """Time ``prepared`` again (same rounds and steps) as pass ``pass_index``; skip a failed case."""
+    if prepared.failure is not None:
+        pytest.skip(f"not timed in pass {pass_index}: {prepared.failure}")
+    benchmark.group = prepared.group
+    benchmark.extra_info.update(prepared.info | {"pass": pass_index, "passes": settings.passes})
+    time_rounds(benchmark, prepared.target, prepared.steps, settings, rounds=prepared.rounds)
 
 
 def case_id(workload: str, batch_size: int | None, mode: str, device: str) -> str:
@@ -97,10 +126,32 @@ def common_info(case: str, kind: str, device: Device, settings: Settings) -> dic
     }
 
 
-def time_rounds(benchmark, target, steps: int, settings: Settings) -> None:
-    rounds = choose_rounds(warm_round_s(target), settings) if benchmark.enabled else 1
+def time_rounds(benchmark, target, steps: int, settings: Settings, *, rounds: int | None = None) -> int:
+    """``benchmark.pedantic`` over ``rounds`` rounds (sized from two warm calls when not given)."""
+    if rounds is None:
+        rounds = choose_rounds(warm_round_s(target), settings) if benchmark.enabled else 1
     benchmark.pedantic(target, rounds=rounds, warmup_rounds=settings.warmup_rounds, iterations=1)
     per_step_statistics(benchmark, steps)
+    return rounds
+
+
+def time_first_pass(
+    benchmark,
+    case: str,
+    prepared: dict,
+    pass_index: int,
+    settings: Settings,
+    *,
+    group: str,
+    info: dict,
+    target,
+    steps,
+) -> None:
+    """Time a freshly built case (rounds sized from warm calls) and keep it for the later passes."""
+    benchmark.group = group
+    benchmark.extra_info.update(info | {"pass": pass_index, "passes": settings.passes})
+    rounds = time_rounds(benchmark, target, steps, settings)
+    prepared[case] = PreparedCase(target, steps, rounds, group, info)
 
 
 def run_training_case(
@@ -112,50 +163,79 @@ def run_training_case(
     settings: Settings,
     *,
     seed: int,
+    pass_index: int = 0,
+    prepared: dict | None = None,
 ) -> None:
     """Check, then time, one training step of ``workload`` in ``mode`` on ``device``.
+
+    ``prepared`` (case id -> ``PreparedCase``) carries the first pass to the later ones.
 
     Raises:
         ModeMismatchError: the mode's first step disagrees with the eager step.
     """
+    prepared = {} if prepared is None else prepared
     case = case_id(workload.name, batch_size, mode, device.short)
     with tf.device(device.tf_name):
+        if case in prepared:
+            time_later_pass(benchmark, prepared[case], pass_index, settings)
+            return
         problem = build_problem(workload, batch_size, seed=seed)
         runner = build_runner(mode, problem)
         first_call_s = _seconds(lambda: runner.run(1).numpy())
         check = _check(workload, batch_size, mode, problem, runner, device, seed)
         if not check.passed:
+            prepared[case] = PreparedCase(None, failure=f"{case}: mode check failed")
             raise ModeMismatchError(f"{case}: {check.message()}")
         steps = _fused_steps(runner, settings) if runner.fused else 1
         flops = step_flops(workload, batch_size)
-        benchmark.group = f"{workload.name} b={'-' if batch_size is None else batch_size} {device.label}"
-        benchmark.extra_info.update(
-            common_info(case, "training_step", device, settings)
-            | {
-                "workload": workload.name,
-                "mode": mode,
-                "batch_size": batch_size,
-                "samples_per_step": batch_size,
-                "steps_per_round": steps,
-                "flops_per_step": flops.total,
-                "flops_breakdown": {
-                    "matmul": flops.matmul,
-                    "elementwise": flops.elementwise,
-                    "optimizer": flops.optimizer,
-                },
-                "trace_s": runner.trace_s,
-                "first_call_s": first_call_s,
-                "jit_compile": runner.jit_compile,
-                "check": check.as_dict(),
-            }
+        info = common_info(case, "training_step", device, settings) | {
+            "workload": workload.name,
+            "mode": mode,
+            "batch_size": batch_size,
+            "samples_per_step": batch_size,
+            "steps_per_round": steps,
+            "flops_per_step": flops.total,
+            "flops_breakdown": {
+                "matmul": flops.matmul,
+                "elementwise": flops.elementwise,
+                "optimizer": flops.optimizer,
+            },
+            "trace_s": runner.trace_s,
+            "first_call_s": first_call_s,
+            "jit_compile": runner.jit_compile,
+            "check": check.as_dict(),
+        }
+        group = f"{workload.name} b={'-' if batch_size is None else batch_size} {device.label}"
+        time_first_pass(
+            benchmark,
+            case,
+            prepared,
+            pass_index,
+            settings,
+            group=group,
+            info=info,
+            target=runner.timed(steps),
+            steps=steps,
         )
-        time_rounds(benchmark, runner.timed(steps), steps, settings)
 
 
-def run_calibration_case(benchmark, n: int, device: Device, settings: Settings, *, seed: int) -> None:
+def run_calibration_case(
+    benchmark,
+    n: int,
+    device: Device,
+    settings: Settings,
+    *,
+    seed: int,
+    pass_index: int = 0,
+    prepared: dict | None = None,
+) -> None:
     """Time an ``n x n`` float32 matmul in a ``tf.function`` on ``device``: the run's peak reference."""
+    prepared = {} if prepared is None else prepared
     case = f"calibration/matmul{n}/{device.short}"
     with tf.device(device.tf_name):
+        if case in prepared:
+            time_later_pass(benchmark, prepared[case], pass_index, settings)
+            return
         generator = tf.random.Generator.from_seed(seed)
         a = generator.normal((n, n))
         b = generator.normal((n, n))
@@ -167,20 +247,26 @@ def run_calibration_case(benchmark, n: int, device: Device, settings: Settings, 
 
         trace_s = _seconds(lambda: product.get_concrete_function())
         first_call_s = _seconds(lambda: product()[1].numpy())
-        benchmark.group = f"calibration {device.label}"
-        benchmark.extra_info.update(
-            common_info(case, "calibration", device, settings)
-            | {
-                "workload": "matmul",
-                "mode": "function",
-                "batch_size": None,
-                "samples_per_step": None,
-                "matmul_n": n,
-                "steps_per_round": 1,
-                "flops_per_step": matmul_flops(n),
-                "trace_s": trace_s,
-                "first_call_s": first_call_s,
-                "jit_compile": False,
-            }
+        info = common_info(case, "calibration", device, settings) | {
+            "workload": "matmul",
+            "mode": "function",
+            "batch_size": None,
+            "samples_per_step": None,
+            "matmul_n": n,
+            "steps_per_round": 1,
+            "flops_per_step": matmul_flops(n),
+            "trace_s": trace_s,
+            "first_call_s": first_call_s,
+            "jit_compile": False,
+        }
+        time_first_pass(
+            benchmark,
+            case,
+            prepared,
+            pass_index,
+            settings,
+            group=f"calibration {device.label}",
+            info=info,
+            target=lambda: float(product()[1].numpy()),
+            steps=1,
         )
-        time_rounds(benchmark, lambda: float(product()[1].numpy()), 1, settings)

@@ -4,6 +4,8 @@
   given, pytest-benchmark is disabled, so every benchmark runs once, mode checks included, no
   statistics, no report.
 - ``--bench-quick`` (or ``TFBENCH_QUICK=1``) selects the reduced matrix.
+- A timed run times every case once per pass (``Settings.passes``): items are ordered pass by
+  pass, so each case's samples come from moments spread over the run.
 - ``--benchmark-only`` deselects the correctness tests instead of listing each as skipped.
 - Cases are parametrized at collection: workload x batch size x mode, and every device
   TensorFlow sees. Without a GPU, a ``gpu``-marked placeholder shows the GPU cases as skipped.
@@ -147,10 +149,19 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("distributed_case", _distributed_params(settings))
     if "calibration_case" in metafunc.fixturenames:
         metafunc.parametrize("calibration_case", _calibration_params(settings))
+    if "bench_pass" in metafunc.fixturenames and settings.passes > 1:
+        metafunc.parametrize("bench_pass", range(settings.passes), ids=lambda p: f"pass{p}")
+
+
+def _pass_of(item) -> int:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("bench_pass", 0) if callspec is not None else 0
 
 
 def pytest_collection_modifyitems(config, items):
-    """With ``--benchmark-only``, deselect (rather than skip one by one) every test without a benchmark."""
+    """Order timed cases pass by pass (the whole matrix, then again); with ``--benchmark-only``,
+    deselect (rather than skip one by one) every test without a benchmark."""
+    items.sort(key=_pass_of)
     if not config.getoption("benchmark_only", False):
         return
     keep = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]

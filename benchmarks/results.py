@@ -23,7 +23,10 @@ TensorFlow's build (CUDA/cuDNN), oneDNN and XLA flags, thread pools, GPUs, git c
   call: compilation plus one step), ``jit_compile``, ``calibration_peak_flops`` (null without a
   calibration of that device in the run);
   training cases also: ``flops_breakdown`` and ``check`` (the mode check: losses, errors,
-  tolerances, ``on_dropout_free_twin``); calibration cases: ``matmul_n``.
+  tolerances, ``on_dropout_free_twin``); calibration cases: ``matmul_n``;
+  ``pass`` and ``passes``: a timed run times each case once per pass (``Settings.passes``), each
+  pass its own entry; readers pool them (``benchmarks.analysis.pooled_passes``, which adds
+  ``pass_rounds``).
 
 Derived numbers (steps/s = 1 / median, samples/s, FLOP/s, efficiency = FLOP/s / peak, speedups)
 are computed by the report from these fields, never stored twice.
@@ -31,17 +34,22 @@ are computed by the report from these fields, never stored twice.
 
 from __future__ import annotations
 
+import numpy as np
+
 SCHEMA_VERSION = 1
 
 
 def calibration_peaks(benchmarks: list[dict]) -> dict[str, dict]:
-    """Per device, the calibration case with the highest FLOP/s (``flops_per_step / median``)."""
-    peaks: dict[str, dict] = {}
+    """Per device, the calibration case with the highest FLOP/s (``flops_per_step / median``), the
+    median taken over the samples of all its passes."""
+    cases: dict[str, tuple[dict, list[float]]] = {}
     for bench in benchmarks:
         info = bench.get("extra_info", {})
-        if info.get("kind") != "calibration":
-            continue
-        flops_per_s = info["flops_per_step"] / bench["stats"]["median"]
+        if info.get("kind") == "calibration":
+            cases.setdefault(info["case"], (info, []))[1].extend(bench["stats"]["data"])
+    peaks: dict[str, dict] = {}
+    for info, samples in cases.values():
+        flops_per_s = info["flops_per_step"] / float(np.median(samples))
         best = peaks.get(info["device"])
         if best is None or flops_per_s > best["peak_flops"]:
             peaks[info["device"]] = {

@@ -1,17 +1,23 @@
 """How much a run measures: the full matrix, the quick one, or the smoke pass of plain ``pytest``.
 
-| setting | when | MLP batch sizes | distributed global batches | timed seconds per case | rounds |
-|---|---|---|---|---|---|
-| ``full`` | ``pytest --benchmark-only`` | 32, 256, 2048 | 256, 2048 | 1.2 | 10-400 |
-| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 | 2048 | 0.3 | 7-100 |
-| ``smoke`` | plain ``pytest`` (benchmarks disabled) | 32 | 256 | none: one call | 1 |
+| setting | when | MLP batch sizes | distributed global batches | passes | timed seconds per case and pass | rounds per pass |
+|---|---|---|---|---|---|---|
+| ``full`` | ``pytest --benchmark-only`` | 32, 256, 2048 | 256, 2048 | 3 | 0.4 | 4-135 |
+| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 | 2048 | 3 | 0.1 | 3-35 |
+| ``smoke`` | plain ``pytest`` (benchmarks disabled) | 32 | 256 | 1 | none: one call | 1 |
+
+Passes: a timed run goes through the whole matrix ``passes`` times and every case is timed once per
+pass (``benchmarks.passes``), so its samples come from moments spread over the run rather than
+from one window: a shared machine has slow phases lasting seconds, and one window per case put a
+whole sample into one of them (on the 2-core development VM, consecutive quick runs then
+disagreed by 30-50% on single cases). Only the first pass builds, traces, compiles and checks.
 
 The smoke pass runs every workload x mode x device once, at the smallest batch size only: most of
 its time is XLA compilation (a few seconds per case on a 2-core CPU) and every batch size would
 triple it. Timed runs check every batch size's modes before timing them.
 
-Rounds adapt to the case: ``rounds = clip(budget_s / round_seconds, min_rounds, max_rounds)``,
-with the round time estimated from two warm calls. A fused round runs ``n`` steps with ``n``
+Rounds adapt to the case: ``rounds = clip(budget_s / round_seconds, min_rounds, max_rounds)`` per
+pass, with the round time estimated from two warm calls. A fused round runs ``n`` steps with ``n``
 chosen so a round lasts about ``fused_round_s``.
 """
 
@@ -39,6 +45,7 @@ class Settings:
     fused_max_steps: int = 5000
     distributed_batches: tuple[int, ...] = (256,)
     distributed_round_s: float = 0.0
+    passes: int = 1
 
     @property
     def timed(self) -> bool:
@@ -52,27 +59,29 @@ FULL = Settings(
     "full",
     (32, 256, 2048),
     {"CPU": (256, 512, 1024), "GPU": (1024, 2048, 4096)},
-    budget_s=1.2,
-    warmup_rounds=3,
-    min_rounds=10,
-    max_rounds=400,
+    budget_s=0.4,
+    warmup_rounds=2,
+    min_rounds=4,
+    max_rounds=135,
     fused_round_s=0.03,
     fused_min_steps=4,
     distributed_batches=(256, 2048),
     distributed_round_s=0.1,
+    passes=3,
 )
 QUICK = Settings(
     "quick",
     (32, 2048),
     {"CPU": (512, 1024), "GPU": (2048, 4096)},
-    budget_s=0.3,
-    warmup_rounds=2,
-    min_rounds=7,
-    max_rounds=100,
+    budget_s=0.1,
+    warmup_rounds=1,
+    min_rounds=3,
+    max_rounds=35,
     fused_round_s=0.015,
     fused_min_steps=4,
     distributed_batches=(2048,),
     distributed_round_s=0.05,
+    passes=3,
 )
 SMOKE = Settings("smoke", (32,), {"CPU": (256,), "GPU": (1024,)})
 

@@ -3,6 +3,8 @@
 Per-step samples are ``median * factor * exp(spread * z)``: ``z`` standard normal draws
 (``seed``) or, with ``quantiles=True``, the ``n`` evenly spaced normal quantiles, so the sample
 median is exactly ``median * factor`` (``n`` odd) and a ``factor`` is an exact shift.
+``jitter`` multiplies each training case's times by its own ``exp(jitter * z_case)`` (one draw per
+case and run, ``jitter_seed``): a shared machine's drift between runs, which rounds cannot show.
 """
 
 from __future__ import annotations
@@ -57,11 +59,14 @@ def result_document(
     commit: str = "0123456789abcdef0123456789abcdef01234567",
     when: str = "2026-01-01T12:00:00+00:00",
     calibration: bool = True,
+    jitter: float = 0.0,
+    jitter_seed: int = 0,
 ) -> dict:
     """A result file like the plugin writes; ``slow`` multiplies the step times of the listed modes
     (``"*"``: every mode) or strategies (distributed steps, one per batch and strategy, timed like
     ``function`` without a strategy), ``calibration_slow`` the calibration's (``calibration_spread``: its own spread)."""
     rng = np.random.default_rng(seed)
+    drift = np.random.default_rng(jitter_seed)
     slow = slow or {}
     benchmarks = []
     if calibration:
@@ -103,7 +108,7 @@ def result_document(
                 "steps_per_round": 8 if mode == "fused" else 1,
                 "flops_per_step": FLOPS_PER_SAMPLE * batch,
             }
-            median = MEDIANS[mode] * batch / 32 * factor
+            median = MEDIANS[mode] * batch / 32 * factor * float(np.exp(jitter * drift.standard_normal()))
             benchmarks.append(_entry(info, _samples(median, rounds, spread, rng, quantiles)))
     for batch in batches:
         for strategy in strategies:

@@ -58,3 +58,39 @@ def test_quick_setting_is_recorded_in_the_result(pytester, monkeypatch, how):
         monkeypatch.setenv("TFBENCH_QUICK", "1")
     _run(pytester, *args).assert_outcomes(passed=1)
     assert json.loads((reports / "benchmarks.json").read_text())["tfbench"]["settings"]["name"] == "quick"
+
+
+PASSED_BENCHMARKS = """
+import pytest
+
+@pytest.fixture
+def bench_pass():
+    return 0
+
+@pytest.mark.parametrize("case", ["a", "b"])
+def test_case(benchmark, case, bench_pass):
+    pass
+
+def test_correctness():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--benchmark-only", "--bench-quick"],
+            [f"test_case[pass{p}-{case}]" for p in range(3) for case in "ab"],
+        ),
+        ([], ["test_case[a]", "test_case[b]", "test_correctness"]),
+    ],
+    ids=["timed-pass-major", "smoke-one-pass"],
+)
+def test_timed_runs_collect_every_case_once_per_pass_in_pass_major_order(pytester, args, expected):
+    pytester.makepyfile(test_passes=PASSED_BENCHMARKS)
+    result = pytester.runpytest_inprocess(
+        "-p", "benchmarks.plugin", "-p", "no:cacheprovider", "--collect-only", "-q", *args
+    )
+    collected = [line.split("::")[-1] for line in result.outlines if "::" in line]
+    assert collected == expected

@@ -24,9 +24,13 @@ from benchmarks.gate_statistics import (
     INSUFFICIENT,
     MANN_WHITNEY,
     METRICS,
+    MIN_AGGREGATE_ROWS,
     NOISE,
     PASS,
     REGRESSION,
+    WILCOXON,
+    noise_floor,
+    noise_scale,
     verdict,
 )
 from benchmarks.history import read_run, runs_up_to, save_run
@@ -37,6 +41,7 @@ SLOWDOWN = 1.3
 EXPECTED_CHANGE = 1 / SLOWDOWN - 1
 CHANGE_ATOL = 1e-9
 NOISE_SEEDS = range(8)
+MODES_BUT_EAGER = [m for m in MEDIANS if m != "eager"]
 TIGHT = {"rounds": 21, "spread": 0.02, "quantiles": True}
 LOOSE = {"rounds": 5, "spread": 1.0, "quantiles": True}
 
@@ -202,7 +207,8 @@ def test_text_table_names_the_test_the_p_value_and_the_verdict_of_each_row(tmp_p
         "test",
         "verdict",
     ]
-    first = lines[2]
+    assert lines[2].startswith("ALL (") and "Wilcoxon signed-rank" in lines[2]
+    first = next(line for line in lines if line.startswith("basic/b"))
     assert first.startswith("basic/b") and "/xla/" in first and first.rstrip().endswith("REGRESSION")
     assert "-23.1%" in first and "p=" in first
     assert any("gate FAIL" in line for line in lines)
@@ -277,32 +283,120 @@ def test_invalid_gate_argument_exits_2_naming_the_argument(tmp_path, capsys, arg
     assert f"Argument `{argument[0].lstrip('-')}" in capsys.readouterr().err
 
 
-# Noise floor from earlier runs ------------------------------------------------------------------
+# Noise floor from earlier runs, aggregate rows ---------------------------------------------------
+
+BATCHES = (32, 64, 128, 256, 512, 1024, 2048)  # 21 speedup rows: enough for the signed-rank test
+DRIFT = 0.1  # each case's run-to-run drift (log scale), as a shared VM shows between runs
+LAST = 5  # the drift seed of the newest earlier run
 
 
-def test_a_change_the_machine_already_showed_between_earlier_runs_cannot_fail(tmp_path):
-    """Earlier runs of unchanged code moved xla's speedup by 30%: a 25% drop now is within that floor."""
-    history = [
-        _run(tmp_path, "h0", **TIGHT),
-        _run(tmp_path, "h1", slow={"xla": 1.3}, **TIGHT),
-        _run(tmp_path, "h2", **TIGHT),
-    ]
-    current = _run(tmp_path, "c", slow={"xla": 1 / 0.75}, **TIGHT)
+def _drifting(tmp_path, name: str, seed: int, **kwargs):
+    return _run(tmp_path, name, batches=BATCHES, jitter=DRIFT, jitter_seed=seed, **TIGHT, **kwargs)
+
+
+def _drifting_history(tmp_path):
+    return [_drifting(tmp_path, f"h{i}", seed=i) for i in range(LAST + 1)]
+
+
+def test_noise_scale_moderates_each_benchmark_mean_square_toward_the_median_one(tmp_path):
+    """h0 -> h1 -> h0 again: speedup log-changes function -0.1 then +0.1, xla -0.2 then +0.2, fused
+    +0.3 then -0.3 (both batches); the mean over the six rows is 0 in both pairs.
+
+    Own mean squares 0.01, 0.04, 0.09 over 2 pairs; their median s0^2 = 0.04 weighs as 4 more pairs:
+    sigma^2 = (2 * own + 4 * 0.04) / 6, with 2 + 4 = 6 degrees of freedom.
+    """
+    plain = _run(tmp_path, "h0", **TIGHT)
+    slowed = _run(
+        tmp_path, "h1", slow={"function": np.exp(0.1), "xla": np.exp(0.2), "fused": np.exp(-0.3)}, **TIGHT
+    )
+    scale = noise_scale([plain, slowed, plain], "speedup")
+    assert scale.pairs == 2
+    own = {"function": 0.01, "xla": 0.04, "fused": 0.09}
+    expected = {
+        f"basic/b{batch}/{mode}/CPU:0": (round(np.sqrt((2 * square + 4 * 0.04) / 6), 12), 6)
+        for batch in (32, 2048)
+        for mode, square in own.items()
+    }
+    assert {k: (round(sigma, 12), df) for k, (sigma, df) in scale.rows.items()} == expected
+    assert scale.aggregate_sigma == pytest.approx(0.0, abs=1e-12)
+    assert noise_scale([plain], "speedup") is None
+
+
+@pytest.mark.parametrize(
+    ("sigma", "tests", "df", "quantile"),
+    # Student's t quantiles from printed tables: t_3(0.99) = 4.5407029, t_1(0.99) = 31.820516,
+    # t_10(0.995) = 3.1692727 (0.01 over 2 rows), t_4(0.9995) = 8.6103016 (0.01 over 20 rows).
+    [(0.1, 1, 3, 4.5407029), (0.01, 1, 1, 31.820516), (0.1, 2, 10, 3.1692727), (0.05, 20, 4, 8.6103016)],
+)
+def test_noise_floor_is_the_bonferroni_t_prediction_bound_on_a_drop(sigma, tests, df, quantile):
+    expected = 1 - np.exp(-quantile * sigma)
+    assert noise_floor(sigma, alpha=0.01, tests=tests, df=df) == pytest.approx(expected, rel=1e-6)
+    assert noise_floor(0.0, alpha=0.01, tests=tests, df=df) == 0.0
+
+
+def test_a_drop_the_machine_already_showed_between_earlier_runs_cannot_fail_a_row(tmp_path):
+    """Earlier runs drift each case by ~10%: a 20% drop of xla alone fails without them, passes with them."""
+    history = _drifting_history(tmp_path)
+    current = _drifting(tmp_path, "c", seed=LAST, slow={"xla": 1.25})  # the newest run's drift, xla slower
     without = gate(history[-1], current, metrics=("speedup",))
     with_floor = gate(history[-1], current, metrics=("speedup",), history=history)
     xla = [key for key in _verdicts(without) if "/xla/" in key]
+    assert {round(r.change, 9) for r in without.rows if r.benchmark in xla} == {round(1 / 1.25 - 1, 9)}
     assert {_verdicts(without)[k] for k in xla} == {REGRESSION}
     assert {_verdicts(with_floor)[k] for k in xla} == {PASS}
-    assert {round(r.limit, 2) for r in with_floor.rows if "/xla/" in r.benchmark} == {0.3}
+    assert all(row.limit > 0.2 for row in with_floor.rows)
+    assert any("noise floor of speedup" in note for note in with_floor.notes)
     assert with_floor.exit_code == EXIT_PASS
 
 
-def test_a_change_beyond_the_noise_floor_still_fails(tmp_path):
-    history = [_run(tmp_path, "h0", **TIGHT), _run(tmp_path, "h1", slow={"xla": 1.15}, **TIGHT)]
-    current = _run(tmp_path, "c", slow={"xla": 2.0}, **TIGHT)
+def test_a_change_far_beyond_the_noise_floor_still_fails_its_row(tmp_path):
+    history = _drifting_history(tmp_path)
+    current = _drifting(tmp_path, "c", seed=LAST, slow={"xla": 20.0})
     result = gate(history[-1], current, metrics=("speedup",), history=history)
     assert {v for k, v in _verdicts(result).items() if "/xla/" in k} == {REGRESSION}
-    assert any("noise floor" in note for note in result.notes)
+    assert result.exit_code == EXIT_REGRESSION
+
+
+@pytest.mark.parametrize("seed", range(LAST + 1, LAST + 5))
+def test_drifting_runs_of_unchanged_code_pass_rows_and_aggregate_with_the_noise_floor(tmp_path, seed):
+    history = _drifting_history(tmp_path)
+    result = gate(history[-1], _drifting(tmp_path, "c", seed=seed), metrics=("speedup",), history=history)
+    assert result.exit_code == EXIT_PASS
+
+
+def test_a_slowdown_shared_by_every_mode_fails_the_aggregate_while_each_row_is_within_its_floor(tmp_path):
+    """Every mode 25% slower (speedup -20% on all 21 rows): within the rows' floor, beyond the aggregate's,
+    whose noise is the drift of a mean over 21 rows."""
+    history = _drifting_history(tmp_path)
+    current = _drifting(tmp_path, "c", seed=LAST, slow={m: 1.25 for m in MODES_BUT_EAGER})
+    result = gate(history[-1], current, metrics=("speedup",), history=history)
+    assert set(_verdicts(result).values()) == {PASS}
+    (aggregate,) = result.aggregates
+    assert aggregate.change == pytest.approx(1 / 1.25 - 1, abs=CHANGE_ATOL)
+    assert aggregate.verdict == REGRESSION and aggregate.test == WILCOXON
+    assert aggregate.limit < 0.2 < min(row.limit for row in result.rows)
+    assert result.exit_code == EXIT_REGRESSION
+
+
+def test_the_aggregate_is_the_geometric_mean_and_is_not_tested_below_seven_benchmarks(tmp_path):
+    baseline = _run(tmp_path, "b", batches=BATCHES, **TIGHT)
+    current = _run(tmp_path, "c", batches=BATCHES, slow={"xla": SLOWDOWN}, **TIGHT)
+    (aggregate,) = gate(baseline, current, metrics=("speedup",)).aggregates
+    # 7 of the 21 rows change by 1/1.3: the geometric mean by (1/1.3)^(7/21).
+    assert aggregate.change == pytest.approx((1 / SLOWDOWN) ** (1 / 3) - 1, abs=CHANGE_ATOL)
+    assert aggregate.baseline == pytest.approx(
+        np.exp(np.mean([np.log(MEDIANS["eager"] / MEDIANS[m]) for m in MODES_BUT_EAGER])), rel=1e-9
+    )
+    short = gate(
+        _run(tmp_path, "b2", **TIGHT), _run(tmp_path, "c2", slow={"*": 2.0}, **TIGHT), metrics=("raw",)
+    )
+    assert MIN_AGGREGATE_ROWS > 6
+    (raw,) = short.aggregates
+    assert raw.verdict == REGRESSION  # 9 raw rows (8 cases and the calibration)
+    (speedup,) = gate(
+        _run(tmp_path, "b3", **TIGHT), _run(tmp_path, "c3", slow={"xla": 4.0}, **TIGHT), metrics=("speedup",)
+    ).aggregates
+    assert speedup.verdict == INSUFFICIENT and speedup.p_value is None  # 6 speedup rows
 
 
 def test_runs_up_to_the_baseline_come_oldest_first_and_skip_the_current_run(tmp_path):

@@ -21,7 +21,14 @@ from benchmarks.devices import Device
 from benchmarks.distributed.cluster import Cluster
 from benchmarks.distributed.step import Case, max_relative_update_error, single_device_update
 from benchmarks.flops import step_flops
-from benchmarks.harness import case_id, common_info, time_rounds, warm_round_s
+from benchmarks.harness import (
+    PreparedCase,
+    case_id,
+    common_info,
+    time_first_pass,
+    time_later_pass,
+    warm_round_s,
+)
 from benchmarks.settings import Settings
 from benchmarks.workloads import get_workload
 
@@ -56,18 +63,33 @@ def check_distributed(cluster: Cluster, case: Case) -> dict:
 
 
 def run_distributed_case(
-    benchmark, cluster: Cluster, workload: str, global_batch: int, device: Device, settings: Settings
+    benchmark,
+    cluster: Cluster,
+    workload: str,
+    global_batch: int,
+    device: Device,
+    settings: Settings,
+    *,
+    pass_index: int = 0,
+    prepared: dict | None = None,
 ) -> None:
     """Check, then time, the data-parallel step of ``workload`` on ``cluster``.
+
+    ``prepared`` carries the first pass to the later ones (``benchmarks.harness``): they time again.
 
     Raises:
         DistributedMismatchError: the distributed update differs from the single-device one.
     """
+    prepared = {} if prepared is None else prepared
     case = Case(workload, global_batch)
     mode = f"{cluster.strategy}x{cluster.replicas}"
     key = case_id(workload, global_batch, mode, device.short)
+    if key in prepared:
+        time_later_pass(benchmark, prepared[key], pass_index, settings)
+        return
     check = check_distributed(cluster, case)
     if not check["passed"]:
+        prepared[key] = PreparedCase(None, failure=f"{key}: distributed check failed")
         raise DistributedMismatchError(
             f"{key}: distributed update differs from the single-device update by {check['update_rel_err']:.3g} "
             f"(relative, tolerance {UPDATE_RTOL:g})"
@@ -76,24 +98,30 @@ def run_distributed_case(
     if settings.timed:
         step_s = warm_round_s(lambda: cluster.run(case, 1))
         steps = int(min(MAX_STEPS_PER_ROUND, max(1, settings.distributed_round_s // step_s)))
-    benchmark.group = f"distributed {workload} global b={global_batch} {device.label}"
-    benchmark.extra_info.update(
-        common_info(key, "distributed_step", device, settings)
-        | {
-            "workload": workload,
-            "mode": "function",
-            "strategy": cluster.strategy,
-            "replicas": cluster.replicas,
-            "workers": cluster.n_workers,
-            "batch_size": global_batch,
-            "samples_per_step": global_batch,
-            "per_replica_batch": global_batch // cluster.replicas,
-            "steps_per_round": steps,
-            "flops_per_step": step_flops(get_workload(workload), global_batch).total,
-            "trace_s": None,
-            "first_call_s": None,
-            "jit_compile": False,
-            "check": check,
-        }
+    info = common_info(key, "distributed_step", device, settings) | {
+        "workload": workload,
+        "mode": "function",
+        "strategy": cluster.strategy,
+        "replicas": cluster.replicas,
+        "workers": cluster.n_workers,
+        "batch_size": global_batch,
+        "samples_per_step": global_batch,
+        "per_replica_batch": global_batch // cluster.replicas,
+        "steps_per_round": steps,
+        "flops_per_step": step_flops(get_workload(workload), global_batch).total,
+        "trace_s": None,
+        "first_call_s": None,
+        "jit_compile": False,
+        "check": check,
+    }
+    time_first_pass(
+        benchmark,
+        key,
+        prepared,
+        pass_index,
+        settings,
+        group=f"distributed {workload} global b={global_batch} {device.label}",
+        info=info,
+        target=lambda: cluster.run(case, steps),
+        steps=steps,
     )
-    time_rounds(benchmark, lambda: cluster.run(case, steps), steps, settings)
