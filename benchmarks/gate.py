@@ -146,9 +146,8 @@ def gate(
 
     ``history``: earlier runs of unchanged code (oldest first, usually ending with the baseline);
     those measured with the baseline's settings (all of them: quick or full, passes, rounds) raise
-    the limits by their run-to-run drift
-    (``noise_scale``, ``noise_floor``). One aggregate row
-    per metric (``compare_aggregate``) gates the geometric mean over every shared benchmark.
+    the limits by their run-to-run drift (``noise_scale``, ``noise_floor``). One aggregate row per
+    metric (``compare_aggregate``) gates the geometric mean over every shared benchmark.
 
     Raises:
         ValueError: invalid arguments (``check_gate_arguments``).
