@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -102,8 +101,6 @@ def test_a_case_timed_in_three_passes_reads_back_as_one_case_with_its_samples_in
     cases = parse_results(_split_into_passes(json.loads(json.dumps(whole)), 3)).cases
     expected = {e["extra_info"]["case"]: e["stats"]["data"] for e in whole["benchmarks"]}
     assert {c.case: c.samples.tolist() for c in cases} == expected
-    document = _split_into_passes(json.loads(json.dumps(whole)), 3)
-    assert len(document["benchmarks"]) == 3 * len(whole["benchmarks"])
 
 
 def test_the_same_pass_of_a_case_twice_is_refused_with_the_case_named():
@@ -125,6 +122,5 @@ def test_the_calibration_peak_uses_the_median_of_all_passes():
 
 def test_timed_settings_spread_every_case_over_several_passes():
     assert QUICK.passes >= 3 and FULL.passes >= 3
-    assert replace(QUICK, passes=1).passes == 1
     # The gate needs five rounds per case in all: the passes together must give them.
     assert QUICK.passes * QUICK.min_rounds >= 5 and FULL.passes * FULL.min_rounds >= 5

@@ -71,6 +71,9 @@ def bench_pass():
 def test_case(benchmark, case, bench_pass):
     pass
 
+def test_calibration(benchmark, bench_pass):
+    pass
+
 def test_correctness():
     pass
 """
@@ -81,9 +84,13 @@ def test_correctness():
     [
         (
             ["--benchmark-only", "--bench-quick"],
-            [f"test_case[pass{p}-{case}]" for p in range(3) for case in "ab"],
+            [
+                name
+                for p in range(3)
+                for name in (f"test_case[pass{p}-a]", f"test_case[pass{p}-b]", f"test_calibration[pass{p}]")
+            ],
         ),
-        ([], ["test_case[a]", "test_case[b]", "test_correctness"]),
+        ([], ["test_case[a]", "test_case[b]", "test_calibration", "test_correctness"]),
     ],
     ids=["timed-pass-major", "smoke-one-pass"],
 )
