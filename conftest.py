@@ -1,40 +1,25 @@
-"""Suite-wide pytest setup: quiet TensorFlow, fixed seeds, Hypothesis profiles, GPU skips."""
+"""Suite-wide pytest setup: fixed seeds, Hypothesis profiles, markers, GPU skips, the benchmark plugins.
 
-import contextlib
+TensorFlow is not imported here: the tests of the result-file tools (``tests/results/``) never start it.
+The folders that need it import it quietly in their own ``conftest.py`` (``reference.runtime``).
+"""
+
 import os
+import random
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """TensorFlow's C++ start-up lines (oneDNN, CUDA probing) bypass TF_CPP_MIN_LOG_LEVEL."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+from tests.common import SEED
 
-
-with _native_stderr_silenced():
-    import keras
-    import tensorflow as tf
-
-    tf.config.list_physical_devices()
-
-import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-
-SEED = 42
-
-# Benchmark suite hooks: smoke pass by default, case parametrization, report at the end of a timed run.
-pytest_plugins = ["benchmarks.plugin", "benchmarks.gate_plugin"]
+# pytester for the plugin tests; the benchmark suite's hooks: smoke pass by default, case parametrization,
+# report and gate at the end of a timed run.
+pytest_plugins = ["pytester", "benchmarks.plugin", "benchmarks.gate_plugin"]
 
 settings.register_profile(
     "ci",
@@ -49,17 +34,26 @@ settings.register_profile("dev", max_examples=200, deadline=None)
 
 @pytest.fixture(autouse=True)
 def fixed_seed():
-    """Every test starts from the same seed (Python, NumPy and TensorFlow via Keras)."""
-    keras.utils.set_random_seed(SEED)
+    """Every test starts from the same seed: Python and NumPy, and TensorFlow via Keras once it is loaded."""
+    random.seed(SEED)
+    np.random.seed(SEED)
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import keras
+
+        keras.utils.set_random_seed(SEED)
     return SEED
 
 
 def pytest_collection_modifyitems(config, items):
-    if tf.config.list_physical_devices("GPU"):
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    from reference.runtime import import_tensorflow
+
+    if import_tensorflow().config.list_physical_devices("GPU"):
         return
     skip_gpu = pytest.mark.skip(
         reason="no GPU visible to TensorFlow (tf.config.list_physical_devices('GPU') is empty)"
     )
-    for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip_gpu)
+    for item in gpu_items:
+        item.add_marker(skip_gpu)

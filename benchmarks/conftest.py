@@ -2,6 +2,10 @@
 
 import pytest
 
+from reference.runtime import import_tensorflow
+
+import_tensorflow()
+
 BENCH_SEED = 42
 
 

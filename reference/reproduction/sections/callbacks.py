@@ -46,7 +46,7 @@ from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 from reference.trainer import History
 
-T = "tests/test_callbacks.py::"
+T = "tests/reference/test_callbacks.py::"
 EARLY_STOPPING_PATIENCE = 10  # the document's
 THRESHOLD = 0.95  # the document's custom stop
 RESTORE_RTOL = 1e-4
@@ -274,7 +274,7 @@ CLAIMS = [
         "The demo with the document's callbacks: epochs run vs the best epoch + 10 (needs a stop before the last epoch).",
         (
             f"{T}test_callbacks_demo_falls_back_to_the_offline_digits_with_a_warning",
-            "tests/test_training.py::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
+            "tests/reference/test_training.py::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
         ),
         lambda n: _doc(n)["epochs_run"] - 1 == _doc(n)["best_epoch"] + EARLY_STOPPING_PATIENCE,
         lambda n: (
@@ -290,7 +290,9 @@ CLAIMS = [
         "EarlyStopping(..., restore_best_weights=True)",
         "EarlyStopping restores the weights of the best epoch.",
         "Validation loss of the returned model vs the best validation loss of the document-callbacks demo.",
-        ("tests/test_training.py::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",),
+        (
+            "tests/reference/test_training.py::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
+        ),
         lambda n: (
             abs(_doc(n)["restored_val_loss"] - min(_doc(n)["val_loss"]))
             <= RESTORE_RTOL * min(_doc(n)["val_loss"])

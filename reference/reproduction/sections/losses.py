@@ -20,7 +20,7 @@ from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 
-T = "tests/test_"
+T = "tests/reference/test_"
 DOC_LOGITS = np.array([-2.2, 2.2, 1.4, -1.4, 0.8], np.float32)
 SPARSE_LABELS = np.array([0, 1, 2, 1, 0])
 MULTICLASS_LOGITS = np.array(

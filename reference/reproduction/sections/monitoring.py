@@ -23,7 +23,7 @@ from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 from reference.training import train_eager
 
-T = "tests/test_monitor.py::"
+T = "tests/reference/test_monitor.py::"
 RISE = 0.01  # validation-loss rise after its minimum that counts as overfitting
 LAST = 5  # epochs averaged at the end of the run
 HEALTHY_NORMS = (1e-4, 1e3)  # a mean gradient norm outside this band would be vanishing / exploding

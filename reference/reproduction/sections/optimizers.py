@@ -21,7 +21,7 @@ from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 
-T = "tests/test_optimizers.py::"
+T = "tests/reference/test_optimizers.py::"
 CONVERGED_FRACTION = 1e-2  # "reached the minimum": the loss fell below 1 % of where it started
 
 DEFECT_IDS = ()  # the defects this section captures, in its SectionResult.defects

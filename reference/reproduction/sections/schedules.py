@@ -30,7 +30,7 @@ from reference.schedules import (
     schedule_values,
 )
 
-T = "tests/test_schedules.py::"
+T = "tests/reference/test_schedules.py::"
 CLOSED_FORM_RTOL = 1e-5
 OPTIMIZER_STEPS = 150  # updates of the optimizer driven by the warmup + cosine schedule
 
@@ -217,7 +217,7 @@ CLAIMS = [
         (
             f"{T}test_warmup_cosine_equals_its_closed_form_at_every_step_up_to_twice_total_steps",
             f"{T}test_warmup_cosine_increases_during_warmup_and_never_increases_after",
-            "tests/test_document_schedule.py::test_up_to_total_steps_ours_equals_the_documents_formula",
+            "tests/reference/test_document_schedule.py::test_up_to_total_steps_ours_equals_the_documents_formula",
         ),
         lambda n: (
             n["warmup"]["document_max_rel_error"] < CLOSED_FORM_RTOL
@@ -241,7 +241,7 @@ CLAIMS = [
         f"{OPTIMIZER_STEPS} Adam updates driven by the schedule: the optimizer's rate after step k equals the closed form at k.",
         (
             f"{T}test_inside_fit_the_optimizers_learning_rate_is_the_schedule_at_its_int64_iterations",
-            "tests/test_document_schedule.py::test_d2_model_fit_fails_with_the_documents_schedule_and_runs_with_ours",
+            "tests/reference/test_document_schedule.py::test_d2_model_fit_fails_with_the_documents_schedule_and_runs_with_ours",
         ),
         lambda n: n["in_optimizer"]["max_rel_error"] < CLOSED_FORM_RTOL,
         lambda n: (

@@ -25,7 +25,7 @@ from reference.reproduction.scale import Scale
 from reference.trainer import STOP_EARLY, Trainer, clip_gradients, objective_for
 from reference.training import History, train_eager, train_trainer
 
-T = "tests/test_"
+T = "tests/reference/test_"
 LEARNED_ACCURACY = 0.8  # "learns the task": validation accuracy well above chance (0.5)
 CLIP_NORM = 1.0
 EXPLODE = 100.0  # inputs scaled by this make every first-layer gradient large

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference import losses
-from tests import strategies
-from tests.oracles import losses as oracle
+from tests.common import strategies
+from tests.common.oracles import losses as oracle
 
 # float32 TensorFlow against float64 NumPy: a few ulps of log/exp, summed over <= 10 classes.
 RTOL_FLOAT32 = 2e-5

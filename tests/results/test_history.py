@@ -18,7 +18,7 @@ from benchmarks.history import (
     save_run,
     saved_runs,
 )
-from tests.synthetic_runs import result_document, write_result
+from tests.common.synthetic_runs import result_document, write_result
 
 SHA = "89abcdef0123456789abcdef0123456789abcdef"
 # Oldest first: (UTC time, branch, name).

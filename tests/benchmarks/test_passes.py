@@ -14,7 +14,7 @@ from benchmarks.devices import Device
 from benchmarks.results import calibration_peaks
 from benchmarks.settings import FULL, QUICK
 from benchmarks.workloads import get_workload
-from tests.synthetic_runs import result_document
+from tests.common.synthetic_runs import result_document
 
 CPU = Device("CPU", 0, "cpu")
 

@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.compare import EXIT_BAD_INPUT, case_rows, default_labels, main, write_compare
 from benchmarks.history import read_run
-from tests.synthetic_runs import result_document, write_result
+from tests.common.synthetic_runs import result_document, write_result
 
 MALICIOUS = "<script>alert('x')</script>"
 # Second machine: every step twice as fast; third: the first machine on another TensorFlow.

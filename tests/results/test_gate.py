@@ -34,7 +34,7 @@ from benchmarks.gate_statistics import (
     verdict,
 )
 from benchmarks.history import read_run, runs_up_to, save_run
-from tests.synthetic_runs import MEDIANS, result_document, write_result
+from tests.common.synthetic_runs import MEDIANS, result_document, write_result
 
 SLOWDOWN = 1.3
 # A 30% longer step is a 1/1.3 - 1 = -23.1% change of throughput or speedup.

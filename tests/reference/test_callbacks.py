@@ -18,7 +18,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import SEED
 from reference.callbacks import (
     CHECKPOINT_NAME,
     CSV_NAME,
@@ -37,6 +36,7 @@ from reference.callbacks import (
 from reference.data import MnistFallbackWarning, load_classification, load_mnist
 from reference.models import build_model, document_model
 from reference.monitor import TrainingMonitor, current_learning_rate
+from tests.common import SEED
 
 # Learning rates live in a float32 variable: 0.001 * 0.9**e is stored to ~6e-8 relative.
 LR_RTOL = 1e-6

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference import losses
-from tests.oracles import losses as oracle
+from tests.common.oracles import losses as oracle
 
 # The document's own five numbers (section "自定义损失函数").
 Y_TRUE = np.array([0, 1, 1, 0, 1], np.float32)

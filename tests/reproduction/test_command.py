@@ -24,7 +24,7 @@ from reference.reproduction.sections import SECTIONS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference import schedules as ref
-from tests.oracles import schedules as oracle
+from tests.common.oracles import schedules as oracle
 
 SCHEDULE_RTOL_FLOAT32 = 1e-5
 SCHEDULE_ATOL_FLOAT32 = 1e-6  # times the initial rate

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from tests.synthetic_runs import result_document, write_result
-
-pytest_plugins = ["pytester"]
+from tests.common.synthetic_runs import result_document, write_result
 
 USAGE_ERROR = 4
 # Two stand-in cases (no TensorFlow work): eager and function take the same time, so speedup ~1.

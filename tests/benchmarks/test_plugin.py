@@ -6,8 +6,6 @@ import json
 
 import pytest
 
-pytest_plugins = ["pytester"]
-
 # A stand-in benchmark that records extra_info shaped like the harness's, without TensorFlow work.
 FAKE_BENCHMARK = """
 import time

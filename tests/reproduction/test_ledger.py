@@ -34,7 +34,7 @@ from reference.reproduction.report import plain
 from reference.reproduction.scale import FULL, QUICK, SECTION_NAMES
 from reference.reproduction.sections import SECTIONS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ALL_CLAIMS = [claim for module in SECTIONS.values() for claim in module.CLAIMS]
 

@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reference import optimizers as ref
-from tests.oracles import optimizers as oracle
+from tests.common.oracles import optimizers as oracle
 
 # Measured worst |tf - oracle| / (1 + |oracle|): see the module docstring.
 TRAJECTORY_TOL_FLOAT32 = 5e-5

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from reference.document_schedule import DocumentWarmupCosineDecay
 from reference.schedules import WarmupCosineDecay
-from tests.oracles import schedules as oracle
+from tests.common.oracles import schedules as oracle
 
 AGREEMENT_RTOL_FLOAT32 = 1e-5
 DOCUMENT_ARGUMENTS = {

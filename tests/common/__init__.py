@@ -1,0 +1,3 @@
+"""What several test folders share: the seed, NumPy oracles, Hypothesis strategies, synthetic result files."""
+
+SEED = 42
