@@ -18,7 +18,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from reference.models import ModelSpec, build_model, document_model
+from benchmarks.workloads import get_workload, synthetic_batch
+from reference.models import ModelSpec, build_model
+
+__all__ = [
+    "LEARNING_RATE",
+    "WORKLOADS",
+    "Case",
+    "build_replicated",
+    "distribute_batch",
+    "make_distributed_step",
+    "max_relative_update_error",
+    "per_example_loss",
+    "single_device_update",
+]
 
 # The workloads of the distribution benchmarks (names as in ``benchmarks.workloads``): the document's
 # basic MLP 20-64-32-1 (a) and the callbacks demo's MLP 784-128-64-10 (c), both without dropout.
@@ -44,22 +57,15 @@ class Case:
 
     @property
     def spec(self) -> ModelSpec:
-        return document_model(self.workload).without_dropout()
+        return get_workload(self.workload).spec.without_dropout()
 
     @property
     def key(self) -> str:
         return f"{self.workload}-b{self.global_batch}"
 
     def batch(self) -> tuple[np.ndarray, np.ndarray]:
-        """The global batch, the same in every process: features N(0, 1), labels by the output kind."""
-        rng = np.random.default_rng(self.seed)
-        spec = self.spec
-        x = rng.normal(size=(self.global_batch, spec.input_dim)).astype(np.float32)
-        if spec.output_activation == "softmax":
-            y = rng.integers(0, spec.output_units, size=(self.global_batch,)).astype(np.int32)
-        else:
-            y = rng.integers(0, 2, size=(self.global_batch, 1)).astype(np.float32)
-        return x, y
+        """The global batch, the same in every process: the workload's ``synthetic_batch``."""
+        return synthetic_batch(get_workload(self.workload), self.global_batch, seed=self.seed)
 
 
 def per_example_loss(spec: ModelSpec, y, predictions):
