@@ -1,6 +1,14 @@
-"""Training-step throughput benchmarks (pytest-benchmark) and their HTML report.
+"""Training-step throughput benchmarks (pytest-benchmark), and the tools over their result files.
+
+- What pytest collects: ``bench_training.py``, ``bench_calibration.py``, ``bench_distributed.py``
+  (fixtures in ``conftest.py``; options, parametrization and the result file in ``plugin.py``; the
+  regression gate and the history in ``gate_plugin.py``).
+- What needs TensorFlow: ``harness`` (build, check, time a case), ``workloads``, ``modes``,
+  ``checks``, ``devices``, ``flops``, ``settings``, and ``distributed/`` (worker processes).
+- ``results/``: the tools over result files (schema, report, gate, history, compare), free of
+  TensorFlow.
 
 Run ``pytest --benchmark-only`` for the full matrix (``--bench-quick`` for the reduced one); plain
-``pytest`` runs every case once as a smoke test. See ``benchmarks.results`` for the JSON schema and
-``python -m benchmarks.report --help`` for the report generator.
+``pytest`` runs every case once as a smoke test. ``benchmarks.results.schema`` describes the JSON,
+``tfbench-report --help`` the report generator.
 """

@@ -1,7 +1,7 @@
-"""``python -m benchmarks RESULT.json [-o REPORT.html]``: the report generator (see ``benchmarks.report``)."""
+"""``python -m benchmarks RESULT.json [-o REPORT.html]``: the report generator (``benchmarks.results.report``)."""
 
 import sys
 
-from benchmarks.report import main
+from benchmarks.results.report import main
 
 sys.exit(main())

@@ -7,10 +7,6 @@ same device in the same run (a calibration of the machine as it is now, not a da
 from benchmarks.harness import run_calibration_case
 
 
-def test_matmul_throughput_sets_the_peak_reference(
-    benchmark, calibration_case, bench_settings, bench_seed, bench_pass, bench_prepared
-):
+def test_matmul_throughput_sets_the_peak_reference(bench_timing, calibration_case, bench_seed):
     device, n = calibration_case
-    run_calibration_case(
-        benchmark, n, device, bench_settings, seed=bench_seed, pass_index=bench_pass, prepared=bench_prepared
-    )
+    run_calibration_case(bench_timing, n, device, seed=bench_seed)

@@ -10,19 +10,7 @@ from benchmarks.devices import visible_devices
 from benchmarks.distributed.harness import run_distributed_case
 
 
-def test_distributed_step_matches_single_device_then_is_timed(
-    benchmark, distributed_case, bench_clusters, bench_settings, bench_pass, bench_prepared
-):
+def test_distributed_step_matches_single_device_then_is_timed(bench_timing, distributed_case, bench_clusters):
     strategy, workload, global_batch = distributed_case
-    cluster = bench_clusters(strategy)
     device = next((d for d in visible_devices() if d.kind == "GPU"), visible_devices()[0])
-    run_distributed_case(
-        benchmark,
-        cluster,
-        workload,
-        global_batch,
-        device,
-        bench_settings,
-        pass_index=bench_pass,
-        prepared=bench_prepared,
-    )
+    run_distributed_case(bench_timing, bench_clusters(strategy), workload, global_batch, device)

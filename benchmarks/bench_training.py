@@ -7,18 +7,6 @@ Each case first checks that one step in its mode equals one eager step (loss and
 from benchmarks.harness import run_training_case
 
 
-def test_training_step_matches_eager_then_is_timed(
-    benchmark, training_case, bench_device, bench_settings, bench_seed, bench_pass, bench_prepared
-):
+def test_training_step_matches_eager_then_is_timed(bench_timing, training_case, bench_device, bench_seed):
     workload, batch_size, mode = training_case
-    run_training_case(
-        benchmark,
-        workload,
-        batch_size,
-        mode,
-        bench_device,
-        bench_settings,
-        seed=bench_seed,
-        pass_index=bench_pass,
-        prepared=bench_prepared,
-    )
+    run_training_case(bench_timing, workload, batch_size, mode, bench_device, seed=bench_seed)

@@ -31,22 +31,23 @@ import numpy as np
 from benchmarks.modes import Runner, train_step
 from benchmarks.workloads import Problem
 
-# Measured on CPU (TF 2.21, oneDNN on) over every workload, batch size and mode, 2-6 seeds each:
+# How far one step in a mode may be from the eager step (relative; formulas above). Measured on CPU
+# (TF 2.21, oneDNN on) over every workload, batch size and mode, 2-6 seeds each:
 # largest loss_rel_err 1.3e-7, largest update_rel_err 9.7e-3 (advanced, batch 2048, XLA: the Dense
 # biases before batch norm have a gradient that is zero up to rounding, and Adam turns that noise
 # into steps of up to lr; every other case stayed below 4e-5). A learning rate off by 10% gives
 # update_rel_err 0.1, so the gate catches learning-rate errors of 5% and more.
-LOSS_RTOL = 1e-5
-UPDATE_RTOL = 5e-2
+MODE_LOSS_RTOL = 1e-5
+MODE_UPDATE_RTOL = 5e-2
 # Not measured yet (no GPU on the machine that set these): TF32 matmuls on recent NVIDIA GPUs
 # round products to a 10-bit mantissa (about 1e-3 relative), so the loss tolerance is widened.
-GPU_LOSS_RTOL = 1e-3
+GPU_MODE_LOSS_RTOL = 1e-3
 _TINY = 1e-30
 
 
 def tolerances(device_kind: str) -> tuple[float, float]:
     """``(loss_rtol, update_rtol)`` for a device kind (``"CPU"`` or ``"GPU"``)."""
-    return (GPU_LOSS_RTOL if device_kind == "GPU" else LOSS_RTOL), UPDATE_RTOL
+    return (GPU_MODE_LOSS_RTOL if device_kind == "GPU" else MODE_LOSS_RTOL), MODE_UPDATE_RTOL
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,8 @@ def check_mode(
     runner: Runner,
     *,
     on_dropout_free_twin: bool = False,
-    loss_rtol: float = LOSS_RTOL,
-    update_rtol: float = UPDATE_RTOL,
+    loss_rtol: float = MODE_LOSS_RTOL,
+    update_rtol: float = MODE_UPDATE_RTOL,
 ) -> ModeCheck:
     """Compare one step of ``runner`` with one eager step of ``problem`` from the same state.
 
@@ -108,7 +109,7 @@ def check_mode(
         problem: the problem the runner was built on (same variables).
         runner: the mode under test; its first call happens here.
         on_dropout_free_twin: recorded in the result (the problem is the twin without dropout).
-        loss_rtol, update_rtol: the tolerances (defaults ``LOSS_RTOL``, ``UPDATE_RTOL``).
+        loss_rtol, update_rtol: the tolerances (defaults ``MODE_LOSS_RTOL``, ``MODE_UPDATE_RTOL``).
     """
     initial = problem.snapshot()
     before = _weights(problem)

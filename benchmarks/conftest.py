@@ -27,6 +27,14 @@ def bench_prepared() -> dict:
     return {}
 
 
+@pytest.fixture
+def bench_timing(benchmark, bench_settings, bench_pass, bench_prepared):
+    """How this case is timed: pytest-benchmark's fixture, the session's settings, pass and prepared cases."""
+    from benchmarks.harness import Timing
+
+    return Timing(benchmark, bench_settings, bench_pass, bench_prepared)
+
+
 @pytest.fixture(scope="session")
 def bench_clusters(request):
     """Worker clusters by strategy, started on first use and stopped at the end of the session."""

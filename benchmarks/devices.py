@@ -7,11 +7,13 @@ key stored in results, its ``description`` the hardware name.
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
-from pathlib import Path
 
 import tensorflow as tf
+
+from reference.environment import cpu_model, gpu_details
+
+__all__ = ["NO_GPU_REASON", "Device", "visible_devices"]
 
 NO_GPU_REASON = "no GPU visible to TensorFlow (tf.config.list_logical_devices('GPU') is empty)"
 
@@ -36,24 +38,6 @@ class Device:
     @property
     def label(self) -> str:
         return self.short if self.kind == "CPU" else f"{self.short} ({self.description})"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def gpu_details(index: int) -> dict:
-    """TensorFlow's details of physical GPU ``index`` (``device_name``, ``compute_capability``)."""
-    physical = tf.config.list_physical_devices("GPU")
-    if index >= len(physical):
-        return {}
-    return dict(tf.config.experimental.get_device_details(physical[index]))
 
 
 def visible_devices() -> list[Device]:

@@ -8,7 +8,7 @@ written ``<report dir>/benchmarks.json``:
   printed in the terminal summary and written to ``<report dir>/gate.txt``, ``gate.md`` and
   ``gate.json``; a regression turns the session's exit status into 1, a gate that cannot run
   (no shared benchmark) into 2. ``--bench-gate-metric``, ``--bench-gate-threshold`` and
-  ``--bench-gate-alpha`` set the rule (``benchmarks.gate``); ``--bench-gate-missing=skip`` runs
+  ``--bench-gate-alpha`` set the rule (``benchmarks.results.gate``); ``--bench-gate-missing=skip`` runs
   without a gate when ``REF`` names nothing yet (the first CI run).
 - Every timed run is saved to the history (``<report dir>/history`` or ``--bench-history-dir``),
   under ``--bench-save=NAME`` if given; ``--bench-no-save`` turns this off.
@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from benchmarks.plugin import is_timed, report_dir
+
 if TYPE_CHECKING:
-    from benchmarks.history import Run
+    from benchmarks.results.history import Run
 
 _STATE = pytest.StashKey["GateState"]()
 
@@ -44,7 +46,7 @@ class GateState:
 
 
 def pytest_addoption(parser):
-    from benchmarks.gate import DEFAULT_ALPHA, DEFAULT_METRICS, DEFAULT_THRESHOLD
+    from benchmarks.results.gate import DEFAULT_ALPHA, DEFAULT_METRICS, DEFAULT_THRESHOLD
 
     group = parser.getgroup("tfbench-gate", "benchmark regression gate and history")
     group.addoption(
@@ -91,13 +93,9 @@ def pytest_addoption(parser):
     group.addoption("--bench-history-dir", default=None, metavar="DIR", help="default: <report dir>/history")
 
 
-def _timed(config) -> bool:
-    return bool(config.getoption("benchmark_only", False) or config.getoption("benchmark_enable", False))
-
-
 def _baseline(config, history_dir: Path):
-    from benchmarks.analysis import ReportInputError
-    from benchmarks.history import NoSavedRunError, load_run
+    from benchmarks.results.history import NoSavedRunError, load_run
+    from benchmarks.results.schema import ResultInputError
 
     try:
         return load_run(config.getoption("bench_gate"), history_dir)
@@ -105,14 +103,13 @@ def _baseline(config, history_dir: Path):
         if config.getoption("bench_gate_missing") == "skip":
             return None
         raise pytest.UsageError(f"--bench-gate: {error}") from error
-    except ReportInputError as error:
+    except ResultInputError as error:
         raise pytest.UsageError(f"--bench-gate: {error}") from error
 
 
 def pytest_configure(config):
-    from benchmarks.gate import check_gate_arguments, parse_metrics
-    from benchmarks.history import check_name
-    from benchmarks.plugin import report_dir
+    from benchmarks.results.gate import check_gate_arguments, parse_metrics
+    from benchmarks.results.history import check_name
 
     folder = report_dir(config)
     history = config.getoption("bench_history_dir", None)
@@ -129,7 +126,7 @@ def pytest_configure(config):
     except ValueError as error:
         raise pytest.UsageError(str(error)) from error
     if config.getoption("bench_gate", None) is not None:
-        if not _timed(config):
+        if not is_timed(config):
             raise pytest.UsageError("--bench-gate needs a timed run: add --benchmark-only")
         state.baseline = _baseline(config, state.history_dir)
         if state.baseline is None:
@@ -148,9 +145,10 @@ def _fresh_result(state: GateState) -> Path | None:
 
 
 def _run_gate(config, state: GateState, result: Path) -> int:
-    from benchmarks.analysis import ReportInputError
-    from benchmarks.gate import EXIT_BAD_INPUT, format_text, gate, parse_metrics, write_outputs
-    from benchmarks.history import read_run, runs_up_to
+    from benchmarks.results.cli import EXIT_BAD_INPUT
+    from benchmarks.results.gate import format_text, gate, parse_metrics, write_outputs
+    from benchmarks.results.history import read_run, runs_up_to
+    from benchmarks.results.schema import ResultInputError
     from reference.files import write_text_atomic
 
     try:
@@ -165,7 +163,7 @@ def _run_gate(config, state: GateState, result: Path) -> int:
             alpha=config.getoption("bench_gate_alpha"),
             history=history,
         )
-    except ReportInputError as error:
+    except ResultInputError as error:
         state.lines += (f"gate could not run: {error}",)
         return EXIT_BAD_INPUT
     text = format_text(outcome)
@@ -176,12 +174,12 @@ def _run_gate(config, state: GateState, result: Path) -> int:
 
 
 def _save(config, state: GateState, result: Path) -> None:
-    from benchmarks.analysis import ReportInputError
-    from benchmarks.history import save_run
+    from benchmarks.results.history import save_run
+    from benchmarks.results.schema import ResultInputError
 
     try:
         saved = save_run(result, name=config.getoption("bench_save"), history_dir=state.history_dir)
-    except ReportInputError as error:
+    except ResultInputError as error:
         state.lines += (f"run not saved to the history: {error}",)
         return
     state.lines += (f"run saved to the history: {saved}",)
@@ -193,7 +191,7 @@ def pytest_sessionfinish(session, exitstatus):
     outcome = yield
     config = session.config
     state = config.stash.get(_STATE, None)
-    result = _fresh_result(state) if state is not None and _timed(config) else None
+    result = _fresh_result(state) if state is not None and is_timed(config) else None
     if result is None:
         if state is not None and state.baseline is not None:
             state.lines += ("gate not run: this session wrote no benchmark result",)

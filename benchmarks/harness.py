@@ -11,18 +11,19 @@ A training case runs, in order and on its device:
 
 pytest-benchmark's statistics are then per step: a fused round's time is divided by its steps.
 
-With ``Settings.passes > 1`` the case comes back once per pass (``pass_index``): steps 1-4 ran in
-the first pass and are kept in ``prepared`` (a ``PreparedCase`` per case id), so a later pass only
-repeats step 5, as many rounds as the first, and records them as its own entry (``extra_info``
-``pass``); ``benchmarks.analysis`` pools a case's passes. A case whose check failed is skipped in
-its later passes.
+With ``Settings.passes > 1`` the case comes back once per pass (``Timing.pass_index``): steps 1-4
+ran in the first pass and are kept in ``Timing.prepared`` (a ``PreparedCase`` per case id), so a
+later pass only repeats step 5, as many rounds as the first, and records them as its own entry
+(``extra_info`` ``pass``); ``benchmarks.results.schema`` pools a case's passes. A case whose check
+failed is skipped in its later passes.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 import pytest
 import tensorflow as tf
@@ -31,9 +32,22 @@ from benchmarks.checks import ModeCheck, check_mode, tolerances
 from benchmarks.devices import Device
 from benchmarks.flops import matmul_flops, step_flops
 from benchmarks.modes import build_runner
-from benchmarks.results import SCHEMA_VERSION
+from benchmarks.results.cases import batch_label, calibration_case_id, case_id
+from benchmarks.results.schema import SCHEMA_VERSION
 from benchmarks.settings import Settings, choose_fused_steps, choose_rounds
 from benchmarks.workloads import Workload, build_problem
+
+__all__ = [
+    "ModeMismatchError",
+    "PreparedCase",
+    "Timing",
+    "common_info",
+    "per_step_statistics",
+    "run_calibration_case",
+    "run_training_case",
+    "time_rounds",
+    "warm_round_s",
+]
 
 FUSED_PROBE_MAX_STEPS = 64
 
@@ -54,19 +68,44 @@ class PreparedCase:
     failure: str | None = None
 
 
-def time_later_pass(benchmark, prepared: PreparedCase, pass_index: int, settings: Settings) -> None:
-    """Time ``prepared`` again (same rounds and steps) as pass ``pass_index``; skip a failed case."""
-    if prepared.failure is not None:
-        pytest.skip(f"not timed in pass {pass_index}: {prepared.failure}")
-    benchmark.group = prepared.group
-    benchmark.extra_info.update(prepared.info | {"pass": pass_index, "passes": settings.passes})
-    time_rounds(benchmark, prepared.target, prepared.steps, settings, rounds=prepared.rounds)
+@dataclass
+class Timing:
+    """How a case is timed in this session: pytest-benchmark's ``benchmark`` fixture, the settings,
+    the pass, and the cases earlier passes built (by case id; the session's ``bench_prepared``)."""
 
+    benchmark: Any
+    settings: Settings
+    pass_index: int = 0
+    prepared: dict[str, PreparedCase] = field(default_factory=dict)
 
-def case_id(workload: str, batch_size: int | None, mode: str, device: str) -> str:
-    """The stable key of a case across runs: ``"basic/b32/fused_xla/CPU:0"`` (``b-`` without a batch)."""
-    batch = "-" if batch_size is None else str(batch_size)
-    return f"{workload}/b{batch}/{mode}/{device}"
+    def again(self, case: str) -> bool:
+        """Time ``case`` again if an earlier pass built it (skip it if its check failed there).
+
+        Returns ``False`` when ``case`` is new: the caller builds, checks and calls ``first``.
+        """
+        prepared = self.prepared.get(case)
+        if prepared is None:
+            return False
+        if prepared.failure is not None:
+            pytest.skip(f"not timed in pass {self.pass_index}: {prepared.failure}")
+        self._record(prepared.group, prepared.info)
+        time_rounds(self.benchmark, prepared.target, prepared.steps, self.settings, rounds=prepared.rounds)
+        return True
+
+    def first(self, case: str, *, group: str, info: dict, target: Callable[[], object], steps: int) -> None:
+        """Time a freshly built case (rounds sized from warm calls) and keep it for the later passes."""
+        self._record(group, info)
+        rounds = time_rounds(self.benchmark, target, steps, self.settings)
+        self.prepared[case] = PreparedCase(target, steps, rounds, group, info)
+
+    def refuse(self, case: str, failure: str, error: AssertionError) -> NoReturn:
+        """Raise ``error`` (a failed check) and skip ``case`` in the later passes, saying ``failure``."""
+        self.prepared[case] = PreparedCase(None, failure=f"{case}: {failure}")
+        raise error
+
+    def _record(self, group: str, info: dict) -> None:
+        self.benchmark.group = group
+        self.benchmark.extra_info.update(info | {"pass": self.pass_index, "passes": self.settings.passes})
 
 
 def _seconds(call: Callable[[], object]) -> float:
@@ -76,6 +115,7 @@ def _seconds(call: Callable[[], object]) -> float:
 
 
 def warm_round_s(target: Callable[[], float]) -> float:
+    """The faster of two calls of ``target`` (seconds): a round's time once compiled and warm."""
     return min(_seconds(target), _seconds(target))
 
 
@@ -112,6 +152,7 @@ def per_step_statistics(benchmark, steps_per_round: int) -> None:
 
 
 def common_info(case: str, kind: str, device: Device, settings: Settings) -> dict:
+    """The ``extra_info`` keys every case has (``benchmarks.results.schema``)."""
     return {
         "schema": SCHEMA_VERSION,
         "case": case,
@@ -135,60 +176,33 @@ def time_rounds(benchmark, target, steps: int, settings: Settings, *, rounds: in
     return rounds
 
 
-def time_first_pass(
-    benchmark,
-    case: str,
-    prepared: dict,
-    pass_index: int,
-    settings: Settings,
-    *,
-    group: str,
-    info: dict,
-    target,
-    steps,
-) -> None:
-    """Time a freshly built case (rounds sized from warm calls) and keep it for the later passes."""
-    benchmark.group = group
-    benchmark.extra_info.update(info | {"pass": pass_index, "passes": settings.passes})
-    rounds = time_rounds(benchmark, target, steps, settings)
-    prepared[case] = PreparedCase(target, steps, rounds, group, info)
-
-
 def run_training_case(
-    benchmark,
+    timing: Timing,
     workload: Workload,
     batch_size: int | None,
     mode: str,
     device: Device,
-    settings: Settings,
     *,
     seed: int,
-    pass_index: int = 0,
-    prepared: dict | None = None,
 ) -> None:
     """Check, then time, one training step of ``workload`` in ``mode`` on ``device``.
-
-    ``prepared`` (case id -> ``PreparedCase``) carries the first pass to the later ones.
 
     Raises:
         ModeMismatchError: the mode's first step disagrees with the eager step.
     """
-    prepared = {} if prepared is None else prepared
     case = case_id(workload.name, batch_size, mode, device.short)
     with tf.device(device.tf_name):
-        if case in prepared:
-            time_later_pass(benchmark, prepared[case], pass_index, settings)
+        if timing.again(case):
             return
         problem = build_problem(workload, batch_size, seed=seed)
         runner = build_runner(mode, problem)
         first_call_s = _seconds(lambda: runner.run(1).numpy())
         check = _check(workload, batch_size, mode, problem, runner, device, seed)
         if not check.passed:
-            prepared[case] = PreparedCase(None, failure=f"{case}: mode check failed")
-            raise ModeMismatchError(f"{case}: {check.message()}")
-        steps = _fused_steps(runner, settings) if runner.fused else 1
+            timing.refuse(case, "mode check failed", ModeMismatchError(f"{case}: {check.message()}"))
+        steps = _fused_steps(runner, timing.settings) if runner.fused else 1
         flops = step_flops(workload, batch_size)
-        info = common_info(case, "training_step", device, settings) | {
+        info = common_info(case, "training_step", device, timing.settings) | {
             "workload": workload.name,
             "mode": mode,
             "batch_size": batch_size,
@@ -205,36 +219,15 @@ def run_training_case(
             "jit_compile": runner.jit_compile,
             "check": check.as_dict(),
         }
-        group = f"{workload.name} b={'-' if batch_size is None else batch_size} {device.label}"
-        time_first_pass(
-            benchmark,
-            case,
-            prepared,
-            pass_index,
-            settings,
-            group=group,
-            info=info,
-            target=runner.timed(steps),
-            steps=steps,
-        )
+        group = f"{workload.name} b={batch_label(batch_size)} {device.label}"
+        timing.first(case, group=group, info=info, target=runner.timed(steps), steps=steps)
 
 
-def run_calibration_case(
-    benchmark,
-    n: int,
-    device: Device,
-    settings: Settings,
-    *,
-    seed: int,
-    pass_index: int = 0,
-    prepared: dict | None = None,
-) -> None:
+def run_calibration_case(timing: Timing, n: int, device: Device, *, seed: int) -> None:
     """Time an ``n x n`` float32 matmul in a ``tf.function`` on ``device``: the run's peak reference."""
-    prepared = {} if prepared is None else prepared
-    case = f"calibration/matmul{n}/{device.short}"
+    case = calibration_case_id(n, device.short)
     with tf.device(device.tf_name):
-        if case in prepared:
-            time_later_pass(benchmark, prepared[case], pass_index, settings)
+        if timing.again(case):
             return
         generator = tf.random.Generator.from_seed(seed)
         a = generator.normal((n, n))
@@ -247,7 +240,7 @@ def run_calibration_case(
 
         trace_s = _seconds(lambda: product.get_concrete_function())
         first_call_s = _seconds(lambda: product()[1].numpy())
-        info = common_info(case, "calibration", device, settings) | {
+        info = common_info(case, "calibration", device, timing.settings) | {
             "workload": "matmul",
             "mode": "function",
             "batch_size": None,
@@ -259,12 +252,8 @@ def run_calibration_case(
             "first_call_s": first_call_s,
             "jit_compile": False,
         }
-        time_first_pass(
-            benchmark,
+        timing.first(
             case,
-            prepared,
-            pass_index,
-            settings,
             group=f"calibration {device.label}",
             info=info,
             target=lambda: float(product()[1].numpy()),

@@ -11,20 +11,29 @@
   TensorFlow sees. Without a GPU, a ``gpu``-marked placeholder shows the GPU cases as skipped.
   Distributed cases: strategy (none, mirrored over ``--bench-replicas`` logical CPUs or every GPU,
   multiworker with ``--bench-workers`` processes) x workload x global batch size.
-- After a timed run, ``reports/benchmarks.json`` and ``reports/benchmarks.html`` are written
-  atomically (``--bench-report-dir`` moves them).
+- After a timed run, ``reports/benchmarks.json`` and ``reports/benchmarks.html`` are published
+  whole or not at all (``--bench-report-dir`` moves them). pytest-benchmark writes the JSON itself
+  (``--benchmark-json``, with our keys added by its ``pytest_benchmark_update_json`` hook), to a
+  staging file next to the result; it opens the target and writes in place, so the staging file is
+  then renamed onto ``benchmarks.json``. A ``--benchmark-json PATH`` of the user's is honoured and
+  copied to ``benchmarks.json`` the same way.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
+from benchmarks.results.cases import batch_label
+
 _START = pytest.StashKey[float]()
 _SETTINGS = pytest.StashKey[object]()
+_STAGED = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser):
@@ -57,19 +66,33 @@ def pytest_addoption(parser):
     )
 
 
-def _timed(config) -> bool:
+def is_timed(config) -> bool:
+    """Whether this session times the benchmarks (``--benchmark-only`` or ``--benchmark-enable``)."""
     return bool(config.getoption("benchmark_only", False) or config.getoption("benchmark_enable", False))
 
 
+def report_dir(config) -> Path:
+    """Where a timed run writes ``benchmarks.json`` and ``benchmarks.html``."""
+    chosen = config.getoption("bench_report_dir", None)
+    return Path(chosen) if chosen else Path(config.rootpath) / "reports"
+
+
 def pytest_configure(config):
-    """Runs before pytest-benchmark's own (trylast) configure, which reads ``benchmark_disable``."""
+    """Runs before pytest-benchmark's own (trylast) configure, which reads ``benchmark_disable`` and
+    ``benchmark_json``."""
     for option in ("bench_replicas", "bench_workers"):
         value = config.getoption(option, 2)
         if value < 1:
             raise pytest.UsageError(f"--{option.replace('_', '-')} must be >= 1. Received: {value}")
     config.stash[_START] = time.perf_counter()
-    if hasattr(config.option, "benchmark_disable") and not _timed(config):
+    if not hasattr(config.option, "benchmark_disable"):
+        return
+    if not is_timed(config):
         config.option.benchmark_disable = True
+    elif config.option.benchmark_json is None and not config.option.collectonly:
+        staged = report_dir(config) / f".benchmarks.json.{uuid.uuid4().hex}.tmp"
+        config.option.benchmark_json = staged
+        config.stash[_STAGED] = staged
 
 
 def bench_settings_of(config):
@@ -78,7 +101,7 @@ def bench_settings_of(config):
         from benchmarks.settings import env_quick, resolve_settings
 
         quick = config.getoption("bench_quick", False) or env_quick()
-        config.stash[_SETTINGS] = resolve_settings(timed=_timed(config), quick=quick)
+        config.stash[_SETTINGS] = resolve_settings(timed=is_timed(config), quick=quick)
     return config.stash[_SETTINGS]
 
 
@@ -111,7 +134,7 @@ def _training_params(settings):
         batches = settings.batch_sizes if workload.has_model else workload.batch_sizes
         for batch in batches:
             for mode in modes_for(workload.has_model):
-                label = f"{workload.name}-b{'-' if batch is None else batch}-{mode}"
+                label = f"{workload.name}-b{batch_label(batch)}-{mode}"
                 params.append(pytest.param((workload, batch, mode), id=label))
     return params
 
@@ -172,24 +195,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    from benchmarks.environment import collect_environment
+    from reference.environment import collect_environment
 
     machine_info["environment"] = collect_environment(config.rootpath)
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    from benchmarks.results import annotate
+    """Our keys (``benchmarks.results.schema.annotate``), just before pytest-benchmark writes the file."""
+    from benchmarks.results.schema import annotate
 
     annotate(
         output_json,
         settings=bench_settings_of(config).as_dict(),
         duration_s=time.perf_counter() - config.stash[_START],
     )
-
-
-def report_dir(config) -> Path:
-    chosen = config.getoption("bench_report_dir", None)
-    return Path(chosen) if chosen else Path(config.rootpath) / "reports"
+    if _STAGED in config.stash:
+        config.stash[_STAGED].parent.mkdir(parents=True, exist_ok=True)
 
 
 def _say(config, line: str) -> None:
@@ -198,34 +219,49 @@ def _say(config, line: str) -> None:
         reporter.write_line(line)
 
 
+def _has_our_cases(text: str) -> bool:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
+    return any(isinstance(b, dict) and (b.get("extra_info") or {}).get("schema") for b in benchmarks or ())
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
-    """After a timed run: pytest-benchmark's JSON with our keys, then the HTML report."""
+    """After a timed run: publish the JSON pytest-benchmark wrote (its own ``pytest_sessionfinish``
+    runs first), then the HTML report."""
     config = session.config
-    bench_session = getattr(config, "_benchmarksession", None)
-    if bench_session is None or bench_session.disabled:
-        return
-    benchmarks = [b for b in bench_session.benchmarks if b and not b.has_error]
-    if not any(b.extra_info.get("schema") for b in benchmarks):
-        return
-    from benchmarks.report import write_report
-    from reference.files import write_text_atomic
-    from reference.reproduction import write_index
+    staged = config.stash.get(_STAGED, None)
+    written = config.getoption("benchmark_json", None) if is_timed(config) else None
+    try:
+        if written is None or not Path(written).is_file():
+            return
+        text = Path(written).read_text(encoding="utf-8")
+        if not _has_our_cases(text):
+            return
+        from benchmarks.results.report import write_report
+        from reference.files import write_text_atomic
+        from reference.reproduction import write_index
 
-    machine_info = bench_session.get_machine_info()
-    commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
-    config.hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
-    output_json = config.hook.pytest_benchmark_generate_json(
-        config=config,
-        benchmarks=benchmarks,
-        include_data=True,
-        machine_info=machine_info,
-        commit_info=commit_info,
-    )
-    config.hook.pytest_benchmark_update_json(config=config, benchmarks=benchmarks, output_json=output_json)
-    folder = report_dir(config)
-    json_path = write_text_atomic(folder / "benchmarks.json", json.dumps(output_json, indent=2, default=str))
-    html_path = write_report(json_path, folder / "benchmarks.html")
-    write_index(folder)
-    _say(config, f"benchmark results: {json_path}")
-    _say(config, f"benchmark report:  {html_path}")
+        folder = report_dir(config)
+        json_path = folder / "benchmarks.json"
+        if staged is not None:
+            os.replace(staged, json_path)
+        else:
+            write_text_atomic(json_path, text)
+        html_path = write_report(json_path, folder / "benchmarks.html")
+        write_index(folder)
+        _say(config, f"benchmark results: {json_path}")
+        _say(config, f"benchmark report:  {html_path}")
+    finally:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+
+
+def pytest_unconfigure(config):
+    """A session that failed before publishing leaves no staging file."""
+    staged = config.stash.get(_STAGED, None)
+    if staged is not None:
+        staged.unlink(missing_ok=True)

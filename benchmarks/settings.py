@@ -83,7 +83,9 @@ QUICK = Settings(
     distributed_round_s=0.05,
     passes=3,
 )
-SMOKE = Settings("smoke", (32,), {"CPU": (256,), "GPU": (1024,)})
+# One step per fused call: the mode check already compiled ``fused_xla`` for n = 1, and another n
+# would compile it again (``benchmarks.modes``).
+SMOKE = Settings("smoke", (32,), {"CPU": (256,), "GPU": (1024,)}, fused_min_steps=1)
 
 
 def env_quick() -> bool:

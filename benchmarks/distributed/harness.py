@@ -21,20 +21,21 @@ from benchmarks.devices import Device
 from benchmarks.distributed.cluster import Cluster
 from benchmarks.distributed.step import Case, max_relative_update_error, single_device_update
 from benchmarks.flops import step_flops
-from benchmarks.harness import (
-    PreparedCase,
-    case_id,
-    common_info,
-    time_first_pass,
-    time_later_pass,
-    warm_round_s,
-)
-from benchmarks.settings import Settings
+from benchmarks.harness import Timing, common_info, warm_round_s
+from benchmarks.results.cases import case_id, distributed_mode
 from benchmarks.workloads import get_workload
 
-# Measured on CPU (TF 2.21): 1.3e-6 for 2 logical devices and 2 workers; 1.2e-6 with no strategy
-# (tf.function against eager). A learning rate off by 1% gives 1e-2.
-UPDATE_RTOL = 1e-4
+__all__ = [
+    "DISTRIBUTED_UPDATE_RTOL",
+    "DistributedMismatchError",
+    "check_distributed",
+    "run_distributed_case",
+]
+
+# The largest relative difference between a distributed step's weight update and the single-device
+# update on the same global batch. Measured on CPU (TF 2.21): 1.3e-6 for 2 logical devices and
+# 2 workers; 1.2e-6 with no strategy (tf.function against eager). A learning rate off by 1% gives 1e-2.
+DISTRIBUTED_UPDATE_RTOL = 1e-4
 MAX_STEPS_PER_ROUND = 2000
 
 
@@ -56,44 +57,35 @@ def check_distributed(cluster: Cluster, case: Case) -> dict:
     worst = max(errors)
     return {
         "update_rel_err": worst,
-        "update_rtol": UPDATE_RTOL,
+        "update_rtol": DISTRIBUTED_UPDATE_RTOL,
         "losses": losses,
-        "passed": bool(np.isfinite(worst) and worst <= UPDATE_RTOL),
+        "passed": bool(np.isfinite(worst) and worst <= DISTRIBUTED_UPDATE_RTOL),
     }
 
 
 def run_distributed_case(
-    benchmark,
-    cluster: Cluster,
-    workload: str,
-    global_batch: int,
-    device: Device,
-    settings: Settings,
-    *,
-    pass_index: int = 0,
-    prepared: dict | None = None,
+    timing: Timing, cluster: Cluster, workload: str, global_batch: int, device: Device
 ) -> None:
     """Check, then time, the data-parallel step of ``workload`` on ``cluster``.
-
-    ``prepared`` carries the first pass to the later ones (``benchmarks.harness``): they time again.
 
     Raises:
         DistributedMismatchError: the distributed update differs from the single-device one.
     """
-    prepared = {} if prepared is None else prepared
     case = Case(workload, global_batch)
-    mode = f"{cluster.strategy}x{cluster.replicas}"
-    key = case_id(workload, global_batch, mode, device.short)
-    if key in prepared:
-        time_later_pass(benchmark, prepared[key], pass_index, settings)
+    key = case_id(workload, global_batch, distributed_mode(cluster.strategy, cluster.replicas), device.short)
+    if timing.again(key):
         return
     check = check_distributed(cluster, case)
     if not check["passed"]:
-        prepared[key] = PreparedCase(None, failure=f"{key}: distributed check failed")
-        raise DistributedMismatchError(
-            f"{key}: distributed update differs from the single-device update by {check['update_rel_err']:.3g} "
-            f"(relative, tolerance {UPDATE_RTOL:g})"
+        timing.refuse(
+            key,
+            "distributed check failed",
+            DistributedMismatchError(
+                f"{key}: distributed update differs from the single-device update by "
+                f"{check['update_rel_err']:.3g} (relative, tolerance {DISTRIBUTED_UPDATE_RTOL:g})"
+            ),
         )
+    settings = timing.settings
     steps = 1
     if settings.timed:
         step_s = warm_round_s(lambda: cluster.run(case, 1))
@@ -114,12 +106,8 @@ def run_distributed_case(
         "jit_compile": False,
         "check": check,
     }
-    time_first_pass(
-        benchmark,
+    timing.first(
         key,
-        prepared,
-        pass_index,
-        settings,
         group=f"distributed {workload} global b={global_batch} {device.label}",
         info=info,
         target=lambda: cluster.run(case, steps),

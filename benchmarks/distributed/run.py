@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from benchmarks.distributed.harness import UPDATE_RTOL
+    from benchmarks.distributed.harness import DISTRIBUTED_UPDATE_RTOL
     from benchmarks.distributed.step import (
         Case,
         build_replicated,
@@ -76,14 +76,14 @@ def main(argv: list[str] | None = None) -> int:
                 "global_batch": args.global_batch,
                 "replicas": replicas,
                 "update_rel_err": error,
-                "check_passed": bool(np.isfinite(error) and error <= UPDATE_RTOL),
+                "check_passed": bool(np.isfinite(error) and error <= DISTRIBUTED_UPDATE_RTOL),
                 "seconds_per_step": seconds,
                 "global_samples_per_s": args.global_batch / seconds,
                 "per_replica_samples_per_s": args.global_batch / seconds / replicas,
             }
         )
     )
-    return 0 if error <= UPDATE_RTOL else 1
+    return 0 if error <= DISTRIBUTED_UPDATE_RTOL else 1
 
 
 if __name__ == "__main__":

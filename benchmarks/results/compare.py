@@ -1,48 +1,56 @@
 """Side-by-side comparison of two or more runs (machines, devices, TensorFlow builds) as one HTML file.
 
-    python -m benchmarks.compare laptop.json gpu-box.json [...] -o reports/compare.html
-    python -m benchmarks.compare last:main laptop --label main --label laptop
+    tfbench-compare laptop.json gpu-box.json [...] -o reports/compare.html
+    tfbench-compare last:main laptop --label main --label laptop
 
-Arguments are result files or history references (``benchmarks.history``). For every training
+Arguments are result files or history references (``benchmarks.results.history``). For every training
 case (workload, batch size, mode, device, strategy) the report shows each run's throughput
 (samples/s; steps/s for the batch-free quadratic) and its ratio against the first run,
 
     ratio_k = throughput_k / throughput_1 = median(t_1) / median(t_k),
 
-with the percentile-bootstrap interval of ``benchmarks.analysis.bootstrap_speedup``; then each
+with the percentile-bootstrap interval of ``benchmarks.results.analysis.bootstrap_speedup``; then each
 device's calibration peak, and the environments side by side with differing rows highlighted.
 The page is self-contained (figures embedded, no URL) and Jinja2 escapes every string from the
 files. Bad input (missing, empty, corrupt, other schema, no benchmark shared with the first run)
-prints one line and exits with 2 without writing anything.
+prints one line and exits with 2 (``benchmarks.results.cli``) without writing anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import numpy as np
 from matplotlib.figure import Figure
 
-from benchmarks.analysis import (
-    CaseResult,
-    ReportInputError,
-    Speedup,
-    batch_label,
-    bootstrap_speedup,
-    mode_rank,
-)
-from benchmarks.figures import DPI, PANEL_HEIGHT, to_data_uri
-from benchmarks.history import HISTORY_DIR, Benchmark, Run, load_run
-from benchmarks.report import environment_rows
+from benchmarks.results.analysis import Speedup, bootstrap_speedup
+from benchmarks.results.cases import batch_label, mode_rank, parse_case_id
+from benchmarks.results.cli import EXIT_OK, command
+from benchmarks.results.figures import DPI, PANEL_HEIGHT, to_data_uri
+from benchmarks.results.history import HISTORY_DIR, Benchmark, Run, load_run
+from benchmarks.results.report import environment_rows, templates
+from benchmarks.results.schema import CaseResult, ResultInputError
 from reference.files import write_text_atomic
 from reference.reproduction import write_index
 
-EXIT_BAD_INPUT = 2
+__all__ = [
+    "CaseRow",
+    "Cell",
+    "case_rows",
+    "check_comparable",
+    "default_labels",
+    "environment_table",
+    "machine_figure",
+    "main",
+    "render_compare",
+    "throughput",
+    "write_compare",
+]
+
 DEFAULT_OUTPUT = Path("reports") / "compare.html"
 FIGURE_WIDTH = 11.0
 INCHES_PER_CASE = 0.85
@@ -131,8 +139,8 @@ def case_rows(runs: list[Run], *, calibration: bool = False) -> list[CaseRow]:
     rows = []
     for bench in _order(list(first_seen.values())):
         case = bench.case
-        parts = case.case.split("/")
-        label = parts[2] if len(parts) == 4 else case.mode
+        parsed = parse_case_id(case.case)
+        label = parsed.mode if parsed is not None else case.mode
         unit = "steps/s" if case.samples_per_s is None else "samples/s"
         batch = batch_label(case.batch_size)
         rows.append(
@@ -231,11 +239,6 @@ def _machines(runs: list[Run], labels: list[str]) -> list[dict]:
 
 def render_compare(runs: list[Run], labels: list[str]) -> str:
     """The comparison page's HTML text."""
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("benchmarks", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
     rows = case_rows(runs)
     devices = list(dict.fromkeys(r.device for r in rows))
     sections = [
@@ -253,14 +256,18 @@ def render_compare(runs: list[Run], labels: list[str]) -> str:
         {"device": d, "values": [_peak_text(run, d) for run in runs]}
         for d in sorted({d for run in runs for d in run.results.devices()})
     ]
-    return environment.get_template("compare.html.j2").render(
-        labels=labels,
-        machines=_machines(runs, labels),
-        environment_rows=environment_table(runs),
-        sections=sections,
-        rows=[{"row": r, "cells": [_cell_text(c) for c in r.cells]} for r in rows],
-        calibration=calibration,
-        peaks=peaks,
+    return (
+        templates()
+        .get_template("compare.html.j2")
+        .render(
+            labels=labels,
+            machines=_machines(runs, labels),
+            environment_rows=environment_table(runs),
+            sections=sections,
+            rows=[{"row": r, "cells": [_cell_text(c) for c in r.cells]} for r in rows],
+            calibration=calibration,
+            peaks=peaks,
+        )
     )
 
 
@@ -270,11 +277,11 @@ def _peak_text(run: Run, device: str) -> str:
 
 
 def check_comparable(runs: list[Run]) -> None:
-    """Raise ``ReportInputError`` unless every run shares a benchmark other than calibration with the first."""
+    """Raise ``ResultInputError`` unless every run shares a benchmark other than calibration with the first."""
     first = {k for k, b in runs[0].benchmarks.items() if b.case.kind != "calibration"}
     for run in runs[1:]:
         if not first & set(run.benchmarks):
-            raise ReportInputError(f"{run.path} has no benchmark in common with {runs[0].path}")
+            raise ResultInputError(f"{run.path} has no benchmark in common with {runs[0].path}")
 
 
 def write_compare(
@@ -288,7 +295,7 @@ def write_compare(
 
     Raises:
         ValueError: fewer than two references, or ``labels`` of another length.
-        ReportInputError: a reference names no valid result file, or the runs share no benchmark.
+        ResultInputError: a reference names no valid result file, or the runs share no benchmark.
     """
     if len(references) < 2:
         raise ValueError(
@@ -305,8 +312,9 @@ def write_compare(
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line (``tfbench-compare``); exit 2 with one line on stderr on bad input."""
+@command("tfbench-compare")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line (``tfbench-compare``): the page's path on stdout; exit 2 on bad input."""
     parser = argparse.ArgumentParser(
         prog="tfbench-compare", description="Compare benchmark runs side by side."
     )
@@ -317,14 +325,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", action="append", default=None, help="a label per run, in order (repeat)")
     parser.add_argument("--history-dir", type=Path, default=HISTORY_DIR, help="default: %(default)s")
     args = parser.parse_args(argv)
-    try:
-        path = write_compare(args.references, args.output, labels=args.label, history_dir=args.history_dir)
-    except (ValueError, OSError) as error:
-        sys.stderr.write(f"tfbench-compare: error: {error}\n")
-        return EXIT_BAD_INPUT
+    path = write_compare(args.references, args.output, labels=args.label, history_dir=args.history_dir)
     sys.stdout.write(f"{path}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return EXIT_OK

@@ -13,7 +13,21 @@ from collections.abc import Callable
 import numpy as np
 from matplotlib.figure import Figure
 
-from benchmarks.analysis import CaseResult, RunResults, Scaling, Speedup, batch_label, mode_rank
+from benchmarks.results.analysis import Scaling, Speedup
+from benchmarks.results.cases import batch_label, mode_rank
+from benchmarks.results.schema import CaseResult, RunResults
+
+__all__ = [
+    "DPI",
+    "PANEL_HEIGHT",
+    "PANEL_WIDTH",
+    "distributed_scaling",
+    "grouped_bars",
+    "mode_color",
+    "scaling_lines",
+    "speedup_bars",
+    "to_data_uri",
+]
 
 PANEL_WIDTH = 4.2
 PANEL_HEIGHT = 3.4

@@ -1,18 +1,17 @@
 """The regression gate: compare a run with a baseline, decide pass or fail per benchmark.
 
-Metrics, tests and the verdict rule are in ``benchmarks.gate_statistics`` (with their formulas):
-by default ``speedup`` (each mode over eager, same run) and ``normalized`` (throughput over the
-same run's matmul peak), which a uniformly slower machine leaves unchanged; ``raw`` (steps/s) on
-request. A row fails only when its change is beyond ``threshold`` and significant at ``alpha``.
+Metrics, tests and the verdict rule are in ``benchmarks.results.gate_statistics`` (with their
+formulas): by default ``speedup`` (each mode over eager, same run) and ``normalized`` (throughput over
+the same run's matmul peak), which a uniformly slower machine leaves unchanged; ``raw`` (steps/s) on
+request. A row fails only when its change is beyond its limit (``threshold`` or the noise floor of
+earlier runs) and significant at ``alpha``.
 
-cores the matmul peak falls while a dispatch-bound step does not, so ``normalized`` moves.
-
-    python -m benchmarks.gate BASELINE CURRENT [--metric speedup,normalized|raw|all]
-                             [--threshold 0.10] [--alpha 0.01] [--markdown PATH] [--json PATH]
+    tfbench-gate BASELINE CURRENT [--metric speedup,normalized|raw|all]
+                 [--threshold 0.10] [--alpha 0.01] [--markdown PATH] [--json PATH]
 
 ``BASELINE``/``CURRENT`` are result files or history references (``last``, ``last:main``, a
-saved name: ``benchmarks.history``). Exit status: 0 no regression, 1 at least one regression,
-2 bad input (one line on stderr, no output file).
+saved name: ``benchmarks.results.history``). Exit status (``benchmarks.results.cli``): 0 no
+regression, 1 at least one regression, 2 bad input (one line on stderr, no output file).
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.analysis import ReportInputError
-from benchmarks.gate_statistics import (
+from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION, command
+from benchmarks.results.gate_statistics import (
     IMPROVEMENT,
     INSUFFICIENT,
     METRICS,
@@ -43,14 +42,31 @@ from benchmarks.gate_statistics import (
     noise_scale,
     peak_case,
 )
-from benchmarks.history import HISTORY_DIR, Run, load_run, runs_up_to
+from benchmarks.results.history import HISTORY_DIR, Run, load_run, runs_up_to
+from benchmarks.results.schema import ResultInputError
 from reference.files import write_text_atomic
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_METRICS",
+    "DEFAULT_NOISE_RUNS",
+    "DEFAULT_THRESHOLD",
+    "GateResult",
+    "check_gate_arguments",
+    "format_markdown",
+    "format_text",
+    "gate",
+    "main",
+    "parse_metrics",
+    "summary",
+    "table_rows",
+    "write_outputs",
+]
 
 DEFAULT_METRICS = ("speedup", "normalized")
 DEFAULT_THRESHOLD = 0.10
 DEFAULT_ALPHA = 0.01
 DEFAULT_NOISE_RUNS = 5
-EXIT_PASS, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 SEVERITY = (REGRESSION, NOISE, INSUFFICIENT, IMPROVEMENT, PASS)
 UNITS = {"speedup": "x over eager", "normalized": "steps per GFLOP of peak", "raw": "steps/s"}
 
@@ -77,7 +93,7 @@ class GateResult:
     @property
     def exit_code(self) -> int:
         failed = self.count(REGRESSION) or any(a.verdict == REGRESSION for a in self.aggregates)
-        return EXIT_REGRESSION if failed else EXIT_PASS
+        return EXIT_REGRESSION if failed else EXIT_OK
 
     def as_dict(self) -> dict:
         return asdict(self) | {
@@ -151,12 +167,12 @@ def gate(
 
     Raises:
         ValueError: invalid arguments (``check_gate_arguments``).
-        ReportInputError: no shared benchmark, or none comparable with ``metrics``.
+        ResultInputError: no shared benchmark, or none comparable with ``metrics``.
     """
     check_gate_arguments(metrics, threshold, alpha)
     shared = set(baseline.benchmarks) & set(current.benchmarks)
     if not shared:
-        raise ReportInputError(f"{baseline.path} and {current.path} have no benchmark in common")
+        raise ResultInputError(f"{baseline.path} and {current.path} have no benchmark in common")
     history = [
         run for run in history if run.results.meta.get("settings") == baseline.results.meta.get("settings")
     ]
@@ -204,7 +220,7 @@ def gate(
                 f"aggregate {aggregate_floor:.0%} (sigma {scale.aggregate_sigma:.3f})"
             )
     if not rows:
-        raise ReportInputError(
+        raise ResultInputError(
             f"{baseline.path} and {current.path} share no benchmark comparable with metrics {list(metrics)}"
         )
     if "normalized" in metrics:
@@ -364,27 +380,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+@command("tfbench-gate")
+def main(argv: Sequence[str] | None = None) -> int:
     """Command line (``tfbench-gate``): the table on stdout, the exit status as in the module docstring."""
     args = _parser().parse_args(argv)
-    try:
-        metrics = parse_metrics(args.metric)
-        check_gate_arguments(metrics, args.threshold, args.alpha)
-        if args.noise_runs < 0:
-            raise ValueError(f"Argument `--noise-runs` must be >= 0. Received: {args.noise_runs}")
-        baseline = load_run(args.baseline, args.history_dir)
-        current = load_run(args.current, args.history_dir)
-        history = runs_up_to(baseline.path, args.history_dir, args.noise_runs, exclude=current.path)
-        result = gate(
-            baseline, current, metrics=metrics, threshold=args.threshold, alpha=args.alpha, history=history
-        )
-        write_outputs(result, markdown=args.markdown, json_path=args.json)
-    except (ValueError, OSError) as error:
-        sys.stderr.write(f"tfbench-gate: error: {error}\n")
-        return EXIT_BAD_INPUT
+    metrics = parse_metrics(args.metric)
+    check_gate_arguments(metrics, args.threshold, args.alpha)
+    if args.noise_runs < 0:
+        raise ValueError(f"Argument `--noise-runs` must be >= 0. Received: {args.noise_runs}")
+    baseline = load_run(args.baseline, args.history_dir)
+    current = load_run(args.current, args.history_dir)
+    history = runs_up_to(baseline.path, args.history_dir, args.noise_runs, exclude=current.path)
+    result = gate(
+        baseline, current, metrics=metrics, threshold=args.threshold, alpha=args.alpha, history=history
+    )
+    write_outputs(result, markdown=args.markdown, json_path=args.json)
     sys.stdout.write(format_text(result))
     return result.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

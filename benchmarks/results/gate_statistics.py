@@ -54,8 +54,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.analysis import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CaseResult
-from benchmarks.history import Benchmark, Run
+from benchmarks.results.analysis import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+from benchmarks.results.history import Benchmark, Run
+from benchmarks.results.schema import CaseResult
+
+__all__ = [
+    "AGGREGATE_PREFIX",
+    "BOOTSTRAP",
+    "IMPROVEMENT",
+    "INSUFFICIENT",
+    "MANN_WHITNEY",
+    "METRICS",
+    "MIN_AGGREGATE_ROWS",
+    "MIN_SAMPLES",
+    "NOISE",
+    "PASS",
+    "PRIOR_DF",
+    "REGRESSION",
+    "WILCOXON",
+    "Comparison",
+    "Measure",
+    "NoiseScale",
+    "bootstrap_ratio",
+    "compare_aggregate",
+    "compare_measures",
+    "geometric_mean",
+    "mann_whitney",
+    "measures",
+    "noise_floor",
+    "noise_scale",
+    "peak_case",
+    "verdict",
+]
 
 METRICS = ("speedup", "normalized", "raw")
 MIN_SAMPLES = 5

@@ -12,13 +12,13 @@ A reference ``REF[~N]`` names one result file (``~N``: the N-th older match, ``~
   ``BRANCH``;
 - ``NAME``: the newest run saved under ``NAME``.
 
-    python -m benchmarks.history list                      # the saved runs, newest first
-    python -m benchmarks.history save reports/benchmarks.json --name laptop
-    python -m benchmarks.history resolve last:main         # prints the path
-    python -m benchmarks.history prune --keep 20
+    tfbench-history list                      # the saved runs, newest first
+    tfbench-history save reports/benchmarks.json --name laptop
+    tfbench-history resolve last:main         # prints the path
+    tfbench-history prune --keep 20
 
 Every file read here is validated (``load_run``): missing, empty, corrupt, another schema
-(``tfbench.schema`` absent or not 1) or duplicate benchmark keys raise ``ReportInputError``.
+(``tfbench.schema`` absent or not 1) or duplicate benchmark keys raise ``ResultInputError``.
 """
 
 from __future__ import annotations
@@ -27,15 +27,34 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.analysis import CaseResult, ReportInputError, RunResults, load_results
-from benchmarks.results import SCHEMA_VERSION
+from benchmarks.results.cases import benchmark_key
+from benchmarks.results.cli import EXIT_OK, command
+from benchmarks.results.schema import SCHEMA_VERSION, CaseResult, ResultInputError, RunResults, load_results
 from reference.files import write_text_atomic
 
-EXIT_BAD_INPUT = 2
+__all__ = [
+    "HISTORY_DIR",
+    "Benchmark",
+    "NoSavedRunError",
+    "Run",
+    "SavedRun",
+    "check_name",
+    "history_file_name",
+    "load_run",
+    "main",
+    "prune",
+    "read_run",
+    "resolve",
+    "runs_up_to",
+    "save_run",
+    "saved_runs",
+]
+
 HISTORY_DIR = Path("reports") / "history"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -45,7 +64,7 @@ _REFERENCE = re.compile(r"(?P<base>.+?)(?:~(?P<back>\d+))?")
 _SHA = re.compile(r"[0-9a-f]{7,40}")
 
 
-class NoSavedRunError(ReportInputError):
+class NoSavedRunError(ResultInputError):
     """A history reference (``last``, ``last:BRANCH``, a name) matches no saved run."""
 
 
@@ -99,34 +118,27 @@ class SavedRun:
             return None
 
 
-def benchmark_key(case_id: str, strategy: str | None) -> str:
-    """The key that matches a benchmark across runs: ``case``, plus ``[strategy]`` if the case lacks it."""
-    if not strategy or strategy == "none" or strategy in case_id:
-        return case_id
-    return f"{case_id}[{strategy}]"
-
-
 def read_run(path: str | Path) -> Run:
     """Read and validate one result file.
 
     Raises:
-        ReportInputError: missing, empty, corrupt, another schema, or duplicate benchmark keys.
+        ResultInputError: missing, empty, corrupt, another schema, or duplicate benchmark keys.
     """
     path = Path(path)
     results = load_results(path)
     for section in ("machine_info", "commit_info", "meta"):
         if not isinstance(getattr(results, section), dict):
-            raise ReportInputError(f"{path}: '{section.replace('meta', 'tfbench')}' is not a JSON object")
+            raise ResultInputError(f"{path}: '{section.replace('meta', 'tfbench')}' is not a JSON object")
     schema = results.meta.get("schema")
     if schema != SCHEMA_VERSION:
-        raise ReportInputError(
+        raise ResultInputError(
             f"{path}: result schema {schema!r} is not supported (expected tfbench.schema == {SCHEMA_VERSION})"
         )
     benchmarks: dict[str, Benchmark] = {}
     for case in results.cases:
         key = benchmark_key(case.case, case.strategy)
         if key in benchmarks:
-            raise ReportInputError(f"{path}: benchmark {key!r} appears twice")
+            raise ResultInputError(f"{path}: benchmark {key!r} appears twice")
         benchmarks[key] = Benchmark(key, case)
     return Run(path, results, benchmarks)
 
@@ -142,7 +154,7 @@ def saved_runs(history_dir: str | Path = HISTORY_DIR) -> list[SavedRun]:
     return sorted(found, key=lambda r: (r.stamp, r.path.name), reverse=True)
 
 
-def slug(text: str, empty: str) -> str:
+def _slug(text: str, empty: str) -> str:
     """``text`` with runs of characters other than ``A-Z a-z 0-9 . -`` replaced by ``-`` (``empty`` if none left)."""
     return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-.") or empty
 
@@ -156,7 +168,7 @@ def _matches(base: str, runs: list[SavedRun]):
         yield from runs
     elif base.startswith("last:"):
         branch = base.removeprefix("last:")
-        yield from (r for r in runs if r.branch_slug == slug(branch, "nobranch") and r.branch() == branch)
+        yield from (r for r in runs if r.branch_slug == _slug(branch, "nobranch") and r.branch() == branch)
     else:
         yield from (r for r in runs if r.name == base)
 
@@ -165,15 +177,15 @@ def resolve(reference: str, history_dir: str | Path = HISTORY_DIR) -> Path:
     """The result file that ``reference`` names (see the module docstring).
 
     Raises:
-        ReportInputError: no such file; ``NoSavedRunError`` (a subclass) when no saved run matches.
+        ResultInputError: no such file; ``NoSavedRunError`` (a subclass) when no saved run matches.
     """
     if Path(reference).is_file():
         return Path(reference)
     if _looks_like_path(reference) and not reference.startswith("last:"):
-        raise ReportInputError(f"{reference}: no such file")
+        raise ResultInputError(f"{reference}: no such file")
     parsed = _REFERENCE.fullmatch(reference)
     if parsed is None:
-        raise ReportInputError(f"{reference!r} is not a file, a saved name, 'last' or 'last:BRANCH'")
+        raise ResultInputError(f"{reference!r} is not a file, a saved name, 'last' or 'last:BRANCH'")
     back = int(parsed["back"] or 0)
     runs = saved_runs(history_dir)
     for index, run in enumerate(_matches(parsed["base"], runs)):
@@ -181,7 +193,7 @@ def resolve(reference: str, history_dir: str | Path = HISTORY_DIR) -> Path:
             return run.path
     raise NoSavedRunError(
         f"no saved run matches {reference!r} in {history_dir} (saved runs: {len(runs)}); "
-        "see `python -m benchmarks.history list`"
+        "see `tfbench-history list`"
     )
 
 
@@ -209,7 +221,7 @@ def runs_up_to(
     for path in reversed(chosen):
         try:
             runs.append(read_run(path))
-        except ReportInputError:
+        except ResultInputError:
             continue
     return runs
 
@@ -257,7 +269,7 @@ def _commit(commit_info: dict) -> str:
 def history_file_name(results: RunResults, name: str | None = None) -> str:
     """``<UTC time>_<commit>_<branch>[_<name>].json`` of a run."""
     commit_info = results.commit_info or {}
-    parts = [_stamp(results), _commit(commit_info), slug(str(commit_info.get("branch") or ""), "nobranch")]
+    parts = [_stamp(results), _commit(commit_info), _slug(str(commit_info.get("branch") or ""), "nobranch")]
     if name is not None:
         parts.append(check_name(name))
     return "_".join(parts) + ".json"
@@ -269,7 +281,7 @@ def save_run(source: str | Path, *, name: str | None = None, history_dir: str | 
     Saving the same run under the same name twice is a no-op.
 
     Raises:
-        ReportInputError: ``source`` is not a valid result file, or a different run has the same file name.
+        ResultInputError: ``source`` is not a valid result file, or a different run has the same file name.
         ValueError: ``name`` is not a valid name (``check_name``).
     """
     if name is not None:
@@ -280,7 +292,7 @@ def save_run(source: str | Path, *, name: str | None = None, history_dir: str | 
     if target.exists():
         if target.read_text(encoding="utf-8") == text:
             return target
-        raise ReportInputError(f"{target}: a different run is already saved under this file name")
+        raise ResultInputError(f"{target}: a different run is already saved under this file name")
     return write_text_atomic(target, text)
 
 
@@ -303,7 +315,7 @@ def _listing(history_dir: Path) -> str:
     for saved in saved_runs(history_dir):
         try:
             run = read_run(saved.path)
-        except ReportInputError as error:
+        except ResultInputError as error:
             rows.append((saved.path.name, "-", saved.name or "-", "unreadable", str(error), "-"))
             continue
         rows.append(
@@ -335,25 +347,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+@command("tfbench-history")
+def main(argv: Sequence[str] | None = None) -> int:
     """Command line (``tfbench-history``); exit 2 with one line on stderr on bad input."""
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "list":
-            output = _listing(args.history_dir)
-        elif args.command == "save":
-            output = str(save_run(args.result, name=args.name, history_dir=args.history_dir))
-        elif args.command == "resolve":
-            output = str(resolve(args.reference, args.history_dir))
-        else:
-            output = "\n".join(f"deleted {p}" for p in prune(args.keep, args.history_dir))
-    except ValueError as error:
-        sys.stderr.write(f"tfbench-history: error: {error}\n")
-        return EXIT_BAD_INPUT
+    if args.command == "list":
+        output = _listing(args.history_dir)
+    elif args.command == "save":
+        output = str(save_run(args.result, name=args.name, history_dir=args.history_dir))
+    elif args.command == "resolve":
+        output = str(resolve(args.reference, args.history_dir))
+    else:
+        output = "\n".join(f"deleted {p}" for p in prune(args.keep, args.history_dir))
     if output:
         sys.stdout.write(output + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return EXIT_OK

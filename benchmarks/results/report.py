@@ -1,47 +1,47 @@
 """The HTML report of a benchmark run: one self-contained file (figures embedded, no URL).
 
-    python -m benchmarks.report reports/benchmarks.json -o reports/benchmarks.html
+    tfbench-report reports/benchmarks.json -o reports/benchmarks.html
 
-A missing, empty or corrupt input prints one line naming the problem and exits with 2; the
-output is written atomically, so a failed run leaves no partial HTML. Jinja2 autoescapes every
-string that reaches the page.
+A missing, empty or corrupt input prints one line naming the problem and exits with 2
+(``benchmarks.results.cli``); the output is written atomically, so a failed run leaves no partial
+HTML. Jinja2 autoescapes every string that reaches the page.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
 
-from benchmarks import figures
-from benchmarks.analysis import (
-    CaseResult,
-    ReportInputError,
-    RunResults,
-    Speedup,
-    batch_label,
-    findings,
-    load_results,
-    mode_rank,
-    scaling,
-    speedups,
-)
+from benchmarks.results import figures
+from benchmarks.results.analysis import Speedup, findings, scaling, speedups
+from benchmarks.results.cases import batch_label, mode_rank
+from benchmarks.results.cli import EXIT_OK, command
+from benchmarks.results.schema import CaseResult, RunResults, load_results
+from reference.environment import describe_environment
 from reference.files import write_text_atomic
 
-EXIT_BAD_INPUT = 2
+__all__ = ["environment_rows", "main", "render_report", "templates", "write_report"]
 
 
 def _fmt(value: float | None, spec: str = ".3g", scale: float = 1.0) -> str:
     return "-" if value is None else format(value * scale, spec)
 
 
+def templates() -> jinja2.Environment:
+    """The HTML templates of the report and the comparison (autoescaped, strict about missing names)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("benchmarks.results", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
 def environment_rows(results: RunResults) -> list[tuple[str, str]]:
-    env = dict(results.machine_info.get("environment") or {})
-    if isinstance(env.get("memory_bytes"), int | float):
-        env["memory_bytes"] = f"{env['memory_bytes'] / 2**30:.1f} GiB"
-    rows = [(key, _flatten(value)) for key, value in env.items()]
+    """The run's environment (``reference.environment``), commit, node, date, setting and duration, as text."""
+    rows = list(describe_environment(results.machine_info.get("environment") or {}).items())
     commit = results.commit_info or {}
     if commit.get("id"):
         rows.append(
@@ -54,14 +54,6 @@ def environment_rows(results: RunResults) -> list[tuple[str, str]]:
     if results.meta.get("duration_s") is not None:
         rows.append(("session duration", f"{results.meta['duration_s']:.0f} s"))
     return rows
-
-
-def _flatten(value: object) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_flatten(v)}" for k, v in value.items()) or "-"
-    if isinstance(value, list):
-        return "; ".join(_flatten(v) for v in value) or "none"
-    return "-" if value is None else str(value)
 
 
 def _case_row(case: CaseResult, speedup: Speedup | None) -> dict:
@@ -154,20 +146,18 @@ def _scaling_section(results: RunResults) -> dict | None:
 def render_report(results: RunResults) -> str:
     """The report's HTML text."""
     found = speedups(results)
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("benchmarks", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    template = environment.get_template("report.html.j2")
-    return template.render(
-        environment_rows=environment_rows(results),
-        findings=findings(results),
-        calibration_rows=[_case_row(c, None) for c in _sorted(results.calibration)],
-        calibration_peaks=results.meta.get("calibration") or {},
-        device_sections=_device_sections(results, found),
-        rows=[_case_row(c, found.get(c.case)) for c in _sorted(results.training)],
-        scaling=_scaling_section(results),
+    return (
+        templates()
+        .get_template("report.html.j2")
+        .render(
+            environment_rows=environment_rows(results),
+            findings=findings(results),
+            calibration_rows=[_case_row(c, None) for c in _sorted(results.calibration)],
+            calibration_peaks=results.meta.get("calibration") or {},
+            device_sections=_device_sections(results, found),
+            rows=[_case_row(c, found.get(c.case)) for c in _sorted(results.training)],
+            scaling=_scaling_section(results),
+        )
     )
 
 
@@ -175,13 +165,14 @@ def write_report(json_path: str | Path, html_path: str | Path) -> Path:
     """Read ``json_path``, write the report to ``html_path`` atomically; return ``html_path``.
 
     Raises:
-        ReportInputError: the input is missing, empty, corrupt or not a result of this suite.
+        ResultInputError: the input is missing, empty, corrupt or not a result of this suite.
     """
     results = load_results(json_path)
     return write_text_atomic(html_path, render_report(results))
 
 
-def main(argv: list[str] | None = None) -> int:
+@command("tfbench-report")
+def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``tfbench-report RESULT.json [-o REPORT.html]``; exit 2 on bad input."""
     parser = argparse.ArgumentParser(
         prog="tfbench-report", description="Render a benchmark result JSON as HTML."
@@ -191,14 +182,5 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", type=Path, default=None, help="HTML path (default: JSON path with .html)"
     )
     args = parser.parse_args(argv)
-    output = args.output or args.json.with_suffix(".html")
-    try:
-        write_report(args.json, output)
-    except ReportInputError as error:
-        sys.stderr.write(f"tfbench-report: error: {error}\n")
-        return EXIT_BAD_INPUT
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    write_report(args.json, args.output or args.json.with_suffix(".html"))
+    return EXIT_OK

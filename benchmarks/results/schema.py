@@ -1,11 +1,12 @@
-"""The result file ``reports/benchmarks.json``: pytest-benchmark's JSON plus our keys (schema 1).
+"""The result file ``reports/benchmarks.json``: pytest-benchmark's JSON plus our keys (schema 1), written and read.
 
 pytest-benchmark's own layout is kept whole (``machine_info``, ``commit_info``, ``datetime``,
 ``version``, ``benchmarks[]`` with ``group``, ``name``, ``fullname``, ``params``, ``options``,
 ``stats`` including the raw per-round samples ``stats.data``). Our additions:
 
-``machine_info.environment``: CPU model and cores, memory, OS, Python, NumPy, TensorFlow, Keras,
-TensorFlow's build (CUDA/cuDNN), oneDNN and XLA flags, thread pools, GPUs, git commit.
+``machine_info.environment``: the machine and software (``reference.environment``: CPU model and
+cores, memory, OS, Python, NumPy, TensorFlow, Keras, TensorFlow's build, oneDNN and XLA flags,
+thread pools, GPUs, git commit).
 
 ``tfbench`` (top level): ``schema`` (1), ``settings`` (the ``Settings`` used: ``full``/``quick``),
 ``duration_s`` (the session so far), ``calibration``: ``{device: {"peak_flops", "case", "matmul_n"}}``
@@ -13,30 +14,54 @@ TensorFlow's build (CUDA/cuDNN), oneDNN and XLA flags, thread pools, GPUs, git c
 
 ``benchmarks[].extra_info`` (every case):
   ``schema``, ``case`` (stable id ``workload/b<batch>/<mode>/<device>``, e.g. ``basic/b32/xla/CPU:0``;
-  calibration: ``calibration/matmul<n>/<device>``), ``kind`` (``training_step`` | ``calibration``),
-  ``workload``, ``mode``, ``batch_size`` (null for the quadratic and calibration), ``device``
-  (``CPU:0``), ``device_label``, ``device_description``, ``strategy`` (``"none"``; a later
-  tf.distribute dimension sets it and ``replicas``), ``replicas``, ``settings``, ``time_unit``
-  (``"seconds per step"``: ``stats`` are per step, a fused round's time divided by
-  ``steps_per_round``), ``steps_per_round``, ``samples_per_step``, ``flops_per_step``,
-  ``trace_s`` (tracing, null for ``fit`` which traces in its first call), ``first_call_s`` (first
-  call: compilation plus one step), ``jit_compile``, ``calibration_peak_flops`` (null without a
-  calibration of that device in the run);
+  calibration: ``calibration/matmul<n>/<device>``; ``benchmarks.results.cases``), ``kind``
+  (``training_step`` | ``distributed_step`` | ``calibration``), ``workload``, ``mode``,
+  ``batch_size`` (null for the quadratic and calibration), ``device`` (``CPU:0``), ``device_label``,
+  ``device_description``, ``strategy`` (``"none"``, or the tf.distribute strategy of a distributed
+  step) and ``replicas``, ``settings``, ``time_unit`` (``"seconds per step"``: ``stats`` are per
+  step, a fused round's time divided by ``steps_per_round``), ``steps_per_round``,
+  ``samples_per_step``, ``flops_per_step``, ``trace_s`` (tracing, null for ``fit`` which traces in
+  its first call), ``first_call_s`` (first call: compilation plus one step), ``jit_compile``,
+  ``calibration_peak_flops`` (null without a calibration of that device in the run);
   training cases also: ``flops_breakdown`` and ``check`` (the mode check: losses, errors,
   tolerances, ``on_dropout_free_twin``); calibration cases: ``matmul_n``;
   ``pass`` and ``passes``: a timed run times each case once per pass (``Settings.passes``), each
-  pass its own entry; readers pool them (``benchmarks.analysis.pooled_passes``, which adds
-  ``pass_rounds``).
+  pass its own entry; the reader pools them (``pooled_passes``, which adds ``pass_rounds``).
 
 Derived numbers (steps/s = 1 / median, samples/s, FLOP/s, efficiency = FLOP/s / peak, speedups)
-are computed by the report from these fields, never stored twice.
+are computed by the readers from these fields, never stored twice.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
+__all__ = [
+    "REQUIRED_INFO",
+    "SCHEMA_VERSION",
+    "CaseResult",
+    "ResultInputError",
+    "RunResults",
+    "annotate",
+    "calibration_peaks",
+    "load_results",
+    "parse_results",
+    "pooled_passes",
+]
+
 SCHEMA_VERSION = 1
+REQUIRED_INFO = ("case", "kind", "workload", "mode", "device", "steps_per_round", "flops_per_step")
+
+
+class ResultInputError(ValueError):
+    """A result file (or a reference to one) cannot be used; the message is one line saying why."""
+
+
+# Writing ---------------------------------------------------------------------------------------
 
 
 def calibration_peaks(benchmarks: list[dict]) -> dict[str, dict]:
@@ -74,3 +99,207 @@ def annotate(output_json: dict, *, settings: dict, duration_s: float) -> dict:
         "calibration": peaks,
     }
     return output_json
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One benchmark case with its per-step samples (seconds)."""
+
+    case: str
+    kind: str
+    workload: str
+    mode: str
+    batch_size: int | None
+    device: str
+    device_label: str
+    steps_per_round: int
+    samples: np.ndarray
+    flops_per_step: float
+    trace_s: float | None
+    first_call_s: float | None
+    peak_flops: float | None
+    jit_compile: bool | None
+    check: dict | None
+    strategy: str = "none"
+    replicas: int = 1
+
+    @property
+    def median_s(self) -> float:
+        return float(np.median(self.samples))
+
+    @property
+    def iqr_s(self) -> float:
+        q1, q3 = np.percentile(self.samples, [25, 75])
+        return float(q3 - q1)
+
+    @property
+    def steps_per_s(self) -> float:
+        return 1.0 / self.median_s
+
+    @property
+    def samples_per_s(self) -> float | None:
+        return None if self.batch_size is None else self.batch_size * self.steps_per_s
+
+    @property
+    def flops_per_s(self) -> float:
+        return self.flops_per_step * self.steps_per_s
+
+    @property
+    def efficiency(self) -> float | None:
+        return self.flops_per_s / self.peak_flops if self.peak_flops else None
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """Everything read from one result file."""
+
+    machine_info: dict
+    commit_info: dict
+    datetime: str
+    meta: dict
+    cases: list[CaseResult]
+
+    @property
+    def training(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.kind == "training_step"]
+
+    @property
+    def distributed(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.kind == "distributed_step"]
+
+    @property
+    def calibration(self) -> list[CaseResult]:
+        return [c for c in self.cases if c.kind == "calibration"]
+
+    def devices(self) -> list[str]:
+        return sorted({c.device for c in self.cases})
+
+    def workloads(self) -> list[str]:
+        return list(dict.fromkeys(c.workload for c in self.training))
+
+
+def _case(entry: dict, index: int) -> CaseResult:
+    info = entry["extra_info"]
+    missing = [k for k in REQUIRED_INFO if k not in info]
+    if missing:
+        raise ResultInputError(f"benchmark #{index} lacks extra_info keys {missing}")
+    data = entry.get("stats", {}).get("data")
+    if not isinstance(data, list) or not data:
+        raise ResultInputError(f"benchmark #{index} ({info['case']}) has no raw samples in stats.data")
+    samples = np.asarray(data, dtype=float)
+    if not np.all(np.isfinite(samples)) or np.any(samples <= 0):
+        raise ResultInputError(f"benchmark #{index} ({info['case']}) has non-positive or non-finite samples")
+    return CaseResult(
+        case=str(info["case"]),
+        kind=str(info["kind"]),
+        workload=str(info["workload"]),
+        mode=str(info["mode"]),
+        batch_size=info.get("batch_size"),
+        device=str(info["device"]),
+        device_label=str(info.get("device_label", info["device"])),
+        steps_per_round=int(info["steps_per_round"]),
+        samples=samples,
+        flops_per_step=float(info["flops_per_step"]),
+        trace_s=info.get("trace_s"),
+        first_call_s=info.get("first_call_s"),
+        peak_flops=info.get("calibration_peak_flops"),
+        jit_compile=info.get("jit_compile"),
+        check=info.get("check"),
+        strategy=str(info.get("strategy", "none")),
+        replicas=int(info.get("replicas", 1)),
+    )
+
+
+def pooled_passes(entries: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    """One entry per case: the passes of a case (``extra_info["pass"]``) with their samples pooled.
+
+    The first pass's entry is kept (its build, trace and check), with ``stats.data`` the samples
+    of every pass in pass order and ``extra_info["pass_rounds"]`` the rounds of each. Files
+    without passes come back unchanged.
+
+    Raises:
+        ResultInputError: a case with the same pass twice.
+    """
+    by_case: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+    for index, entry in entries:
+        info = entry["extra_info"]
+        by_case.setdefault((str(info.get("case")), str(info.get("strategy", "none"))), []).append(
+            (index, entry)
+        )
+    pooled = []
+    for (case, _), group in by_case.items():
+        if len(group) == 1:
+            pooled.append(group[0])
+            continue
+        passes = [entry["extra_info"].get("pass") for _, entry in group]
+        if None in passes or len(set(passes)) != len(passes):
+            raise ResultInputError(
+                f"case {case} appears {len(group)} times, passes {passes}: not distinct passes"
+            )
+        group.sort(key=lambda item: item[1]["extra_info"]["pass"])
+        index, first = group[0]
+        data = [entry.get("stats", {}).get("data") for _, entry in group]
+        if not all(isinstance(d, list) and d for d in data):
+            raise ResultInputError(
+                f"benchmark #{index} ({case}) has a pass without raw samples in stats.data"
+            )
+        merged = dict(first)
+        merged["extra_info"] = first["extra_info"] | {"pass_rounds": [len(d) for d in data]}
+        merged["stats"] = dict(first.get("stats", {})) | {"data": [x for d in data for x in d]}
+        pooled.append((index, merged))
+    return pooled
+
+
+def parse_results(document: object) -> RunResults:
+    """Validate a decoded result JSON and build ``RunResults``.
+
+    Raises:
+        ResultInputError: not a pytest-benchmark result, or no case of ours with samples.
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
+        raise ResultInputError("not a pytest-benchmark result: no 'benchmarks' list at the top level")
+    ours = [
+        (i, b)
+        for i, b in enumerate(document["benchmarks"])
+        if isinstance(b, dict) and isinstance(b.get("extra_info"), dict) and b["extra_info"].get("schema")
+    ]
+    if not ours:
+        raise ResultInputError("contains no tfbench benchmark case (no extra_info with a 'schema' key)")
+    try:
+        cases = [_case(b, i) for i, b in pooled_passes(ours)]
+    except (TypeError, ValueError, KeyError) as error:
+        if isinstance(error, ResultInputError):
+            raise
+        raise ResultInputError(f"malformed benchmark entry: {error}") from error
+    return RunResults(
+        machine_info=document.get("machine_info") or {},
+        commit_info=document.get("commit_info") or {},
+        datetime=str(document.get("datetime", "")),
+        meta=document.get("tfbench") or {},
+        cases=cases,
+    )
+
+
+def load_results(path: str | Path) -> RunResults:
+    """Read and validate a result file.
+
+    Raises:
+        ResultInputError: missing, empty, not JSON, or not a result of this suite.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ResultInputError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise ResultInputError(f"{path}: file is empty")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ResultInputError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from error
+    try:
+        return parse_results(document)
+    except ResultInputError as error:
+        raise ResultInputError(f"{path}: {error}") from error

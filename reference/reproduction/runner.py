@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import platform
-import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -18,11 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import keras
-import matplotlib
-import numpy as np
-import tensorflow as tf
-
+from reference.environment import collect_environment, describe_environment
 from reference.reproduction.ledger import ClaimResult, DefectResult, evaluate, verdict_counts
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult
@@ -47,18 +40,9 @@ class RunResult:
 
 
 def environment() -> dict:
-    """Versions and machine facts a reader needs to compare runs across TensorFlow versions."""
-    return {
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "matplotlib": matplotlib.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": platform.machine(),
-        "cpus": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
-        "gpus": str(len(tf.config.list_physical_devices("GPU"))),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    """Versions and machine facts a reader needs to compare runs (``reference.environment``, as text), and the date."""
+    return describe_environment(collect_environment()) | {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     }
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks.distributed.cluster import Cluster, WorkerError, pick_free_ports
+from benchmarks.distributed.harness import DISTRIBUTED_UPDATE_RTOL
 from benchmarks.distributed.step import (
     Case,
     distribute_batch,
@@ -19,9 +20,6 @@ from benchmarks.distributed.step import (
     single_device_update,
 )
 
-# Measured on CPU (TF 2.21): 1.3e-6 for 2 logical devices and for 2 workers (float32 all-reduce
-# order). A learning rate off by 1% gives 1e-2.
-UPDATE_RTOL = 1e-4
 LOSS_RTOL = 1e-5
 # A killed worker must be reported long before the command deadline (which only catches hangs).
 FAILURE_BOUND_S = 20.0
@@ -47,7 +45,7 @@ def _assert_reproduces_single_device_update(cluster: Cluster, case: Case) -> Non
         after = [arrays[f"arr_{i}"] for i in range(n, 2 * n)]
         loss, single = single_device_update(case, initial)
         assert answer["loss"] == pytest.approx(loss, rel=LOSS_RTOL)
-        assert max_relative_update_error(initial, after, single) <= UPDATE_RTOL
+        assert max_relative_update_error(initial, after, single) <= DISTRIBUTED_UPDATE_RTOL
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +72,10 @@ def test_two_workers_under_multiworker_mirrored_strategy_reproduce_the_single_de
 
 
 def test_a_disagreeing_update_is_caught_by_the_tolerance():
-    """The check can fail: an update scaled by 1.01 (a 1% wrong learning rate) exceeds UPDATE_RTOL."""
+    """The check can fail: an update scaled by 1.01 (a 1% wrong learning rate) exceeds DISTRIBUTED_UPDATE_RTOL."""
     initial = [np.zeros(3)]
     single = [np.array([1.0, -2.0, 0.5])]
-    assert max_relative_update_error(initial, [1.01 * single[0]], single) > UPDATE_RTOL
+    assert max_relative_update_error(initial, [1.01 * single[0]], single) > DISTRIBUTED_UPDATE_RTOL
 
 
 def test_a_worker_killed_mid_run_fails_the_run_within_the_bound_and_leaves_no_process(multiworker):

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks import harness
-from benchmarks.checks import UPDATE_RTOL, check_mode
+from benchmarks.checks import MODE_UPDATE_RTOL, check_mode
 from benchmarks.devices import Device
-from benchmarks.harness import ModeMismatchError, case_id, per_step_statistics
-from benchmarks.modes import MODES, build_runner, modes_for
+from benchmarks.harness import ModeMismatchError, Timing
+from benchmarks.modes import build_runner, modes_for
 from benchmarks.settings import (
     FULL,
     QUICK,
@@ -60,7 +60,7 @@ def test_a_mode_with_a_wrong_learning_rate_fails_the_check(workload, factor):
     problem = build_problem(workload, None if workload == "quadratic" else 32, seed=SEED, dropout=False)
     check = check_mode(problem, _wrong_learning_rate(problem, factor))
     assert not check.passed
-    assert check.update_rel_err > UPDATE_RTOL
+    assert check.update_rel_err > MODE_UPDATE_RTOL
 
 
 def test_a_wrong_mode_fails_its_benchmark_case_before_anything_is_timed(monkeypatch):
@@ -71,7 +71,12 @@ def test_a_wrong_mode_fails_its_benchmark_case_before_anything_is_timed(monkeypa
     monkeypatch.setattr(harness, "build_runner", lambda mode, problem: _wrong_learning_rate(problem, 2.0))
     with pytest.raises(ModeMismatchError, match="quadratic/b-/function/CPU:0"):
         harness.run_training_case(
-            fake, get_workload("quadratic"), None, "function", Device("CPU", 0, "cpu"), FULL, seed=SEED
+            Timing(fake, FULL),
+            get_workload("quadratic"),
+            None,
+            "function",
+            Device("CPU", 0, "cpu"),
+            seed=SEED,
         )
     assert timed == []
 
@@ -122,18 +127,6 @@ def test_bad_arguments_raise_value_error_naming_the_argument(call, argument):
         call()
 
 
-def test_fused_round_times_are_reported_per_step():
-    data = [0.5, 1.0, 2.0]
-    fake = SimpleNamespace(enabled=True, stats=SimpleNamespace(stats=SimpleNamespace(data=data)))
-    per_step_statistics(fake, 4)
-    assert data == [0.125, 0.25, 0.5]
-
-
-def test_case_ids_are_stable_strings():
-    assert case_id("basic", 32, "fused_xla", "GPU:1") == "basic/b32/fused_xla/GPU:1"
-    assert case_id("quadratic", None, "eager", "CPU:0") == "quadratic/b-/eager/CPU:0"
-
-
 @given(round_s=st.floats(0, 10, allow_nan=False), settings=st.sampled_from([FULL, QUICK]))
 def test_rounds_stay_within_the_settings_bounds(round_s, settings):
     assert settings.min_rounds <= choose_rounds(round_s, settings) <= settings.max_rounds
@@ -154,6 +147,5 @@ def test_settings_are_smoke_unless_timed_and_quick_on_request(monkeypatch):
     assert not env_quick()
 
 
-def test_the_ladder_has_six_modes_and_fit_only_with_a_model():
-    assert MODES == ("eager", "function", "xla", "fit", "fused", "fused_xla")
+def test_fit_is_a_mode_only_of_workloads_with_a_keras_model():
     assert "fit" not in modes_for(False) and "fit" in modes_for(True)

@@ -99,3 +99,79 @@ def test_timed_runs_collect_every_case_once_per_pass_in_pass_major_order(pyteste
     )
     collected = [line.split("::")[-1] for line in result.outlines if "::" in line]
     assert collected == expected
+
+
+# Rounds of a fused case with 4 steps each, on a clock the target itself advances: the warm-up round
+# (100 s, not recorded), then rounds of 4, 8 and 12 s, that is 1, 2 and 3 s per step.
+FUSED_ROUNDS = """
+import pytest
+
+from benchmarks.harness import time_rounds
+from benchmarks.settings import QUICK
+
+CLOCK = [0.0]
+ROUND_SECONDS = iter([100.0, 4.0, 8.0, 12.0])
+
+
+def clock():
+    return CLOCK[0]
+
+
+def one_round():
+    CLOCK[0] += next(ROUND_SECONDS)
+
+
+@pytest.mark.benchmark(timer=clock)
+def test_fused(benchmark):
+    assert QUICK.warmup_rounds == 1
+    benchmark.extra_info.update({
+        "schema": 1, "case": "fake/b8/fused/CPU:0", "kind": "training_step", "workload": "fake",
+        "mode": "fused", "batch_size": 8, "device": "CPU:0", "steps_per_round": 4, "flops_per_step": 100,
+    })
+    time_rounds(benchmark, one_round, 4, QUICK, rounds=3)
+"""
+STEP_SECONDS = [1.0, 2.0, 3.0]
+
+
+def test_fused_round_times_are_stored_per_step_with_statistics_of_the_per_step_times(pytester):
+    pytester.makepyfile(test_fused=FUSED_ROUNDS)
+    reports = pytester.path / "reports"
+    result = pytester.runpytest_inprocess(
+        "-p", "benchmarks.plugin", "-p", "no:cacheprovider", "--benchmark-only", "--bench-report-dir", str(reports)
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    (bench,) = json.loads((reports / "benchmarks.json").read_text())["benchmarks"]
+    assert bench["stats"]["data"] == STEP_SECONDS
+    assert (bench["stats"]["min"], bench["stats"]["median"], bench["stats"]["max"]) == (1.0, 2.0, 3.0)
+
+
+def test_a_benchmark_json_path_of_the_users_is_written_and_published_as_the_result(pytester):
+    reports = pytester.path / "reports"
+    mine = pytester.path / "mine.json"
+    _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports), f"--benchmark-json={mine}")
+    assert json.loads(mine.read_text()) == json.loads((reports / "benchmarks.json").read_text())
+    assert json.loads(mine.read_text())["tfbench"]["schema"] == 1
+
+
+# extra_info that pytest-benchmark cannot serialize: it has opened its output file when json.dumps fails.
+UNWRITABLE = """
+import time
+
+def test_unwritable(benchmark):
+    loop = {}
+    loop["self"] = loop
+    benchmark.extra_info.update({"schema": 1, "case": "fake/b8/function/CPU:0", "loop": loop})
+    benchmark.pedantic(time.sleep, args=(0.001,), rounds=2)
+"""
+
+
+def test_a_failed_write_leaves_the_previous_result_whole_and_no_staging_file(pytester):
+    reports = pytester.path / "reports"
+    reports.mkdir()
+    (reports / "benchmarks.json").write_text("previous run")
+    pytester.makepyfile(test_unwritable=UNWRITABLE)
+    pytester.runpytest_inprocess(
+        "-p", "benchmarks.plugin", "-p", "no:cacheprovider", "--benchmark-only", "--bench-report-dir", str(reports)
+    )  # fmt: skip
+    assert (reports / "benchmarks.json").read_text() == "previous run"
+    assert sorted(p.name for p in reports.iterdir()) == ["benchmarks.json"]

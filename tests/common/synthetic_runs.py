@@ -1,4 +1,4 @@
-"""Result files in the benchmark schema, built from NumPy samples (for the gate, compare and history tests).
+"""Result files in the benchmark schema, built from NumPy samples (for the report, gate, compare and history tests).
 
 Per-step samples are ``median * factor * exp(spread * z)``: ``z`` standard normal draws
 (``seed``) or, with ``quantiles=True``, the ``n`` evenly spaced normal quantiles, so the sample
@@ -15,12 +15,16 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
-from benchmarks.results import annotate
+from benchmarks.results.schema import annotate
 
 MEDIANS = {"eager": 20e-3, "function": 2e-3, "xla": 1e-3, "fused": 0.5e-3}
 CALIBRATION_N = 512
 PEAK_FLOPS = 50e9
 FLOPS_PER_SAMPLE = 10_000
+FUSED_STEPS = 8
+TRACE_S = 0.2
+FIRST_CALL_S = 0.5
+CHECK = {"loss_rel_err": 0.0, "update_rel_err": 1e-6}
 
 
 def _samples(median: float, rounds: int, spread: float, rng: np.random.Generator, quantiles: bool) -> list:
@@ -39,21 +43,28 @@ def _entry(info: dict, samples: list) -> dict:
     }
 
 
+def distributed_replicas(strategy: str) -> int:
+    """Replicas of a synthetic distributed case: 1 without a strategy, else 2."""
+    return 1 if strategy == "none" else 2
+
+
 def result_document(
     *,
     seed: int = 0,
     rounds: int = 21,
     spread: float = 0.02,
     quantiles: bool = False,
+    medians: dict[str, float] | None = None,
     slow: dict[str, float] | None = None,
     calibration_slow: float = 1.0,
     calibration_spread: float | None = None,
     workload: str = "basic",
     batches: tuple[int, ...] = (32, 2048),
-    modes: tuple[str, ...] = tuple(MEDIANS),
+    modes: tuple[str, ...] | None = None,
     strategies: tuple[str, ...] = (),
     node: str = "test-node",
     cpu_model: str = "Test CPU",
+    device_label: str = "CPU:0",
     tensorflow: str = "2.21.0",
     branch: str = "main",
     commit: str = "0123456789abcdef0123456789abcdef01234567",
@@ -62,67 +73,67 @@ def result_document(
     jitter: float = 0.0,
     jitter_seed: int = 0,
 ) -> dict:
-    """A result file like the plugin writes; ``slow`` multiplies the step times of the listed modes
-    (``"*"``: every mode) or strategies (distributed steps, one per batch and strategy, timed like
-    ``function`` without a strategy), ``calibration_slow`` the calibration's (``calibration_spread``: its own spread)."""
+    """A result file like the plugin writes.
+
+    Training cases: every mode of ``medians`` (default ``MEDIANS``; ``modes`` picks some) at every
+    batch size, median ``medians[mode] * batch / 32``. ``slow`` multiplies the step times of the listed
+    modes (``"*"``: every mode) or strategies; ``calibration_slow`` the calibration's
+    (``calibration_spread``: its own spread). Distributed cases: one per batch and strategy,
+    ``<strategy>x<replicas>`` (``distributed_replicas``), timed like ``function`` times ``slow``.
+    """
+    medians = MEDIANS if medians is None else medians
+    modes = tuple(medians) if modes is None else modes
     rng = np.random.default_rng(seed)
     drift = np.random.default_rng(jitter_seed)
     slow = slow or {}
+    common = {"workload": workload, "device": "CPU:0", "device_label": device_label}
     benchmarks = []
     if calibration:
         flops = 2 * CALIBRATION_N**3
-        info = {
+        info = common | {
             "case": f"calibration/matmul{CALIBRATION_N}/CPU:0",
             "kind": "calibration",
             "workload": "matmul",
             "mode": "function",
             "batch_size": None,
-            "device": "CPU:0",
             "steps_per_round": 1,
             "flops_per_step": flops,
             "matmul_n": CALIBRATION_N,
         }
-        benchmarks.append(
-            _entry(
-                info,
-                _samples(
-                    flops / PEAK_FLOPS * calibration_slow,
-                    rounds,
-                    spread if calibration_spread is None else calibration_spread,
-                    rng,
-                    quantiles,
-                ),
-            )
-        )
+        spread_c = spread if calibration_spread is None else calibration_spread
+        median = flops / PEAK_FLOPS * calibration_slow
+        benchmarks.append(_entry(info, _samples(median, rounds, spread_c, rng, quantiles)))
     for batch in batches:
         for mode in modes:
             factor = slow.get(mode, slow.get("*", 1.0))
-            info = {
+            info = common | {
                 "case": f"{workload}/b{batch}/{mode}/CPU:0",
                 "kind": "training_step",
-                "workload": workload,
                 "mode": mode,
                 "batch_size": batch,
                 "samples_per_step": batch,
-                "device": "CPU:0",
-                "steps_per_round": 8 if mode == "fused" else 1,
+                "steps_per_round": FUSED_STEPS if mode.startswith("fused") else 1,
                 "flops_per_step": FLOPS_PER_SAMPLE * batch,
+                "trace_s": TRACE_S,
+                "first_call_s": FIRST_CALL_S,
+                "check": CHECK,
             }
-            median = MEDIANS[mode] * batch / 32 * factor * float(np.exp(jitter * drift.standard_normal()))
+            median = medians[mode] * batch / 32 * factor * float(np.exp(jitter * drift.standard_normal()))
             benchmarks.append(_entry(info, _samples(median, rounds, spread, rng, quantiles)))
     for batch in batches:
         for strategy in strategies:
-            info = {
-                "case": f"{workload}/b{batch}/{strategy}x2/CPU:0",
+            replicas = distributed_replicas(strategy)
+            info = common | {
+                "case": f"{workload}/b{batch}/{strategy}x{replicas}/CPU:0",
                 "kind": "distributed_step",
-                "workload": workload,
                 "mode": "function",
                 "strategy": strategy,
+                "replicas": replicas,
                 "batch_size": batch,
                 "samples_per_step": batch,
-                "device": "CPU:0",
                 "steps_per_round": 1,
                 "flops_per_step": FLOPS_PER_SAMPLE * batch,
+                "check": {"update_rel_err": CHECK["update_rel_err"]},
             }
             median = MEDIANS["function"] * batch / 32 * slow.get(strategy, 1.0)
             benchmarks.append(_entry(info, _samples(median, rounds, spread, rng, quantiles)))

@@ -1,65 +1,78 @@
-"""The scaling numbers and section of the benchmark report, on a synthetic distributed run."""
+"""The report's numbers: speedups with bootstrap intervals, scaling efficiency, and the findings."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from benchmarks.analysis import findings, parse_results, scaling
-from benchmarks.report import render_report
+from benchmarks.results.analysis import bootstrap_speedup, findings, scaling
+from benchmarks.results.schema import parse_results
+from tests.common.synthetic_runs import MEDIANS, result_document
 
-# Median seconds per step of a global batch of 256: mirrored x2 is 1.6x faster, multiworker slower.
-MEDIANS = {("none", 1): 10e-3, ("mirrored", 2): 6.25e-3, ("multiworker", 2): 20e-3}
+# Step medians of the report's run: fused fastest, xla 2x slower than function, fit 1.5x.
+LADDER = {"eager": 20e-3, "function": 1e-3, "xla": 2e-3, "fit": 1.5e-3, "fused": 0.25e-3}
+# Distributed steps against no strategy: mirrored x2 is 1.6x faster, multiworker x2 2x slower.
+SCALING = {"mirrored": 1 / 1.6, "multiworker": 2.0}
+BATCH = 256
 
 
-def _document() -> dict:
-    benchmarks = []
-    for (strategy, replicas), median in MEDIANS.items():
-        samples = (median * (1 + 0.01 * np.linspace(-1, 1, 9))).tolist()
-        case = f"basic/b256/{strategy}x{replicas}/CPU:0"
-        benchmarks.append(
-            {
-                "name": case,
-                "extra_info": {
-                    "schema": 1,
-                    "case": case,
-                    "kind": "distributed_step",
-                    "workload": "basic",
-                    "mode": "function",
-                    "strategy": strategy,
-                    "replicas": replicas,
-                    "batch_size": 256,
-                    "device": "CPU:0",
-                    "steps_per_round": 5,
-                    "flops_per_step": 1e6,
-                    "check": {"update_rel_err": 1e-6},
-                },
-                "stats": {"median": median, "data": samples},
-            }
+def _ladder():
+    return parse_results(result_document(medians=LADDER, batches=(32, 256), quantiles=True))
+
+
+def _distributed():
+    return parse_results(
+        result_document(
+            batches=(BATCH,), modes=(), strategies=("none", *SCALING), slow=SCALING, quantiles=True
         )
-    return {"benchmarks": benchmarks, "machine_info": {"node": "box"}, "commit_info": {}}
-
-
-def test_scaling_efficiency_is_the_speedup_over_one_replica_divided_by_the_replicas():
-    found = {item.case.strategy: item for item in scaling(parse_results(_document()))}
-    assert found["none"].efficiency == pytest.approx(1.0)
-    assert found["mirrored"].speedup == pytest.approx(10 / 6.25)
-    assert found["mirrored"].efficiency == pytest.approx(10 / 6.25 / 2)
-    assert found["multiworker"].efficiency == pytest.approx(0.5 / 2)
-    assert found["mirrored"].per_replica_samples_per_s == pytest.approx(256 / 6.25e-3 / 2)
-
-
-def test_findings_say_where_scaling_pays_and_where_communication_eats_it():
-    lines = findings(parse_results(_document()))
-    assert any("Scaling pays for basic at global batch 256 with mirrored x2: 1.60x" in line for line in lines)
-    assert any(
-        "eat the gain for basic at global batch 256 with multiworker x2: 0.50x" in line for line in lines
     )
 
 
-def test_report_has_a_scaling_section_with_every_strategy():
-    html = render_report(parse_results(_document()))
-    assert 'id="scaling"' in html
-    for strategy in ("none", "mirrored", "multiworker"):
-        assert f">{strategy}<" in html
-    assert "80%" in html  # mirrored: 1.6x over 2 replicas
+def test_speedup_is_the_ratio_of_medians_inside_its_interval():
+    rng = np.random.default_rng(3)
+    eager = 10.0 + rng.random(40)
+    fast = 2.0 + rng.random(30)
+    speedup = bootstrap_speedup(eager, fast)
+    assert speedup.ratio == pytest.approx(np.median(eager) / np.median(fast))
+    assert speedup.low <= speedup.ratio <= speedup.high
+
+
+def test_speedup_interval_is_narrow_for_tight_samples_and_wide_for_noisy_ones():
+    rng = np.random.default_rng(4)
+    tight = bootstrap_speedup(1 + 0.001 * rng.random(50), 0.5 + 0.001 * rng.random(50))
+    noisy = bootstrap_speedup(1 + 0.5 * rng.random(50), 0.5 + 0.25 * rng.random(50))
+    assert tight.high - tight.low < noisy.high - noisy.low
+
+
+def test_findings_name_the_fastest_mode_and_where_xla_and_fit_lose():
+    lines = findings(_ladder())
+    text = "\n".join(lines)
+    assert "basic on CPU:0: fastest batch 32: fused" in text
+    xla_ratio = LADDER["xla"] / LADDER["function"]
+    assert any(
+        line.startswith("xla is slower than function on basic (CPU:0) at batch 32: ")
+        and f"{xla_ratio:.2f}x" in line
+        for line in lines
+    )
+    assert any(line.startswith("fit is slower than function on basic (CPU:0) at batch 32") for line in lines)
+    assert not any(line.startswith("fused is slower") for line in lines)
+
+
+def test_scaling_efficiency_is_the_speedup_over_one_replica_divided_by_the_replicas():
+    found = {item.case.strategy: item for item in scaling(_distributed())}
+    assert found["none"].efficiency == pytest.approx(1.0)
+    assert found["mirrored"].speedup == pytest.approx(1.6)
+    assert found["mirrored"].efficiency == pytest.approx(1.6 / 2)
+    assert found["multiworker"].efficiency == pytest.approx(0.5 / 2)
+    mirrored_median = MEDIANS["function"] * BATCH / 32 * SCALING["mirrored"]
+    assert found["mirrored"].per_replica_samples_per_s == pytest.approx(BATCH / mirrored_median / 2)
+
+
+def test_findings_say_where_scaling_pays_and_where_communication_eats_it():
+    lines = findings(_distributed())
+    assert any(
+        f"Scaling pays for basic at global batch {BATCH} with mirrored x2: 1.60x" in line for line in lines
+    )
+    assert any(
+        f"eat the gain for basic at global batch {BATCH} with multiworker x2: 0.50x" in line for line in lines
+    )

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from benchmarks.compare import EXIT_BAD_INPUT, case_rows, default_labels, main, write_compare
-from benchmarks.history import read_run
+from benchmarks.results.cli import EXIT_BAD_INPUT
+from benchmarks.results.compare import case_rows, default_labels, main, write_compare
+from benchmarks.results.history import read_run
 from tests.common.synthetic_runs import result_document, write_result
 
 MALICIOUS = "<script>alert('x')</script>"

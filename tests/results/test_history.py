@@ -6,18 +6,18 @@ import re
 
 import pytest
 
-from benchmarks.analysis import ReportInputError
-from benchmarks.history import (
-    EXIT_BAD_INPUT,
-    benchmark_key,
+from benchmarks.results.cli import EXIT_BAD_INPUT
+from benchmarks.results.history import (
     check_name,
     main,
     prune,
     read_run,
     resolve,
+    runs_up_to,
     save_run,
     saved_runs,
 )
+from benchmarks.results.schema import ResultInputError
 from tests.common.synthetic_runs import result_document, write_result
 
 SHA = "89abcdef0123456789abcdef0123456789abcdef"
@@ -87,7 +87,7 @@ def test_an_existing_path_is_its_own_reference(history, tmp_path):
 @pytest.mark.parametrize("reference", ["last~5", "last:release", "desktop", "missing/file.json", ""])
 def test_a_reference_that_matches_nothing_raises_one_clear_error(history, reference):
     folder, _ = history
-    with pytest.raises(ReportInputError, match=r"no saved run matches|no such file|is not a file"):
+    with pytest.raises(ResultInputError, match=r"no saved run matches|no such file|is not a file"):
         resolve(reference, folder)
 
 
@@ -106,13 +106,13 @@ def test_saving_the_same_run_under_the_same_name_twice_keeps_one_file(history, t
 def test_a_different_run_with_the_same_file_name_is_refused(history, tmp_path):
     folder, _ = history
     other = write_result(tmp_path / "other.json", result_document(when=RUNS[0][0], commit=SHA, seed=9))
-    with pytest.raises(ReportInputError, match="already saved"):
+    with pytest.raises(ResultInputError, match="already saved"):
         save_run(other, history_dir=folder)
 
 
 def test_an_invalid_result_file_is_never_saved(tmp_path):
     bad = write_result(tmp_path / "bad.json", {**result_document(), "tfbench": {"schema": 2}})
-    with pytest.raises(ReportInputError, match="schema"):
+    with pytest.raises(ResultInputError, match="schema"):
         save_run(bad, history_dir=tmp_path / "h")
     assert not (tmp_path / "h").exists()
 
@@ -127,12 +127,6 @@ def test_prune_keeps_the_newest_runs(history):
     folder, saved = history
     assert prune(2, folder) == saved[2::-1]
     assert [r.path for r in saved_runs(folder)] == saved[:2:-1]
-
-
-def test_a_strategy_missing_from_the_case_id_is_added_to_the_key():
-    assert benchmark_key("basic/b32/xla/CPU:0", "none") == "basic/b32/xla/CPU:0"
-    assert benchmark_key("basic/b32/xla/CPU:0/mirrored", "mirrored") == "basic/b32/xla/CPU:0/mirrored"
-    assert benchmark_key("basic/b32/xla/CPU:0", "mirrored") == "basic/b32/xla/CPU:0[mirrored]"
 
 
 def test_cases_differing_only_in_strategy_are_distinct_benchmarks(tmp_path):
@@ -156,3 +150,17 @@ def test_command_resolves_lists_and_reports_bad_references_with_exit_2(history, 
     assert main(["--history-dir", str(folder), "resolve", "desktop"]) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "desktop" in error
+
+
+def test_runs_up_to_the_baseline_come_oldest_first_and_skip_the_current_run(tmp_path):
+    folder = tmp_path / "history"
+    saved = []
+    for index, when in enumerate(
+        ["2026-01-01T12:00:00+00:00", "2026-01-02T12:00:00+00:00", "2026-01-03T12:00:00+00:00"]
+    ):
+        source = write_result(tmp_path / f"r{index}.json", result_document(seed=index, when=when))
+        saved.append(save_run(source, name=f"r{index}", history_dir=folder))
+    chosen = runs_up_to(saved[1], folder, 5, exclude=saved[2])
+    assert [run.path.name for run in chosen] == [saved[0].name, saved[1].name]
+    assert runs_up_to(saved[2], folder, 1) == []
+    assert runs_up_to(tmp_path / "r0.json", folder, 5) == []

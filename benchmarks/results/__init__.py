@@ -1,0 +1,18 @@
+"""The tools over result files, free of TensorFlow (``tests/results/test_no_tensorflow.py`` enforces it).
+
+| module | what it holds |
+|---|---|
+| ``schema`` | the result file's format: written (``annotate``) and read (``load_results``, ``CaseResult``) |
+| ``cases`` | the mode ladder, case ids (built and parsed), batch labels, cross-run keys |
+| ``analysis`` | speedups with bootstrap intervals, scaling efficiency, findings |
+| ``figures`` | the report's matplotlib figures |
+| ``report`` | ``tfbench-report``: the HTML report of one run |
+| ``history`` | ``tfbench-history``: saved runs and the references that name them |
+| ``gate_statistics`` | the gate's metrics, tests, verdicts and noise floors |
+| ``gate`` | ``tfbench-gate``: the regression gate |
+| ``compare`` | ``tfbench-compare``: several runs side by side |
+| ``cli`` | the commands' exit codes and bad-input handling |
+
+Nothing is re-exported here: importing one module (the pytest plugins import ``schema`` at every
+session) does not pull in matplotlib, Jinja2 or SciPy. Import the module you need.
+"""
