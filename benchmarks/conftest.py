@@ -1,4 +1,5 @@
-"""Fixtures of the benchmark suites; the hooks live in ``benchmarks.plugin`` (registered by the root conftest)."""
+"""Fixtures of the benchmark suites; the hooks (and ``bench_clusters``, which ``tests/benchmarks`` shares)
+live in ``benchmarks.plugin``, registered by the root conftest."""
 
 import pytest
 
@@ -33,27 +34,3 @@ def bench_timing(benchmark, bench_settings, bench_pass, bench_prepared):
     from benchmarks.harness import Timing
 
     return Timing(benchmark, bench_settings, bench_pass, bench_prepared)
-
-
-@pytest.fixture(scope="session")
-def bench_clusters(request):
-    """Worker clusters by strategy, started on first use and stopped at the end of the session."""
-    from benchmarks.distributed.cluster import Cluster
-
-    clusters: dict[str, Cluster] = {}
-
-    def get(strategy: str) -> Cluster:
-        if strategy not in clusters:
-            config = request.config
-            cluster = Cluster(
-                strategy,
-                workers=config.getoption("bench_workers") if strategy == "multiworker" else 1,
-                logical_devices=config.getoption("bench_replicas"),
-            )
-            cluster.start()
-            clusters[strategy] = cluster
-        return clusters[strategy]
-
-    yield get
-    for cluster in clusters.values():
-        cluster.close()

@@ -11,6 +11,10 @@
   TensorFlow sees. Without a GPU, a ``gpu``-marked placeholder shows the GPU cases as skipped.
   Distributed cases: strategy (none, mirrored over ``--bench-replicas`` logical CPUs or every GPU,
   multiworker with ``--bench-workers`` processes) x workload x global batch size.
+- ``bench_clusters``: the session's worker clusters (``benchmarks.distributed.pool``). Once the
+  items are collected, the clusters the distributed cases need start booting together; a cluster a
+  test killed is replaced right after that test; all are closed after their last user, not at
+  the end of the session.
 - After a timed run, ``reports/benchmarks.json`` and ``reports/benchmarks.html`` are published
   whole or not at all (``--bench-report-dir`` moves them). pytest-benchmark writes the JSON itself
   (``--benchmark-json``, with our keys added by its ``pytest_benchmark_update_json`` hook), to a
@@ -34,6 +38,8 @@ from benchmarks.results.cases import batch_label
 _START = pytest.StashKey[float]()
 _SETTINGS = pytest.StashKey[object]()
 _STAGED = pytest.StashKey[Path]()
+_POOL = pytest.StashKey[object]()
+_POOL_USERS = pytest.StashKey[tuple]()
 
 
 def pytest_addoption(parser):
@@ -194,6 +200,56 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+def _uses_clusters(item) -> bool:
+    return "bench_clusters" in getattr(item, "fixturenames", ())
+
+
+def _cluster_pool(config):
+    if _POOL not in config.stash:
+        from benchmarks.distributed.pool import ClusterPool
+
+        config.stash[_POOL] = ClusterPool(
+            workers=config.getoption("bench_workers"), logical_devices=config.getoption("bench_replicas")
+        )
+    return config.stash[_POOL]
+
+
+def pytest_collection_finish(session):
+    """Remember the last test that uses the clusters, and boot the ones the distributed cases need."""
+    users = [item for item in session.items if _uses_clusters(item)]
+    if not users or session.config.option.collectonly:
+        return
+    strategies = {
+        item.callspec.params["distributed_case"][0]
+        for item in users
+        if "distributed_case" in getattr(getattr(item, "callspec", None), "params", {})
+    }
+    session.config.stash[_POOL_USERS] = (users[-1].nodeid, tuple(sorted(strategies)))
+    _cluster_pool(session.config).launch(strategies)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the last user of the clusters, close them; after another user, replace any that died."""
+    if not _uses_clusters(item) or _POOL not in item.config.stash:
+        return
+    last, strategies = item.config.stash.get(_POOL_USERS, ("", ()))
+    pool = item.config.stash[_POOL]
+    if item.nodeid == last:
+        pool.close()
+    else:
+        pool.launch(strategies)
+
+
+@pytest.fixture(scope="session")
+def bench_clusters(request):
+    """``get(strategy, *, workers=None, logical_devices=None)``: a started cluster of the session's pool
+    (defaults: ``--bench-workers`` for multiworker, ``--bench-replicas`` logical devices)."""
+    pool = _cluster_pool(request.config)
+    yield pool.get
+    pool.close()
+
+
 def pytest_benchmark_update_machine_info(config, machine_info):
     from reference.environment import collect_environment
 
@@ -261,7 +317,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_unconfigure(config):
-    """A session that failed before publishing leaves no staging file."""
+    """A session that stopped early leaves no staging file and no worker process."""
     staged = config.stash.get(_STAGED, None)
     if staged is not None:
         staged.unlink(missing_ok=True)
+    if _POOL in config.stash:
+        config.stash[_POOL].close()

@@ -5,7 +5,9 @@ processes with a ``TF_CONFIG`` naming loopback ports picked free by the OS; ``mi
 ``none`` start one. Every wait has a deadline: a worker that exits, never starts or stops
 answering raises ``WorkerError`` naming it (index, pid, exit code, last line of its stderr), and
 ``close()`` (also on ``with`` exit, on error and at interpreter exit) kills every worker's process
-group, so none outlives the run.
+group, so none outlives the run. ``start()`` is ``launch()`` (the processes start importing
+TensorFlow, a few seconds) then ``wait_started()``: a caller can launch several clusters and let
+them boot together (``benchmarks.distributed.pool``).
 """
 
 from __future__ import annotations
@@ -27,11 +29,23 @@ from pathlib import Path
 from benchmarks.distributed.step import Case
 from benchmarks.distributed.worker import PREFIX
 
+__all__ = [
+    "COMMAND_TIMEOUT_S",
+    "STARTUP_TIMEOUT_S",
+    "STRATEGIES",
+    "Cluster",
+    "WorkerError",
+    "pick_free_ports",
+]
+
 STRATEGIES = ("none", "mirrored", "multiworker")
 STARTUP_TIMEOUT_S = 180.0
 COMMAND_TIMEOUT_S = 120.0
-_SHUTDOWN_GRACE_S = 5.0
+# A worker told to quit exits in about 0.7 s (TensorFlow's shutdown); nothing of it is needed then,
+# so the rest is killed. A failing cluster is killed at once.
+_SHUTDOWN_GRACE_S = 1.0
 _PEER_EXIT_GRACE_S = 2.0
+WORKER_COMMAND = (sys.executable, "-m", "benchmarks.distributed.worker")
 
 
 class WorkerError(RuntimeError):
@@ -82,9 +96,10 @@ class Cluster:
                 raise ValueError(f"Argument `{name}` must be > 0. Received: {name}={value}")
         self.strategy, self.n_workers, self.logical_devices = strategy, workers, logical_devices
         self.startup_timeout, self.command_timeout = startup_timeout, command_timeout
-        self.command = command or [sys.executable, "-m", "benchmarks.distributed.worker"]
+        self.command = list(command or WORKER_COMMAND)
         self.processes: list[subprocess.Popen] = []
         self.replicas = 0
+        self.closed = False
         self._workdir = tempfile.TemporaryDirectory(prefix="tfbench-cluster-")
         self._buffers: list[bytes] = []
 
@@ -111,6 +126,19 @@ class Cluster:
         return env
 
     def start(self) -> None:
+        """Start the workers and wait until every one has answered (``launch``, then ``wait_started``)."""
+        self.launch()
+        self.wait_started()
+
+    @property
+    def alive(self) -> bool:
+        """Launched, not closed, and every worker process still running."""
+        return bool(self.processes) and not self.closed and all(p.poll() is None for p in self.processes)
+
+    def launch(self) -> None:
+        """Start the worker processes without waiting for them."""
+        if self.processes:
+            raise RuntimeError(f"the {self.strategy} cluster was launched already")
         addresses = [f"127.0.0.1:{port}" for port in pick_free_ports(self.n_workers)]
         atexit.register(self.close)
         for index in range(self.n_workers):
@@ -128,20 +156,35 @@ class Cluster:
             )
             stderr.close()
         self._buffers = [b""] * self.n_workers
-        try:
-            answers = self._collect("start", self.startup_timeout)
-        except WorkerError:
-            self.close()
-            raise
+
+    def wait_started(self) -> None:
+        """Wait until every launched worker has answered (no-op once started).
+
+        Raises:
+            WorkerError: a worker exited or did not answer within ``startup_timeout``.
+        """
+        if self.replicas:
+            return
+        answers = self._collect("start", self.startup_timeout)
         self.replicas = int(answers[0]["replicas"])
 
-    def close(self) -> None:
-        """Ask every worker to quit, then kill what is left of their process groups."""
+    def ask_to_quit(self) -> None:
+        """Tell every worker to quit, without waiting (``close`` waits, then kills)."""
         for process in self.processes:
             with contextlib.suppress(OSError, ValueError):
                 process.stdin.write(b'{"cmd": "quit"}\n')
                 process.stdin.flush()
-        deadline = time.monotonic() + _SHUTDOWN_GRACE_S
+
+    def close(self, grace_s: float = _SHUTDOWN_GRACE_S) -> None:
+        """Ask every worker to quit, wait up to ``grace_s``, then kill what is left of their process groups.
+
+        A second call does nothing (a reaped pid may belong to another process by then).
+        """
+        if self.closed:
+            return
+        self.closed = True
+        self.ask_to_quit()
+        deadline = time.monotonic() + grace_s
         for process in self.processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.0, deadline - time.monotonic()))
@@ -191,7 +234,7 @@ class Cluster:
 
     def _fail(self, index: int, problem: str) -> None:
         message = f"{self._describe(index)} {problem}"
-        self.close()
+        self.close(grace_s=0.0)
         raise WorkerError(message)
 
     def _collect(self, what: str, timeout: float) -> list[dict]:

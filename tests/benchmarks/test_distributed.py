@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks.distributed import cluster as cluster_module
 from benchmarks.distributed.cluster import Cluster, WorkerError, pick_free_ports
 from benchmarks.distributed.harness import DISTRIBUTED_UPDATE_RTOL
 from benchmarks.distributed.step import (
@@ -48,16 +49,17 @@ def _assert_reproduces_single_device_update(cluster: Cluster, case: Case) -> Non
         assert max_relative_update_error(initial, after, single) <= DISTRIBUTED_UPDATE_RTOL
 
 
-@pytest.fixture(scope="module")
-def mirrored():
-    with Cluster("mirrored", logical_devices=2) as cluster:
-        yield cluster
+@pytest.fixture
+def mirrored(bench_clusters):
+    """The session's MirroredStrategy cluster over 2 logical CPU devices (shared with the smoke pass)."""
+    return bench_clusters("mirrored", logical_devices=2)
 
 
-@pytest.fixture(scope="module")
-def multiworker():
-    with Cluster("multiworker", workers=2) as cluster:
-        yield cluster
+@pytest.fixture
+def multiworker(bench_clusters):
+    """The session's 2-worker MultiWorkerMirroredStrategy cluster (the kill test below ends it; the
+    pool starts another for the next user)."""
+    return bench_clusters("multiworker", workers=2)
 
 
 @pytest.mark.parametrize("workload", ["basic", "callbacks"])
@@ -172,3 +174,57 @@ def test_a_global_batch_not_divisible_by_the_replicas_is_refused():
 def test_bad_cases_raise_value_error_naming_the_argument(workload, batch):
     with pytest.raises(ValueError, match=workload if workload == "resnet" else "global_batch"):
         Case(workload, batch)
+
+
+# A stand-in worker: answers the start, then waits for "quit" (no TensorFlow, starts in milliseconds).
+_IDLE_WORKER = """
+import sys
+print('@@{"ok": true, "replicas": 1}', flush=True)
+for line in sys.stdin:
+    if '"quit"' in line:
+        break
+"""
+# A session whose tests share the "none" cluster: one kills its worker, the next gets a new one, and
+# the test after the last user finds the clusters closed.
+_SHARING_SESSION = """
+import os
+import signal
+
+PIDS = []
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split()[2] != "Z"
+
+
+def test_first_user(bench_clusters):
+    PIDS.append(bench_clusters("none").pids[0])
+
+
+def test_second_user_shares_the_cluster_and_kills_it(bench_clusters):
+    assert bench_clusters("none").pids[0] == PIDS[0]
+    os.kill(PIDS[0], signal.SIGKILL)
+
+
+def test_the_next_user_gets_a_new_cluster(bench_clusters):
+    PIDS.append(bench_clusters("none").pids[0])
+    assert PIDS[1] != PIDS[0] and _alive(PIDS[1])
+
+
+def test_after_the_last_user_no_worker_is_left():
+    assert not any(_alive(pid) for pid in PIDS)
+"""
+
+
+def test_tests_share_a_cluster_a_killed_one_is_replaced_and_all_close_after_their_last_user(
+    pytester, monkeypatch
+):
+    monkeypatch.setattr(cluster_module, "WORKER_COMMAND", (sys.executable, "-c", _IDLE_WORKER))
+    pytester.makepyfile(test_sharing=_SHARING_SESSION)
+    result = pytester.runpytest_inprocess("-p", "benchmarks.plugin", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
