@@ -81,9 +81,11 @@ class Timing:
     def again(self, case: str) -> bool:
         """Time ``case`` again if an earlier pass built it (skip it if its check failed there).
 
-        Returns ``False`` when ``case`` is new: the caller builds, checks and calls ``first``.
+        Returns ``False`` when ``case`` is new: the caller builds, checks and calls ``first``. The
+        last pass lets go of the case, so its models and compiled functions are freed as the run goes.
         """
-        prepared = self.prepared.get(case)
+        last_pass = self.pass_index == self.settings.passes - 1
+        prepared = self.prepared.pop(case, None) if last_pass else self.prepared.get(case)
         if prepared is None:
             return False
         if prepared.failure is not None:
@@ -96,12 +98,18 @@ class Timing:
         """Time a freshly built case (rounds sized from warm calls) and keep it for the later passes."""
         self._record(group, info)
         rounds = time_rounds(self.benchmark, target, steps, self.settings)
-        self.prepared[case] = PreparedCase(target, steps, rounds, group, info)
+        self._keep(case, PreparedCase(target, steps, rounds, group, info))
 
     def refuse(self, case: str, failure: str, error: AssertionError) -> NoReturn:
         """Raise ``error`` (a failed check) and skip ``case`` in the later passes, saying ``failure``."""
-        self.prepared[case] = PreparedCase(None, failure=f"{case}: {failure}")
+        self._keep(case, PreparedCase(None, failure=f"{case}: {failure}"))
         raise error
+
+    def _keep(self, case: str, prepared: PreparedCase) -> None:
+        # Kept only for later passes: a session that holds every model and compiled function to its
+        # end frees them all in the teardown of its last test (2-19 s in the smoke pass).
+        if self.pass_index < self.settings.passes - 1:
+            self.prepared[case] = prepared
 
     def _record(self, group: str, info: dict) -> None:
         self.benchmark.group = group

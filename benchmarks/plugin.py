@@ -12,9 +12,9 @@
   Distributed cases: strategy (none, mirrored over ``--bench-replicas`` logical CPUs or every GPU,
   multiworker with ``--bench-workers`` processes) x workload x global batch size.
 - ``bench_clusters``: the session's worker clusters (``benchmarks.distributed.pool``). Once the
-  items are collected, the clusters the distributed cases need start booting together; a cluster a
-  test killed is replaced right after that test; all are closed after their last user, not at
-  the end of the session.
+  items are collected, the clusters the distributed cases need start booting together, and the
+  tests that use them run last; a cluster a test killed is replaced right after that test; all
+  are closed after their last user, not at the end of the session.
 - After a timed run, ``reports/benchmarks.json`` and ``reports/benchmarks.html`` are published
   whole or not at all (``--bench-report-dir`` moves them). pytest-benchmark writes the JSON itself
   (``--benchmark-json``, with our keys added by its ``pytest_benchmark_update_json`` hook), to a
@@ -187,10 +187,20 @@ def _pass_of(item) -> int:
     return callspec.params.get("bench_pass", 0) if callspec is not None else 0
 
 
+def _run_order(item) -> tuple:
+    clusters = _uses_clusters(item)
+    return _pass_of(item), clusters, clusters and "benchmark" not in item.fixturenames
+
+
 def pytest_collection_modifyitems(config, items):
-    """Order timed cases pass by pass (the whole matrix, then again); with ``--benchmark-only``,
-    deselect (rather than skip one by one) every test without a benchmark."""
-    items.sort(key=_pass_of)
+    """Order the items, and with ``--benchmark-only`` deselect (rather than skip one by one) every
+    test without a benchmark.
+
+    Timed cases go pass by pass (the whole matrix, then again). Within a pass, the tests that use
+    the worker clusters come last, the benchmark cases among them first: the clusters boot in the
+    background while the other tests run, and a test that kills a worker comes after every case
+    that needs its cluster."""
+    items.sort(key=_run_order)
     if not config.getoption("benchmark_only", False):
         return
     keep = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]

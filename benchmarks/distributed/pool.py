@@ -6,8 +6,7 @@ cluster per configuration (strategy, workers, logical devices) for every test th
 ``tests/benchmarks/test_distributed.py``). ``launch`` starts the processes of several clusters at
 once without waiting, so they import TensorFlow side by side, on both cores, while other tests run;
 ``get`` waits for the one it returns. A cluster that died (a test kills a worker on purpose) is
-replaced by the next ``launch`` or ``get``. ``close`` tells every worker to quit first, then waits
-for each cluster, so the grace periods overlap.
+replaced by the next ``launch`` or ``get``.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ class ClusterPool:
         cluster = self._clusters.get(key)
         if cluster is None or not cluster.alive:
             if cluster is not None:
-                cluster.close(grace_s=0.0)
+                cluster.close()
             strategy, workers, logical_devices = key
             cluster = Cluster(strategy, workers=workers, logical_devices=logical_devices)
             cluster.launch()
@@ -60,10 +59,7 @@ class ClusterPool:
         return cluster
 
     def close(self) -> None:
-        """Close every cluster; the workers of all of them are told to quit first."""
-        clusters = list(self._clusters.values())
-        self._clusters.clear()
-        for cluster in clusters:
-            cluster.ask_to_quit()
-        for cluster in clusters:
+        """Close every cluster (``Cluster.close`` kills its workers)."""
+        for cluster in self._clusters.values():
             cluster.close()
+        self._clusters.clear()

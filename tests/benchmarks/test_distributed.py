@@ -184,13 +184,13 @@ for line in sys.stdin:
     if '"quit"' in line:
         break
 """
-# A session whose tests share the "none" cluster: one kills its worker, the next gets a new one, and
-# the test after the last user finds the clusters closed.
+# Tests that share the "none" cluster: the second kills its worker, the third gets a new one.
 _SHARING_SESSION = """
 import os
 import signal
+from pathlib import Path
 
-PIDS = []
+PIDS = Path("pids.txt")
 
 
 def _alive(pid):
@@ -203,28 +203,29 @@ def _alive(pid):
 
 
 def test_first_user(bench_clusters):
-    PIDS.append(bench_clusters("none").pids[0])
+    PIDS.write_text(f"{bench_clusters('none').pids[0]}\\n")
 
 
 def test_second_user_shares_the_cluster_and_kills_it(bench_clusters):
-    assert bench_clusters("none").pids[0] == PIDS[0]
-    os.kill(PIDS[0], signal.SIGKILL)
+    cluster = bench_clusters("none")
+    assert f"{cluster.pids[0]}\\n" == PIDS.read_text()
+    os.kill(cluster.pids[0], signal.SIGKILL)
+    cluster.processes[0].wait(timeout=10)
 
 
 def test_the_next_user_gets_a_new_cluster(bench_clusters):
-    PIDS.append(bench_clusters("none").pids[0])
-    assert PIDS[1] != PIDS[0] and _alive(PIDS[1])
-
-
-def test_after_the_last_user_no_worker_is_left():
-    assert not any(_alive(pid) for pid in PIDS)
+    pid = bench_clusters("none").pids[0]
+    assert str(pid) not in PIDS.read_text() and _alive(pid)
+    PIDS.write_text(PIDS.read_text() + f"{pid}\\n")
 """
 
 
-def test_tests_share_a_cluster_a_killed_one_is_replaced_and_all_close_after_their_last_user(
+def test_tests_share_a_cluster_a_killed_one_is_replaced_and_no_worker_outlives_the_session(
     pytester, monkeypatch
 ):
     monkeypatch.setattr(cluster_module, "WORKER_COMMAND", (sys.executable, "-c", _IDLE_WORKER))
     pytester.makepyfile(test_sharing=_SHARING_SESSION)
     result = pytester.runpytest_inprocess("-p", "benchmarks.plugin", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=3)
+    pids = [int(line) for line in (pytester.path / "pids.txt").read_text().split()]
+    assert len(pids) == 2 and not any(_alive(pid) for pid in pids)

@@ -175,3 +175,24 @@ def test_a_failed_write_leaves_the_previous_result_whole_and_no_staging_file(pyt
     )  # fmt: skip
     assert (reports / "benchmarks.json").read_text() == "previous run"
     assert sorted(p.name for p in reports.iterdir()) == ["benchmarks.json"]
+
+
+CLUSTER_USERS = """
+def test_kills_a_worker(bench_clusters):
+    pass
+
+def test_distributed_case(benchmark, bench_clusters):
+    pass
+
+def test_plain():
+    pass
+"""
+
+
+def test_tests_that_use_the_clusters_run_last_and_the_benchmark_cases_among_them_first(pytester):
+    pytester.makepyfile(test_order=CLUSTER_USERS)
+    result = pytester.runpytest_inprocess(
+        "-p", "benchmarks.plugin", "-p", "no:cacheprovider", "--collect-only", "-q"
+    )  # fmt: skip
+    collected = [line.split("::")[-1] for line in result.outlines if "::" in line]
+    assert collected == ["test_plain", "test_distributed_case", "test_kills_a_worker"]
