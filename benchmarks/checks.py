@@ -31,6 +31,15 @@ import numpy as np
 from benchmarks.modes import Runner, train_step
 from benchmarks.workloads import Problem
 
+__all__ = [
+    "GPU_MODE_LOSS_RTOL",
+    "MODE_LOSS_RTOL",
+    "MODE_UPDATE_RTOL",
+    "ModeCheck",
+    "check_mode",
+    "tolerances",
+]
+
 # How far one step in a mode may be from the eager step (relative; formulas above). Measured on CPU
 # (TF 2.21, oneDNN on) over every workload, batch size and mode, 2-6 seeds each:
 # largest loss_rel_err 1.3e-7, largest update_rel_err 9.7e-3 (advanced, batch 2048, XLA: the Dense

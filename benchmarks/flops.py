@@ -29,6 +29,17 @@ from dataclasses import dataclass
 from benchmarks.workloads import QUADRATIC_DIM, Workload
 from reference.models import ModelSpec
 
+__all__ = [
+    "OPTIMIZER_FLOPS_PER_PARAM",
+    "QUADRATIC_FLOPS_PER_DIM",
+    "StepFlops",
+    "dense_shapes",
+    "matmul_flops",
+    "mlp_step_flops",
+    "parameter_count",
+    "step_flops",
+]
+
 OPTIMIZER_FLOPS_PER_PARAM = {"adam": 12, "sgd": 2}
 QUADRATIC_FLOPS_PER_DIM = 7
 

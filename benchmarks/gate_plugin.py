@@ -27,6 +27,8 @@ from benchmarks.plugin import is_timed, report_dir
 if TYPE_CHECKING:
     from benchmarks.results.history import Run
 
+__all__ = ["GateState"]
+
 _STATE = pytest.StashKey["GateState"]()
 
 

@@ -28,12 +28,13 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from benchmarks.results.cases import batch_label
+
+__all__ = ["is_timed", "report_dir"]
 
 _START = pytest.StashKey[float]()
 _SETTINGS = pytest.StashKey[object]()
@@ -96,12 +97,12 @@ def pytest_configure(config):
     if not is_timed(config):
         config.option.benchmark_disable = True
     elif config.option.benchmark_json is None and not config.option.collectonly:
-        staged = report_dir(config) / f".benchmarks.json.{uuid.uuid4().hex}.tmp"
+        staged = report_dir(config) / f".benchmarks.json.{os.getpid()}.tmp"
         config.option.benchmark_json = staged
         config.stash[_STAGED] = staged
 
 
-def bench_settings_of(config):
+def _bench_settings(config):
     """The ``Settings`` of this session (smoke, quick or full)."""
     if _SETTINGS not in config.stash:
         from benchmarks.settings import env_quick, resolve_settings
@@ -113,7 +114,7 @@ def bench_settings_of(config):
 
 @pytest.fixture
 def bench_settings(request):
-    return bench_settings_of(request.config)
+    return _bench_settings(request.config)
 
 
 def _device_params():
@@ -169,7 +170,7 @@ def _calibration_params(settings):
 
 
 def pytest_generate_tests(metafunc):
-    settings = bench_settings_of(metafunc.config)
+    settings = _bench_settings(metafunc.config)
     if "training_case" in metafunc.fixturenames:
         metafunc.parametrize("training_case", _training_params(settings))
     if "bench_device" in metafunc.fixturenames:
@@ -272,7 +273,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
 
     annotate(
         output_json,
-        settings=bench_settings_of(config).as_dict(),
+        settings=_bench_settings(config).as_dict(),
         duration_s=time.perf_counter() - config.stash[_START],
     )
     if _STAGED in config.stash:

@@ -26,6 +26,18 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
+__all__ = [
+    "FULL",
+    "QUICK",
+    "QUICK_ENV",
+    "SMOKE",
+    "Settings",
+    "choose_fused_steps",
+    "choose_rounds",
+    "env_quick",
+    "resolve_settings",
+]
+
 QUICK_ENV = "TFBENCH_QUICK"
 
 

@@ -26,6 +26,18 @@ import tensorflow as tf
 
 from reference.models import DOCUMENT_MODELS, ModelSpec, build_model
 
+__all__ = [
+    "MLP_BATCH_SIZES",
+    "QUADRATIC_DIM",
+    "QUADRATIC_TARGET",
+    "WORKLOADS",
+    "Problem",
+    "Workload",
+    "build_problem",
+    "get_workload",
+    "synthetic_batch",
+]
+
 MLP_BATCH_SIZES = (32, 256, 2048)
 QUADRATIC_DIM = 2
 QUADRATIC_TARGET = 2.0

@@ -20,6 +20,8 @@ import time
 
 from benchmarks.distributed.step import WORKLOADS
 
+__all__ = ["main"]
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

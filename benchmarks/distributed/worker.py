@@ -22,6 +22,8 @@ import sys
 import traceback
 from pathlib import Path
 
+__all__ = ["PREFIX", "main"]
+
 PREFIX = "@@"
 
 

@@ -41,9 +41,7 @@ __all__ = [
     "CaseRow",
     "Cell",
     "case_rows",
-    "check_comparable",
     "default_labels",
-    "environment_table",
     "machine_figure",
     "main",
     "render_compare",
@@ -149,7 +147,7 @@ def case_rows(runs: list[Run], *, calibration: bool = False) -> list[CaseRow]:
     return rows
 
 
-def environment_table(runs: list[Run]) -> list[dict]:
+def _environment_table(runs: list[Run]) -> list[dict]:
     """Rows ``{"key", "values", "differs"}`` over the union of the runs' environment fields."""
     per_run = [dict(environment_rows(run.results)) for run in runs]
     keys = list(dict.fromkeys(key for rows in per_run for key in rows))
@@ -262,7 +260,7 @@ def render_compare(runs: list[Run], labels: list[str]) -> str:
         .render(
             labels=labels,
             machines=_machines(runs, labels),
-            environment_rows=environment_table(runs),
+            environment_rows=_environment_table(runs),
             sections=sections,
             rows=[{"row": r, "cells": [_cell_text(c) for c in r.cells]} for r in rows],
             calibration=calibration,
@@ -276,7 +274,7 @@ def _peak_text(run: Run, device: str) -> str:
     return "-" if peak is None else f"{peak / 1e9:.3g}"
 
 
-def check_comparable(runs: list[Run]) -> None:
+def _check_comparable(runs: list[Run]) -> None:
     """Raise ``ResultInputError`` unless every run shares a benchmark other than calibration with the first."""
     first = {k for k, b in runs[0].benchmarks.items() if b.case.kind != "calibration"}
     for run in runs[1:]:
@@ -306,7 +304,7 @@ def write_compare(
             f"Argument `labels` must have one label per run ({len(references)}). Received: labels={labels!r}"
         )
     runs = [load_run(reference, history_dir) for reference in references]
-    check_comparable(runs)
+    _check_comparable(runs)
     written = write_text_atomic(output, render_compare(runs, labels or default_labels(runs)))
     write_index(written.parent)
     return written

@@ -23,7 +23,6 @@ __all__ = [
     "PANEL_WIDTH",
     "distributed_scaling",
     "grouped_bars",
-    "mode_color",
     "scaling_lines",
     "speedup_bars",
     "to_data_uri",
@@ -34,7 +33,7 @@ PANEL_HEIGHT = 3.4
 DPI = 96
 
 
-def mode_color(mode: str) -> str:
+def _mode_color(mode: str) -> str:
     """The same color for a mode in every panel (tab10, in ladder order)."""
     return f"C{mode_rank(mode) % 10}"
 
@@ -94,7 +93,7 @@ def grouped_bars(
                 errors.append((height - bounds[0], bounds[1] - height) if bounds else (0.0, 0.0))
             if xs:
                 yerr = np.array(errors).T if interval else None
-                ax.bar(xs, ys, width, label=mode, color=mode_color(mode), yerr=yerr, capsize=2)
+                ax.bar(xs, ys, width, label=mode, color=_mode_color(mode), yerr=yerr, capsize=2)
         ax.set_xticks(range(len(batches)), [batch_label(b) for b in batches])
         ax.set_xlabel("batch size")
         ax.set_title(workload)
@@ -127,7 +126,7 @@ def scaling_lines(results: RunResults, device: str) -> Figure:
         for mode in sorted({c.mode for c in cases}, key=mode_rank):
             line = sorted((c for c in cases if c.mode == mode), key=lambda c: c.batch_size)
             sizes = [c.batch_size for c in line]
-            ax.plot(sizes, [c.samples_per_s for c in line], marker="o", label=mode, color=mode_color(mode))
+            ax.plot(sizes, [c.samples_per_s for c in line], marker="o", label=mode, color=_mode_color(mode))
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("batch size")

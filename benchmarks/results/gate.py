@@ -59,7 +59,6 @@ __all__ = [
     "main",
     "parse_metrics",
     "summary",
-    "table_rows",
     "write_outputs",
 ]
 
@@ -267,7 +266,7 @@ def _significance_text(row: Comparison, alpha: float) -> str:
 HEADER = ("benchmark", "metric", "baseline", "current", "change", "limit", "p-value / CI", "test", "verdict")
 
 
-def table_rows(result: GateResult) -> list[tuple[str, ...]]:
+def _table_rows(result: GateResult) -> list[tuple[str, ...]]:
     """The table's cells: benchmark, metric, baseline, current, change, significance, test, verdict."""
     return [
         (
@@ -322,7 +321,7 @@ def _footer(result: GateResult) -> list[str]:
 
 def format_text(result: GateResult) -> str:
     """Plain-text table with aligned columns, then the summary and the legend."""
-    cells = [HEADER, *table_rows(result)]
+    cells = [HEADER, *_table_rows(result)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADER))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -338,7 +337,7 @@ def format_markdown(result: GateResult) -> str:
     lines = ["### Benchmark regression gate", "", summary(result), ""]
     lines.append("| " + " | ".join(HEADER) + " |")
     lines.append("|" + "---|" * len(HEADER))
-    for row in table_rows(result):
+    for row in _table_rows(result):
         cells = [_markdown_cell(c) for c in row]
         if row[-1] == REGRESSION.upper():
             cells[-1] = f"**{cells[-1]}**"

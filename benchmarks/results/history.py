@@ -44,7 +44,6 @@ __all__ = [
     "Run",
     "SavedRun",
     "check_name",
-    "history_file_name",
     "load_run",
     "main",
     "prune",
@@ -266,7 +265,7 @@ def _commit(commit_info: dict) -> str:
     return sha[:7] + ("-dirty" if commit_info.get("dirty") else "")
 
 
-def history_file_name(results: RunResults, name: str | None = None) -> str:
+def _history_file_name(results: RunResults, name: str | None = None) -> str:
     """``<UTC time>_<commit>_<branch>[_<name>].json`` of a run."""
     commit_info = results.commit_info or {}
     parts = [_stamp(results), _commit(commit_info), _slug(str(commit_info.get("branch") or ""), "nobranch")]
@@ -288,7 +287,7 @@ def save_run(source: str | Path, *, name: str | None = None, history_dir: str | 
         check_name(name)
     run = read_run(source)
     text = run.path.read_text(encoding="utf-8")
-    target = Path(history_dir) / history_file_name(run.results, name)
+    target = Path(history_dir) / _history_file_name(run.results, name)
     if target.exists():
         if target.read_text(encoding="utf-8") == text:
             return target

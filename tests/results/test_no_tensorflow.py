@@ -14,12 +14,9 @@ import benchmarks.results
 
 FORBIDDEN = ("tensorflow", "keras")
 ROOT = Path(__file__).resolve().parents[2]
-# The package's modules, the README's command aliases, and the pytest plugins that every session loads.
+# The package's modules, and the pytest plugins that every session loads.
 MODULES = (
-    "benchmarks.results",
     *(f"benchmarks.results.{m.name}" for m in pkgutil.iter_modules(benchmarks.results.__path__)),
-    "benchmarks.report",
-    "benchmarks.gate",
     "benchmarks.plugin",
     "benchmarks.gate_plugin",
 )
