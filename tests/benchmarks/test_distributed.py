@@ -193,15 +193,6 @@ from pathlib import Path
 PIDS = Path("pids.txt")
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split()[2] != "Z"
-
-
 def test_first_user(bench_clusters):
     PIDS.write_text(f"{bench_clusters('none').pids[0]}\\n")
 
@@ -214,8 +205,9 @@ def test_second_user_shares_the_cluster_and_kills_it(bench_clusters):
 
 
 def test_the_next_user_gets_a_new_cluster(bench_clusters):
-    pid = bench_clusters("none").pids[0]
-    assert str(pid) not in PIDS.read_text() and _alive(pid)
+    cluster = bench_clusters("none")
+    pid = cluster.pids[0]
+    assert str(pid) not in PIDS.read_text() and cluster.alive
     PIDS.write_text(PIDS.read_text() + f"{pid}\\n")
 """
 
