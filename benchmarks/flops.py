@@ -13,7 +13,7 @@ so ``matmul = 2 B (2 sum_l n_in n_out - n_in0 n_out0)`` (the usual "3x forward" 
 layer's input gradient). Activations, loss, dropout and batch normalization are O(B n_out) and
 not counted: below 2% of the total for the benchmarked models. The matmul term equals what
 TensorFlow's graph profiler counts for the MatMul ops of the gradient graph
-(``tests/test_benchmark_flops.py`` checks it).
+(``tests/benchmarks/test_flops.py`` checks it).
 
 The quadratic ``f(x) = sum((x - 2)^2)`` on ``x`` in R^d: forward 3d (subtract, square, sum),
 gradient 2d (``2 (x - 2)``), SGD 2d: 7d.

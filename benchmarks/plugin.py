@@ -39,6 +39,7 @@ __all__ = ["is_timed", "report_dir"]
 _START = pytest.StashKey[float]()
 _SETTINGS = pytest.StashKey[object]()
 _STAGED = pytest.StashKey[Path]()
+_JSON_BEFORE = pytest.StashKey[object]()
 _POOL = pytest.StashKey[object]()
 _POOL_USERS = pytest.StashKey[tuple]()
 
@@ -98,8 +99,15 @@ def pytest_configure(config):
         config.option.benchmark_disable = True
     elif config.option.benchmark_json is None and not config.option.collectonly:
         staged = report_dir(config) / f".benchmarks.json.{os.getpid()}.tmp"
+        staged.unlink(missing_ok=True)
         config.option.benchmark_json = staged
         config.stash[_STAGED] = staged
+    elif config.option.benchmark_json is not None:
+        config.stash[_JSON_BEFORE] = _modified_ns(Path(config.option.benchmark_json))
+
+
+def _modified_ns(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.is_file() else None
 
 
 def _bench_settings(config):
@@ -303,8 +311,8 @@ def pytest_sessionfinish(session, exitstatus):
     staged = config.stash.get(_STAGED, None)
     written = config.getoption("benchmark_json", None) if is_timed(config) else None
     try:
-        if written is None or not Path(written).is_file():
-            return
+        if written is None or _modified_ns(Path(written)) in (None, config.stash.get(_JSON_BEFORE, None)):
+            return  # nothing written by this session (a user's --benchmark-json may be an old file)
         text = Path(written).read_text(encoding="utf-8")
         if not _has_our_cases(text):
             return

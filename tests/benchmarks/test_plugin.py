@@ -153,6 +153,23 @@ def test_a_benchmark_json_path_of_the_users_is_written_and_published_as_the_resu
     assert json.loads(mine.read_text())["tfbench"]["schema"] == 1
 
 
+@pytest.mark.filterwarnings("ignore:Not saving anything:pytest_benchmark.logger.PytestBenchmarkWarning")
+def test_an_old_benchmark_json_file_is_not_published_when_no_benchmark_ran(pytester):
+    reports = pytester.path / "reports"
+    mine = pytester.path / "mine.json"
+    mine.write_text(json.dumps({"benchmarks": [{"extra_info": {"schema": 1}}]}))
+    _run(
+        pytester,
+        "--benchmark-only",
+        "--bench-report-dir",
+        str(reports),
+        f"--benchmark-json={mine}",
+        "-k",
+        "none",
+    )
+    assert not reports.exists()
+
+
 # extra_info that pytest-benchmark cannot serialize: it has opened its output file when json.dumps fails.
 UNWRITABLE = """
 import time
