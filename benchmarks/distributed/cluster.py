@@ -33,6 +33,7 @@ __all__ = [
     "COMMAND_TIMEOUT_S",
     "STARTUP_TIMEOUT_S",
     "STRATEGIES",
+    "WORKER_COMMAND",
     "Cluster",
     "WorkerError",
     "pick_free_ports",
@@ -42,6 +43,7 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 STARTUP_TIMEOUT_S = 180.0
 COMMAND_TIMEOUT_S = 120.0
 _PEER_EXIT_GRACE_S = 2.0
+# What a worker runs (tests put a stand-in here).
 WORKER_COMMAND = (sys.executable, "-m", "benchmarks.distributed.worker")
 
 
