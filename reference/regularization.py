@@ -22,8 +22,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from reference.data import DATA_SEED, Split
+from reference.loop import History
 from reference.models import DOCUMENT_MODELS, ModelSpec, build_model
-from reference.training import History, train_fit
+from reference.training import train_fit
 
 DROPOUT_BN_CONFIGS: dict[str, ModelSpec] = {
     "none": DOCUMENT_MODELS["reg_none"],

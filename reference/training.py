@@ -23,42 +23,31 @@ import numpy as np
 import tensorflow as tf
 
 from reference.data import DATA_SEED, Split, make_dataset
-from reference.monitor import current_learning_rate
-from reference.trainer import (
+from reference.loop import (
     EPOCH_KEYS,
     BestWeights,
     History,
-    Trainer,
-    check_clip,
-    check_input_dim,
-    check_positive_int,
+    _check_clip,
+    _check_input_dim,
+    _check_positive_int,
     clip_gradients,
-    finish_history,
     objective_for,
     regularization_loss,
     run_epochs,
 )
+from reference.monitor import current_learning_rate
+from reference.trainer import Trainer
 
-__all__ = [
-    "EPOCH_KEYS",
-    "TRAINING_WAYS",
-    "BestWeights",
-    "GradientNormModel",
-    "History",
-    "Trainer",
-    "train_eager",
-    "train_fit",
-    "train_trainer",
-]
+__all__ = ["TRAINING_WAYS", "GradientNormModel", "train_eager", "train_fit", "train_trainer"]
 
 
 def _check_run(model: keras.Model, split: Split, epochs: int, batch_size: int) -> None:
-    check_positive_int("epochs", epochs)
-    check_positive_int("batch_size", batch_size)
+    _check_positive_int("epochs", epochs)
+    _check_positive_int("batch_size", batch_size)
     for name in ("x_train", "x_test"):
         if len(getattr(split, name)) == 0:
             raise ValueError(f"Argument `split` is an empty data set. Received: split.{name}.shape=(0, ...)")
-    check_input_dim(model, split.n_features, "split")
+    _check_input_dim(model, split.n_features, "split")
 
 
 def _optimizer(optimizer: keras.optimizers.Optimizer | None) -> keras.optimizers.Optimizer:
@@ -94,7 +83,7 @@ def train_eager(
             split, or a feature count that does not match the model.
     """
     _check_run(model, split, epochs, batch_size)
-    check_clip(clip, clip_norm)
+    _check_clip(clip, clip_norm)
     guard = BestWeights(patience, restore_best=restore_best, weights_path=weights_path)
     optimizer = _optimizer(optimizer)
     objective = objective_for(model, loss)
@@ -178,7 +167,7 @@ class GradientNormModel(keras.Model):
 
     def __init__(self, inner: keras.Model, *, clip: str | None = None, clip_norm: float = 1.0, **kwargs):
         super().__init__(**kwargs)
-        check_clip(clip, clip_norm)
+        _check_clip(clip, clip_norm)
         self.inner, self.clip, self.clip_norm = inner, clip, clip_norm
         self.gradient_norm_tracker = keras.metrics.Mean(name="gradient_norm")
 
@@ -267,7 +256,7 @@ def train_fit(
         callbacks=[_LearningRateToLogs(), *callbacks, guard],
     )
     history = History(**{key: [float(v) for v in keras_history.history[key]] for key in EPOCH_KEYS})
-    return finish_history(history, guard, epochs)
+    return history.finish(epochs=epochs, best_epoch=guard.best_epoch, stopped_reason=guard.stopped_reason)
 
 
 TRAINING_WAYS = {"eager": train_eager, "trainer": train_trainer, "fit": train_fit}

@@ -73,7 +73,7 @@ DEFECTS: dict[str, DefectInfo] = {
     "D6": DefectInfo(
         "AdvancedTrainer saves weights to 'best_model_weights.h5', refused by Keras 3",
         "高级训练技巧 AdvancedTrainer.train",
-        "a '.weights.h5' name, or the best weights kept in memory (reference.trainer.BestWeights)",
+        "a '.weights.h5' name, or the best weights kept in memory (reference.loop.BestWeights)",
         (
             f"{TP}document_training.py::test_d6_saving_weights_to_a_plain_h5_name_raises",
             f"{TP}document_training.py::test_d6_a_weights_h5_name_saves_and_loads_the_same_weights",

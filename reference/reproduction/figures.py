@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from reference.trainer import History
+from reference.loop import History
 
 
 def _decorate(ax, title: str, xlabel: str, ylabel: str, *, legend: bool = True) -> None:

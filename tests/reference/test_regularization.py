@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reference.data import load_classification
+from reference.loop import History
 from reference.models import ModelSpec
 from reference.regularization import (
     DROPOUT_BN_CONFIGS,
@@ -29,7 +30,7 @@ from reference.regularization import (
     run_configurations,
     weight_norms,
 )
-from reference.training import History, train_eager
+from reference.training import train_eager
 
 # Measured at the scale above: near-zero (|w| < 1e-3) fraction none 0.002, L1 0.366; first-layer
 # L2 norm none 5.72, L2 4.14. Margins are about half the measured differences.

@@ -13,18 +13,18 @@ import pytest
 import tensorflow as tf
 
 from reference.data import Split, load_classification, random_binary_split
-from reference.models import ModelSpec, build_model, document_model
-from reference.trainer import (
+from reference.loop import (
     EPOCH_KEYS,
     STOP_CALLBACK,
     STOP_EARLY,
     STOP_NON_FINITE,
     BestWeights,
-    Trainer,
     clip_gradients,
     objective_for,
     save_weights_atomic,
 )
+from reference.models import ModelSpec, build_model, document_model
+from reference.trainer import Trainer
 from reference.training import TRAINING_WAYS, train_fit, train_trainer
 
 # The three ways agree to float32 rounding: measured max difference 6e-8 on losses, 1.2e-7 on

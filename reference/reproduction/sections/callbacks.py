@@ -25,6 +25,7 @@ from reference.callbacks import (
     make_callbacks,
 )
 from reference.data import load_mnist, random_binary_split
+from reference.loop import History
 from reference.models import build_model, document_model
 from reference.reproduction.captures_callbacks import (
     capture_d7,
@@ -44,7 +45,6 @@ from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
-from reference.trainer import History
 
 T = "tests/reference/test_callbacks.py::"
 EARLY_STOPPING_PATIENCE = 10  # the document's

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from reference.data import load_classification
+from reference.loop import STOP_EARLY, History, clip_gradients, objective_for
 from reference.models import build_model, document_model
 from reference.reproduction.captures import capture_d5, capture_d6, capture_d11, capture_d12
 from reference.reproduction.figures import plot_training_curves, plot_validation_comparison
@@ -22,8 +23,8 @@ from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
-from reference.trainer import STOP_EARLY, Trainer, clip_gradients, objective_for
-from reference.training import History, train_eager, train_trainer
+from reference.trainer import Trainer
+from reference.training import train_eager, train_trainer
 
 T = "tests/reference/test_"
 LEARNED_ACCURACY = 0.8  # "learns the task": validation accuracy well above chance (0.5)
