@@ -16,27 +16,25 @@ import numpy as np
 import tensorflow as tf
 
 from reference.data import load_classification
-from reference.document_schedule import DocumentWarmupCosineDecay
-from reference.losses import categorical_crossentropy, document_focal_loss, focal_loss
+from reference.document import (
+    DOCUMENT_WEIGHTS_FILE,
+    FOCAL_Y_PRED,
+    FOCAL_Y_TRUE,
+    WARMUP_ARGUMENTS,
+    DocumentWarmupCosineDecay,
+    document_basic_model,
+    document_current_lr,
+    document_focal_loss,
+    document_reset_states,
+    document_seeding,
+)
+from reference.losses import categorical_crossentropy, focal_loss
 from reference.losses import sparse_categorical_crossentropy as sparse_ce
 from reference.models import ModelSpec, build_model, document_model
 from reference.monitor import current_learning_rate
 from reference.reproduction.defects import RTOL, close, result
 from reference.reproduction.ledger import DefectResult, error_line
 from reference.schedules import WarmupCosineDecay
-
-# The document's five numbers (自定义损失函数) and its warmup-cosine arguments.
-DOC_Y_TRUE = np.array([0, 1, 1, 0, 1], np.float32)
-DOC_Y_PRED = np.array([0.1, 0.9, 0.8, 0.2, 0.7], np.float32)
-# The document's Keras 2 spellings, called on purpose (D5, D11).
-DOCUMENT_RESET = "reset_states"
-DOCUMENT_INPUT = {"input_shape": (20,)}
-DOC_WARMUP = {
-    "warmup_steps": 100,
-    "total_steps": 1000,
-    "initial_learning_rate": 0.001,
-    "min_learning_rate": 0.0001,
-}
 
 
 def focal_definition(y: np.ndarray, p: np.ndarray, alpha: float = 0.25, gamma: float = 2.0) -> float:
@@ -48,16 +46,16 @@ def focal_definition(y: np.ndarray, p: np.ndarray, alpha: float = 0.25, gamma: f
 
 
 def capture_d1() -> DefectResult:
-    document = float(document_focal_loss()(tf.constant(DOC_Y_TRUE), tf.constant(DOC_Y_PRED)))
-    y, p = DOC_Y_TRUE.astype(np.float64), DOC_Y_PRED.astype(np.float64)
+    document = float(document_focal_loss()(tf.constant(FOCAL_Y_TRUE), tf.constant(FOCAL_Y_PRED)))
+    y, p = FOCAL_Y_TRUE.astype(np.float64), FOCAL_Y_PRED.astype(np.float64)
     p_t = y * p + (1 - y) * (1 - p)
     modulator = (y * 0.25 + (1 - y) * 0.75) * (1 - p_t) ** 2
     product_of_means = float(modulator.mean() * np.mean(-np.log(p_t)))
-    definition = focal_definition(DOC_Y_TRUE, DOC_Y_PRED)
-    ours = float(focal_loss(DOC_Y_TRUE, DOC_Y_PRED))
+    definition = focal_definition(FOCAL_Y_TRUE, FOCAL_Y_PRED)
+    ours = float(focal_loss(FOCAL_Y_TRUE, FOCAL_Y_PRED))
     builtin = float(
         keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.25, gamma=2.0)(
-            DOC_Y_TRUE, DOC_Y_PRED
+            FOCAL_Y_TRUE, FOCAL_Y_PRED
         )
     )
     return result(
@@ -97,14 +95,14 @@ def capture_d14() -> DefectResult:
 
 
 def capture_d2() -> DefectResult:
-    document = DocumentWarmupCosineDecay(**DOC_WARMUP)
+    document = DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS)
     try:
         keras.optimizers.Adam(document).apply_gradients([(tf.constant([1.0]), keras.Variable([1.0]))])
         observed, present = "no error: the optimizer accepted the schedule", False
     except Exception as error:  # the document's failure, whatever TensorFlow raises
         observed, present = error_line(error), True
     python_int = float(document(50))
-    ours = WarmupCosineDecay(**DOC_WARMUP)
+    ours = WarmupCosineDecay(**WARMUP_ARGUMENTS)
     optimizer = keras.optimizers.Adam(ours)
     variable = keras.Variable([1.0])
     for _ in range(3):
@@ -122,15 +120,15 @@ def capture_d2() -> DefectResult:
 
 
 def capture_d3() -> DefectResult:
-    document, ours = DocumentWarmupCosineDecay(**DOC_WARMUP), WarmupCosineDecay(**DOC_WARMUP)
+    document, ours = DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS), WarmupCosineDecay(**WARMUP_ARGUMENTS)
     d500, d1500 = float(document(500)), float(document(1500))
     o1500 = float(ours(1500))
     return result(
         "D3",
         f"document schedule(500) = {d500:.4g}, schedule(1500) = {d1500:.4g} (climbs back up)",
         f"schedule(1500) = {o1500:.4g} (min_learning_rate)",
-        d1500 > DOC_WARMUP["min_learning_rate"] * (1 + RTOL),
-        close(o1500, DOC_WARMUP["min_learning_rate"]),
+        d1500 > WARMUP_ARGUMENTS["min_learning_rate"] * (1 + RTOL),
+        close(o1500, WARMUP_ARGUMENTS["min_learning_rate"]),
         document_500=d500,
         document_1500=d1500,
         ours_1500=o1500,
@@ -146,11 +144,11 @@ def _compiled(schedule) -> keras.Model:
 def capture_d4() -> DefectResult:
     with tempfile.TemporaryDirectory() as folder:
         try:
-            _compiled(DocumentWarmupCosineDecay(**DOC_WARMUP)).save(Path(folder) / "document.keras")
+            _compiled(DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS)).save(Path(folder) / "document.keras")
             observed, present = "no error: the model was saved", False
         except Exception as error:
             observed, present = error_line(error), True
-        _compiled(WarmupCosineDecay(**DOC_WARMUP)).save(Path(folder) / "ours.keras")
+        _compiled(WarmupCosineDecay(**WARMUP_ARGUMENTS)).save(Path(folder) / "ours.keras")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
             loaded = keras.saving.load_model(Path(folder) / "ours.keras")
@@ -160,7 +158,7 @@ def capture_d4() -> DefectResult:
         f"model.save -> {observed}",
         f"saved and reloaded; the reloaded schedule's config is {config}",
         present,
-        config == DOC_WARMUP,
+        config == WARMUP_ARGUMENTS,
     )
 
 
@@ -168,7 +166,7 @@ def capture_d5() -> DefectResult:
     metric = keras.metrics.Mean()
     metric.update_state([2.0, 4.0])
     try:
-        getattr(metric, DOCUMENT_RESET)()
+        document_reset_states(metric)
         observed, present = "no error", False
     except AttributeError as error:
         observed, present = error_line(error), True
@@ -176,7 +174,7 @@ def capture_d5() -> DefectResult:
     count = float(metric.count)
     return result(
         "D5",
-        f"Mean().{DOCUMENT_RESET}() -> {observed}",
+        f"Mean().reset_states() -> {observed}",
         f"reset_state() empties the metric: count = {count:g}",
         present,
         count == 0.0,
@@ -187,7 +185,7 @@ def capture_d6() -> DefectResult:
     model, other = build_model(ModelSpec(4, (3,))), build_model(ModelSpec(4, (3,)))
     with tempfile.TemporaryDirectory() as folder:
         try:
-            model.save_weights(Path(folder) / "best_model_weights.h5")
+            model.save_weights(Path(folder) / DOCUMENT_WEIGHTS_FILE)
             observed, present = "no error: the file was written", False
         except ValueError as error:
             observed, present = error_line(error), True
@@ -196,7 +194,7 @@ def capture_d6() -> DefectResult:
     same = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), other.get_weights(), strict=True))
     return result(
         "D6",
-        f"save_weights('best_model_weights.h5') -> {observed}",
+        f"save_weights({DOCUMENT_WEIGHTS_FILE!r}) -> {observed}",
         f"'best_model.weights.h5' saves and loads the same weights: {same}",
         present,
         same,
@@ -235,16 +233,11 @@ def _warnings_of(build) -> list[str]:
 
 
 def capture_d11() -> DefectResult:
-    document = _warnings_of(
-        lambda: keras.Sequential(
-            [keras.layers.Dense(64, activation="relu", **DOCUMENT_INPUT), keras.layers.Dense(1)]
-        )
-    )
+    document = _warnings_of(document_basic_model)
     ours = _warnings_of(lambda: build_model(document_model("basic")))
     return result(
         "D11",
-        f"Dense(64, {', '.join(f'{k}={v}' for k, v in DOCUMENT_INPUT.items())}) -> "
-        + (f"UserWarning: {document[0]}" if document else "no warning"),
+        "Dense(64, input_shape=(20,)) -> " + (f"UserWarning: {document[0]}" if document else "no warning"),
         f"keras.Input((20,)) first: {len(ours)} warnings",
         bool(document),
         not ours,
@@ -256,14 +249,9 @@ def _first_kernel_after(seed_with) -> np.ndarray:
     return build_model(document_model("basic")).get_weights()[0]
 
 
-def _document_seeding(seed: int) -> None:
-    tf.random.set_seed(seed)
-    np.random.seed(seed)
-
-
 def capture_d12() -> DefectResult:
     document = float(
-        np.abs(_first_kernel_after(_document_seeding) - _first_kernel_after(_document_seeding)).max()
+        np.abs(_first_kernel_after(document_seeding) - _first_kernel_after(document_seeding)).max()
     )
     ours = float(
         np.abs(
@@ -296,7 +284,7 @@ def capture_d13() -> DefectResult:
     def step():
         optimizer.apply_gradients([(tf.constant([1.0]), variable)])
         try:
-            optimizer.learning_rate.numpy()
+            document_current_lr(optimizer)
         except AttributeError as error:
             symbolic.append(error_line(error))
 
@@ -316,9 +304,9 @@ def capture_d13() -> DefectResult:
 
 
 def capture_d17() -> DefectResult:
-    document, ours = DocumentWarmupCosineDecay(**DOC_WARMUP), WarmupCosineDecay(**DOC_WARMUP)
+    document, ours = DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS), WarmupCosineDecay(**WARMUP_ARGUMENTS)
     try:
-        [document(step).numpy() for step in range(DOC_WARMUP["total_steps"])]
+        [document(step).numpy() for step in range(WARMUP_ARGUMENTS["total_steps"])]
         observed, present = "no error: the curve was drawn", False
     except AttributeError as error:
         observed, present = error_line(error), True

@@ -29,11 +29,10 @@ from reference.callbacks import (
     MultiplicativeDecay,
     ThresholdStopping,
     demonstrate_callbacks,
-    document_callbacks,
-    document_schedule,
     make_callbacks,
 )
 from reference.data import MnistFallbackWarning, load_classification, load_mnist
+from reference.document import document_callbacks, document_schedule
 from reference.models import build_model, document_model
 from reference.monitor import TrainingMonitor, current_learning_rate
 from tests.common import SEED

@@ -21,10 +21,10 @@ from reference.callbacks import (
     EpochTimer,
     ThresholdStopping,
     demonstrate_callbacks,
-    document_callbacks,
     make_callbacks,
 )
 from reference.data import load_mnist, random_binary_split
+from reference.document import document_callbacks
 from reference.loop import History
 from reference.models import build_model, document_model
 from reference.reproduction.captures_callbacks import (

@@ -13,7 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from reference import losses
-from reference.reproduction.captures import DOC_Y_PRED, DOC_Y_TRUE, capture_d1, capture_d14, focal_definition
+from reference.document import FOCAL_Y_PRED, FOCAL_Y_TRUE, document_focal_loss
+from reference.reproduction.captures import capture_d1, capture_d14, focal_definition
 from reference.reproduction.figures import plot_focal_curves, plot_logits_stability, plot_loss_values
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
@@ -60,10 +61,10 @@ def _document_values() -> dict:
     ce_formula = -_log_softmax(MULTICLASS_LOGITS)[np.arange(5), SPARSE_LABELS]
     y, p = REG_TRUE.astype(np.float64), REG_PRED.astype(np.float64)
     return {
-        "bce": float(losses.binary_crossentropy(DOC_Y_TRUE, DOC_Y_PRED)),
-        "bce_formula": _bce(DOC_Y_TRUE, DOC_Y_PRED),
-        "bce_logits": float(losses.binary_crossentropy_from_logits(DOC_Y_TRUE, DOC_LOGITS)),
-        "bce_logits_formula": _bce(DOC_Y_TRUE, sigmoid),
+        "bce": float(losses.binary_crossentropy(FOCAL_Y_TRUE, FOCAL_Y_PRED)),
+        "bce_formula": _bce(FOCAL_Y_TRUE, FOCAL_Y_PRED),
+        "bce_logits": float(losses.binary_crossentropy_from_logits(FOCAL_Y_TRUE, DOC_LOGITS)),
+        "bce_logits_formula": _bce(FOCAL_Y_TRUE, sigmoid),
         "sparse_ce": sparse.tolist(),
         "categorical_ce": dense.tolist(),
         "ce_formula": ce_formula.tolist(),
@@ -112,11 +113,11 @@ def _focal() -> dict:
     return {
         "weight_easy": ratios["easy"],
         "weight_hard": ratios["hard"],
-        "ours": float(losses.focal_loss(DOC_Y_TRUE, DOC_Y_PRED)),
-        "document": float(losses.document_focal_loss()(tf.constant(DOC_Y_TRUE), tf.constant(DOC_Y_PRED))),
-        "definition": focal_definition(DOC_Y_TRUE, DOC_Y_PRED),
-        "keras_builtin": float(builtin(DOC_Y_TRUE, DOC_Y_PRED)),
-        "bce_mean": float(np.mean(losses.binary_crossentropy(DOC_Y_TRUE[:, None], DOC_Y_PRED[:, None]))),
+        "ours": float(losses.focal_loss(FOCAL_Y_TRUE, FOCAL_Y_PRED)),
+        "document": float(document_focal_loss()(tf.constant(FOCAL_Y_TRUE), tf.constant(FOCAL_Y_PRED))),
+        "definition": focal_definition(FOCAL_Y_TRUE, FOCAL_Y_PRED),
+        "keras_builtin": float(builtin(FOCAL_Y_TRUE, FOCAL_Y_PRED)),
+        "bce_mean": float(np.mean(losses.binary_crossentropy(FOCAL_Y_TRUE[:, None], FOCAL_Y_PRED[:, None]))),
     }
 
 

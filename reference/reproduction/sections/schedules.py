@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from reference.document_schedule import DocumentWarmupCosineDecay
+from reference.document import WARMUP_ARGUMENTS, DocumentWarmupCosineDecay
 from reference.monitor import current_learning_rate
-from reference.reproduction.captures import DOC_WARMUP, capture_d2, capture_d3, capture_d4, capture_d17
+from reference.reproduction.captures import capture_d2, capture_d3, capture_d4, capture_d17
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
@@ -46,7 +46,7 @@ def closed_form(name: str, steps: np.ndarray) -> np.ndarray:
         return np.select([s <= 100, s <= 200, s <= 300], [0.1, 0.05, 0.01], 0.005)
     if name == "cosine":
         return 0.1 * 0.5 * (1 + np.cos(math.pi * np.minimum(s, 1000) / 1000))
-    w, total, peak, low = DOC_WARMUP.values()
+    w, total, peak, low = WARMUP_ARGUMENTS.values()
     progress = np.clip((s - w) / (total - w), 0.0, 1.0)
     return np.where(s < w, peak * s / w, low + (peak - low) * 0.5 * (1 + np.cos(math.pi * progress)))
 
@@ -57,12 +57,12 @@ def _max_rel_error(values: np.ndarray, expected: np.ndarray) -> float:
 
 def _document_warmup_curve(steps: np.ndarray) -> np.ndarray:
     """The document's schedule called step by step with Python ints, as its plot does (float() avoids D17)."""
-    schedule = DocumentWarmupCosineDecay(**DOC_WARMUP)
+    schedule = DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS)
     return np.array([float(schedule(int(step))) for step in steps])
 
 
 def _warmup_in_optimizer() -> dict:
-    schedule = WarmupCosineDecay(**DOC_WARMUP)
+    schedule = WarmupCosineDecay(**WARMUP_ARGUMENTS)
     optimizer, variable = keras.optimizers.Adam(schedule), keras.Variable([1.0])
     rates = []
     for _ in range(OPTIMIZER_STEPS):
@@ -81,7 +81,7 @@ def _plot_beyond_total(steps: np.ndarray, document: np.ndarray, ours: np.ndarray
     ax = figure.add_subplot()
     ax.plot(steps, document, linewidth=2, label="document's WarmupCosineDecay")
     ax.plot(steps, ours, linewidth=2, linestyle="--", label="reference.schedules.WarmupCosineDecay")
-    ax.axvline(DOC_WARMUP["total_steps"], color="gray", linestyle=":", label="total_steps")
+    ax.axvline(WARMUP_ARGUMENTS["total_steps"], color="gray", linestyle=":", label="total_steps")
     ax.set(title="Warmup + cosine past total_steps (D3)", xlabel="Step", ylabel="Learning rate")
     ax.grid(True, alpha=0.3)
     ax.legend()
@@ -141,9 +141,9 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
         )
     )
     section.figures["schedules"] = plot_schedules(scale.schedule_steps, scale.warmup_steps_shown)
-    beyond = np.arange(2 * DOC_WARMUP["total_steps"] + 1)
+    beyond = np.arange(2 * WARMUP_ARGUMENTS["total_steps"] + 1)
     section.figures["warmup_cosine_past_total_steps"] = _plot_beyond_total(
-        beyond, _document_warmup_curve(beyond), schedule_values(WarmupCosineDecay(**DOC_WARMUP), beyond)
+        beyond, _document_warmup_curve(beyond), schedule_values(WarmupCosineDecay(**WARMUP_ARGUMENTS), beyond)
     )
     section.defects += [capture_d2(), capture_d3(), capture_d4(), capture_d17()]
     return section
