@@ -54,6 +54,20 @@ from reference.document import document_callbacks
 from reference.files import atomic_path
 from reference.models import build_model, document_model
 
+__all__ = [
+    "CHECKPOINT_NAME",
+    "CSV_NAME",
+    "DOCUMENT_DECAY",
+    "DOCUMENT_INITIAL_LR",
+    "TENSORBOARD_DIR",
+    "AtomicModelCheckpoint",
+    "EpochTimer",
+    "MultiplicativeDecay",
+    "ThresholdStopping",
+    "demonstrate_callbacks",
+    "make_callbacks",
+]
+
 logger = logging.getLogger(__name__)
 
 DOCUMENT_INITIAL_LR = 0.001

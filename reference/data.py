@@ -26,6 +26,19 @@ from sklearn.model_selection import train_test_split
 
 from reference.document import document_standardize
 
+__all__ = [
+    "DATA_SEED",
+    "DOCUMENT_DATASETS",
+    "ClassificationSpec",
+    "MnistFallbackWarning",
+    "Split",
+    "load_classification",
+    "load_mnist",
+    "make_dataset",
+    "random_binary_split",
+    "standardize",
+]
+
 DATA_SEED = 42
 
 

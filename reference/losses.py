@@ -27,6 +27,25 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+__all__ = [
+    "LOSSES",
+    "FocalLoss",
+    "LossEntry",
+    "LossFn",
+    "binary_crossentropy",
+    "binary_crossentropy_from_logits",
+    "categorical_crossentropy",
+    "categorical_crossentropy_from_logits",
+    "focal_loss",
+    "get_loss",
+    "huber",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "sparse_categorical_crossentropy",
+    "sparse_categorical_crossentropy_from_logits",
+]
+
 LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
 # 1 - p_t is clamped here so that (1 - p_t)^gamma keeps a finite gradient for gamma < 1.

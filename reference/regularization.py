@@ -26,6 +26,21 @@ from reference.loop import History
 from reference.models import DOCUMENT_MODELS, ModelSpec, build_model
 from reference.training import train_fit
 
+__all__ = [
+    "DOCUMENT_RUNS",
+    "DROPOUT_BN_CONFIGS",
+    "GAP_EPOCHS",
+    "NEAR_ZERO_THRESHOLD",
+    "WEIGHT_CONFIGS",
+    "RegularizationResult",
+    "generalization_gap",
+    "near_zero_fraction",
+    "plot_loss_curves",
+    "plot_weight_comparison",
+    "run_configurations",
+    "weight_norms",
+]
+
 DROPOUT_BN_CONFIGS: dict[str, ModelSpec] = {
     "none": DOCUMENT_MODELS["reg_none"],
     "dropout": DOCUMENT_MODELS["reg_dropout"],
@@ -53,7 +68,7 @@ class RegularizationResult:
     first_layer_kernel: np.ndarray
 
 
-def first_dense_kernel(model: keras.Model) -> np.ndarray:
+def _first_dense_kernel(model: keras.Model) -> np.ndarray:
     """The kernel of the model's first ``Dense`` layer, as a NumPy array."""
     dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
     return keras.ops.convert_to_numpy(dense.kernel)
@@ -99,7 +114,7 @@ def run_configurations(
             optimizer=keras.optimizers.Adam(learning_rate),
             seed=seed,
         )
-        results[name] = RegularizationResult(history, first_dense_kernel(model))
+        results[name] = RegularizationResult(history, _first_dense_kernel(model))
     return results
 
 

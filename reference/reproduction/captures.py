@@ -36,6 +36,22 @@ from reference.reproduction.defects import RTOL, close, result
 from reference.reproduction.ledger import DefectResult, error_line
 from reference.schedules import WarmupCosineDecay
 
+__all__ = [
+    "capture_d1",
+    "capture_d2",
+    "capture_d3",
+    "capture_d4",
+    "capture_d5",
+    "capture_d6",
+    "capture_d10",
+    "capture_d11",
+    "capture_d12",
+    "capture_d13",
+    "capture_d14",
+    "capture_d17",
+    "focal_definition",
+]
+
 
 def focal_definition(y: np.ndarray, p: np.ndarray, alpha: float = 0.25, gamma: float = 2.0) -> float:
     """Lin et al.'s focal loss in float64, averaged (the oracle of D1)."""

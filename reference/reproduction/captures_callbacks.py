@@ -36,6 +36,16 @@ from reference.monitor import current_learning_rate
 from reference.reproduction.defects import close, result
 from reference.reproduction.ledger import DefectResult, error_line
 
+__all__ = [
+    "capture_d7",
+    "capture_d8",
+    "capture_d9",
+    "capture_d15",
+    "capture_d16",
+    "first_cut",
+    "plateau_rates",
+]
+
 TENSORBOARD_MODULES = ("tensorboard", "tensorboard.summary", "tensorboard.summary.v2")
 PLATEAU_PATIENCE = 5  # the document's ReduceLROnPlateau patience
 PLATEAU_FACTOR = 0.5  # and factor
@@ -222,7 +232,7 @@ def capture_d8(seed: int) -> DefectResult:
     )
 
 
-class SimulatedDiskFullError(OSError):
+class _SimulatedDiskFullError(OSError):
     """Raised by a patched layer while a checkpoint is being written."""
 
 
@@ -233,13 +243,13 @@ def _fit_then_fail(checkpoint: keras.callbacks.Callback, seed: int) -> tuple[lis
     saved = model.get_weights()
 
     def fail(store):
-        raise SimulatedDiskFullError("no space left on device")
+        raise _SimulatedDiskFullError("no space left on device")
 
     model.layers[-1].save_own_variables = fail
     try:
         model.fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
         return saved, "no error"
-    except SimulatedDiskFullError as error:
+    except _SimulatedDiskFullError as error:
         return saved, error_line(error)
 
 

@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 from reference.reproduction.ledger import DefectResult
 
+__all__ = ["DEFECTS", "RTOL", "DefectInfo", "close", "result"]
+
 TP = "tests/reference/test_"  # every test id below starts with it
 REPRO = "tests/reproduction/test_command.py::"
 DS = f"{TP}document_schedule.py::"

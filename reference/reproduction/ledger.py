@@ -21,6 +21,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+__all__ = [
+    "AFTER_FIX",
+    "NOT_REPRODUCED",
+    "REPRODUCED",
+    "VERDICTS",
+    "Claim",
+    "ClaimResult",
+    "DefectResult",
+    "Numbers",
+    "error_line",
+    "evaluate",
+    "verdict_counts",
+    "verdict_for",
+]
+
 REPRODUCED = "reproduced"
 AFTER_FIX = "reproduced only after fixing"
 NOT_REPRODUCED = "not reproduced at this scale"

@@ -46,6 +46,8 @@ from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 T = "tests/reference/test_callbacks.py::"
 EARLY_STOPPING_PATIENCE = 10  # the document's
 THRESHOLD = 0.95  # the document's custom stop

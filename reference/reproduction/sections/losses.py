@@ -21,6 +21,8 @@ from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 T = "tests/reference/test_"
 DOC_LOGITS = np.array([-2.2, 2.2, 1.4, -1.4, 0.8], np.float32)
 SPARSE_LABELS = np.array([0, 1, 2, 1, 0])

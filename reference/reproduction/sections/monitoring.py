@@ -23,6 +23,8 @@ from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 from reference.training import train_eager
 
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 T = "tests/reference/test_monitor.py::"
 RISE = 0.01  # validation-loss rise after its minimum that counts as overfitting
 LAST = 5  # epochs averaged at the end of the run

@@ -21,6 +21,8 @@ from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 T = "tests/reference/test_optimizers.py::"
 CONVERGED_FRACTION = 1e-2  # "reached the minimum": the loss fell below 1 % of where it started
 

@@ -28,6 +28,8 @@ from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 from reference.training import TRAINING_WAYS
 
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 T = "tests/reference/test_regularization.py::"
 OVERFIT_GAP = 0.1  # validation minus training loss (last 5 epochs) that counts as overfitting
 SPARSITY_MARGIN = 0.1  # extra fraction of near-zero weights that counts as "sparser"

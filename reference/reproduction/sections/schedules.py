@@ -30,12 +30,14 @@ from reference.schedules import (
     schedule_values,
 )
 
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 T = "tests/reference/test_schedules.py::"
 CLOSED_FORM_RTOL = 1e-5
 OPTIMIZER_STEPS = 150  # updates of the optimizer driven by the warmup + cosine schedule
 
 
-def closed_form(name: str, steps: np.ndarray) -> np.ndarray:
+def _closed_form(name: str, steps: np.ndarray) -> np.ndarray:
     """The document's schedule ``name`` at ``steps``, in float64, from its formula."""
     s = steps.astype(np.float64)
     if name == "exponential":
@@ -68,7 +70,7 @@ def _warmup_in_optimizer() -> dict:
     for _ in range(OPTIMIZER_STEPS):
         optimizer.apply_gradients([(tf.constant([1.0]), variable)])
         rates.append(current_learning_rate(optimizer))
-    expected = closed_form("warmup_cosine", np.arange(1, OPTIMIZER_STEPS + 1))
+    expected = _closed_form("warmup_cosine", np.arange(1, OPTIMIZER_STEPS + 1))
     return {
         "rates": rates,
         "max_rel_error": _max_rel_error(np.asarray(rates), expected),
@@ -98,14 +100,14 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
     for name in BUILTIN_SCHEDULE_NAMES:
         values = schedule_values(make_schedule(name), steps).astype(np.float64)
         builtins[name] = {
-            "max_rel_error": _max_rel_error(values, closed_form(name, steps)),
+            "max_rel_error": _max_rel_error(values, _closed_form(name, steps)),
             "non_increasing": bool(np.all(np.diff(values) <= 0)),
             "first": float(values[0]),
             "last": float(values[-1]),
         }
     warm_steps = np.arange(scale.warmup_steps_shown)
     document = _document_warmup_curve(warm_steps)
-    expected = closed_form("warmup_cosine", warm_steps)
+    expected = _closed_form("warmup_cosine", warm_steps)
     peak = int(np.argmax(document))
     warmup = {
         "document_max_rel_error": _max_rel_error(document[1:], expected[1:]),

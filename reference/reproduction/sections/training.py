@@ -26,6 +26,8 @@ from reference.reproduction.scale import Scale
 from reference.trainer import Trainer
 from reference.training import train_eager, train_trainer
 
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 T = "tests/reference/test_"
 LEARNED_ACCURACY = 0.8  # "learns the task": validation accuracy well above chance (0.5)
 CLIP_NORM = 1.0
