@@ -160,9 +160,11 @@ class GradientNormModel(keras.Model):
     """Wraps ``inner`` so that ``fit`` logs ``gradient_norm`` and clips like ``Trainer``.
 
     ``train_step`` is Keras's own (TensorFlow backend: ``compute_loss`` with the regularization
-    losses, loss tracker weighted by batch size, ``apply_gradients``, compiled metrics) plus
+    losses, the loss metric weighted by batch size, ``apply_gradients``, compiled metrics) plus
     ``||g||`` (global norm before clipping) tracked in ``Mean(name="gradient_norm")`` and
-    ``clip_gradients``. The wrapper owns no weights: training it trains ``inner``.
+    ``clip_gradients``. The loss metric is reached the public way, as Keras's guide to customizing
+    ``fit`` does: the metric of ``self.metrics`` named ``loss``. The wrapper owns no weights:
+    training it trains ``inner``.
     """
 
     def __init__(self, inner: keras.Model, *, clip: str | None = None, clip_norm: float = 1.0, **kwargs):
@@ -179,12 +181,15 @@ class GradientNormModel(keras.Model):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        self._loss_metric().update_state(loss, sample_weight=tf.shape(x)[0])
         gradients = tape.gradient(loss, self.trainable_weights)
         self.gradient_norm_tracker.update_state(tf.linalg.global_norm(gradients))
         gradients = clip_gradients(gradients, self.clip, self.clip_norm)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights, strict=True))
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def _loss_metric(self) -> keras.metrics.Metric:
+        return next(metric for metric in self.metrics if metric.name == "loss")
 
     def test_step(self, data):
         logs = super().test_step(data)

@@ -84,6 +84,29 @@ def test_trainer_and_fit_follow_the_eager_loops_trajectory(equivalent_runs, way,
     )
 
 
+def bce_with_l2_penalty(weights: list[np.ndarray], l2: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-sample BCE + the L2 penalty of a 1-hidden-layer relu/sigmoid MLP, in float64 NumPy."""
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in weights)
+    p = 1.0 / (1.0 + np.exp(-(np.maximum(x @ w1 + b1, 0.0) @ w2 + b2).ravel()))
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p)) + l2 * np.sum(w1**2)
+
+
+def test_fit_logs_the_batch_size_weighted_mean_of_the_step_losses_with_the_penalty():
+    """SGD(0) keeps the weights, so each step's loss is known: 70 rows in batches of 32, 32, 6."""
+    split = load_classification("advanced", n_samples=88)
+    model = build_model(replace(TINY, l2=0.01))
+    weights = model.get_weights()
+    history = train_fit(
+        model, split, epochs=1, batch_size=32, optimizer=keras.optimizers.SGD(0.0), shuffle=False
+    )
+    per_sample = bce_with_l2_penalty(weights, 0.01, split.x_train, split.y_train)
+    batch_means = [per_sample[i : i + 32].mean() for i in range(0, len(per_sample), 32)]
+    assert len(split.x_train) == 70
+    assert abs(np.mean(batch_means) - per_sample.mean()) > 1e-3  # unweighted would be caught
+    assert history.loss[0] == pytest.approx(per_sample.mean(), rel=1e-5)
+
+
 @pytest.mark.slow
 def test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous(equivalent_runs):
     loss = equivalent_runs["eager"].loss
