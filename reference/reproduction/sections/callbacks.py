@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
 import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from reference.callback_experiments import plateau_rates
 from reference.callbacks import (
     CSV_NAME,
     TENSORBOARD_DIR,
@@ -33,8 +35,6 @@ from reference.reproduction.captures_callbacks import (
     capture_d9,
     capture_d15,
     capture_d16,
-    first_cut,
-    plateau_rates,
 )
 from reference.reproduction.figures import (
     plot_custom_callback,
@@ -143,10 +143,12 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             demos["ours"] = _demo(workdir / "ours", False, scale, split)
         elif step == "plateau":
             plateau["document"] = plateau_rates(
-                document_callbacks(workdir / "plateau_document"), scale.plateau_epochs, scale.seed
+                document_callbacks(workdir / "plateau_document"), epochs=scale.plateau_epochs, seed=scale.seed
             )
             plateau["ours"] = plateau_rates(
-                make_callbacks(workdir / "plateau_ours", histogram_freq=0), scale.plateau_epochs, scale.seed
+                make_callbacks(workdir / "plateau_ours", histogram_freq=0),
+                epochs=scale.plateau_epochs,
+                seed=scale.seed,
             )
         else:
             random_split = random_binary_split(scale.custom_train, scale.custom_val, seed=scale.seed)
@@ -154,11 +156,13 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             digits = load_mnist(n_train=scale.mnist_train, n_test=scale.mnist_test)
             spec = document_model("callbacks").with_input_dim(digits.n_features)
             custom["digits"] = _custom(scale, digits, spec, 32)
-    cut = first_cut(plateau["document"])
     numbers = {
         "source": split.source,
         "demos": demos,
-        "plateau": {**plateau, "cut_epoch": cut},
+        "plateau": {
+            **{k: asdict(v) for k, v in plateau.items()},
+            "cut_epoch": plateau["document"].first_cut(),
+        },
         "custom": custom,
     }
     section = SectionResult(
@@ -204,9 +208,7 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             ("epoch", "document's callbacks", "ours", "0.001 * 0.9**epoch"),
             tuple(
                 (str(e), fmt(d, ".5g"), fmt(o, ".5g"), fmt(0.001 * 0.9**e, ".5g"))
-                for e, (d, o) in enumerate(
-                    zip(plateau["document"]["used"], plateau["ours"]["used"], strict=True)
-                )
+                for e, (d, o) in enumerate(zip(plateau["document"].used, plateau["ours"].used, strict=True))
             ),
         )
     )
@@ -215,7 +217,7 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             "document's callbacks (History)": demos["document"]["learning_rate"],
             "ours (History)": demos["ours"]["learning_rate"],
         },
-        {"document's callbacks": plateau["document"]["used"], "ours": plateau["ours"]["used"]},
+        {"document's callbacks": plateau["document"].used, "ours": plateau["ours"].used},
     )
     section.figures["callbacks_demo"] = plot_validation_comparison(
         {
