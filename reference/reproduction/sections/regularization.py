@@ -1,7 +1,7 @@
 """Section 5, 正则化技术 (regularization): dropout / batch norm, then L1 / L2, with their claims.
 
-Both comparisons are ``reference.regularization.run_configurations`` (``fit`` at full scale, Adam
-0.001, batch 32, seed 42) on the document's data, standardized with the training statistics (D10 fixed).
+Both comparisons are ``reference.regularization.run_comparison`` (``fit`` at full scale, Adam 0.001,
+batch 32, seed 42) on the document's data, standardized with the training statistics (D10 fixed).
 """
 
 from __future__ import annotations
@@ -9,16 +9,13 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from reference.data import load_classification
 from reference.regularization import (
-    DOCUMENT_RUNS,
-    DROPOUT_BN_CONFIGS,
-    WEIGHT_CONFIGS,
+    COMPARISONS,
     generalization_gap,
     near_zero_fraction,
     plot_loss_curves,
     plot_weight_comparison,
-    run_configurations,
+    run_comparison,
     weight_norms,
 )
 from reference.reproduction.captures import capture_d10
@@ -35,16 +32,18 @@ OVERFIT_GAP = 0.1  # validation minus training loss (last 5 epochs) that counts 
 SPARSITY_MARGIN = 0.1  # extra fraction of near-zero weights that counts as "sparser"
 
 
-def _compare(configs, data_name: str, samples, epochs: int, scale: Scale, progress: Progress):
-    split = load_classification(data_name, n_samples=samples)
+def _compare(comparison: str, samples: int | None, epochs: int, scale: Scale, progress: Progress):
+    """``run_comparison`` one configuration at a time, with a progress bar over them and over epochs."""
     results = {}
-    for name in progress.steps(list(configs), f"{data_name} configurations"):
+    configs = list(COMPARISONS[comparison].configs)
+    for name in progress.steps(configs, f"{COMPARISONS[comparison].data} configurations"):
         train = functools.partial(
             TRAINING_WAYS[scale.regularization_loop], callbacks=[progress.epochs(epochs, name)]
         )
-        results |= run_configurations(
-            {name: configs[name]},
-            split,
+        results |= run_comparison(
+            comparison,
+            configurations=[name],
+            n_samples=samples,
             epochs=epochs,
             batch_size=scale.batch_size,
             seed=scale.seed,
@@ -58,17 +57,8 @@ DEFECT_IDS = ("D10",)  # the defects this section captures, in its SectionResult
 
 def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
     """Train the four dropout/batch-norm models and the four weight-regularized models."""
-    dropout = _compare(
-        DROPOUT_BN_CONFIGS,
-        DOCUMENT_RUNS["dropout_bn"][0],
-        scale.dropout_samples,
-        scale.dropout_epochs,
-        scale,
-        progress,
-    )
-    weight = _compare(
-        WEIGHT_CONFIGS, DOCUMENT_RUNS["weight"][0], scale.weight_samples, scale.weight_epochs, scale, progress
-    )
+    dropout = _compare("dropout_bn", scale.dropout_samples, scale.dropout_epochs, scale, progress)
+    weight = _compare("weight", scale.weight_samples, scale.weight_epochs, scale, progress)
     numbers = {
         "dropout_bn": {
             name: {
