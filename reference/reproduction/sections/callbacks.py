@@ -36,6 +36,7 @@ from reference.reproduction.captures_callbacks import (
     capture_d15,
     capture_d16,
 )
+from reference.reproduction.citations import cite
 from reference.reproduction.figures import (
     plot_custom_callback,
     plot_learning_rates,
@@ -48,7 +49,6 @@ from reference.reproduction.scale import Scale
 
 __all__ = ["CLAIMS", "DEFECT_IDS", "run"]
 
-T = "tests/reference/test_callbacks.py::"
 EARLY_STOPPING_PATIENCE = 10  # the document's
 THRESHOLD = 0.95  # the document's custom stop
 RESTORE_RTOL = 1e-4
@@ -276,9 +276,9 @@ CLAIMS = [
         "# 早停 tf.keras.callbacks.EarlyStopping(monitor='val_loss', patience=10, ...)",
         "EarlyStopping stops training 10 epochs after the validation loss stopped improving.",
         "The demo with the document's callbacks: epochs run vs the best epoch + 10 (needs a stop before the last epoch).",
-        (
-            f"{T}test_callbacks_demo_falls_back_to_the_offline_digits_with_a_warning",
-            "tests/reference/test_training.py::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
+        cite(
+            "callbacks::test_callbacks_demo_falls_back_to_the_offline_digits_with_a_warning",
+            "training::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
         ),
         lambda n: _doc(n)["epochs_run"] - 1 == _doc(n)["best_epoch"] + EARLY_STOPPING_PATIENCE,
         lambda n: (
@@ -294,9 +294,7 @@ CLAIMS = [
         "EarlyStopping(..., restore_best_weights=True)",
         "EarlyStopping restores the weights of the best epoch.",
         "Validation loss of the returned model vs the best validation loss of the document-callbacks demo.",
-        (
-            "tests/reference/test_training.py::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
-        ),
+        cite("training::test_best_weights_in_fit_stops_where_keras_early_stopping_stops"),
         lambda n: (
             abs(_doc(n)["restored_val_loss"] - min(_doc(n)["val_loss"]))
             <= RESTORE_RTOL * min(_doc(n)["val_loss"])
@@ -314,9 +312,9 @@ CLAIMS = [
         "ReduceLROnPlateau halves the learning rate when the validation loss plateaus for 5 epochs.",
         "A model with frozen weights (val_loss exactly constant) trained with each callback set: the rate used in the "
         "epoch after the first cut, relative to the epoch before it (0.9 x 0.5 if the cut is kept).",
-        (
-            f"{T}test_our_callbacks_keep_every_plateau_cut_and_the_per_epoch_decay",
-            f"{T}test_reduce_lr_on_plateau_alone_halves_the_rate_after_each_stalled_patience",
+        cite(
+            "callbacks::test_our_callbacks_keep_every_plateau_cut_and_the_per_epoch_decay",
+            "callbacks::test_reduce_lr_on_plateau_alone_halves_the_rate_after_each_stalled_patience",
         ),
         _plateau_kept,
         lambda n: (
@@ -333,7 +331,7 @@ CLAIMS = [
         "# 学习率调度器 tf.keras.callbacks.LearningRateScheduler(lambda epoch: 0.001 * 0.9 ** epoch)",
         "The LearningRateScheduler sets the rate to 0.001 x 0.9^epoch at every epoch.",
         "Rates used per epoch with the document's callbacks on the plateau run, against 0.001 x 0.9^epoch.",
-        (f"{T}test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch",),
+        cite("callbacks::test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch"),
         lambda n: _scheduled(n["plateau"]["document"]["used"]),
         lambda n: "used: " + ", ".join(f"{r:.4g}" for r in n["plateau"]["document"]["used"]),
         figures=("callbacks_learning_rate",),
@@ -345,9 +343,9 @@ CLAIMS = [
         "# 模型检查点 tf.keras.callbacks.ModelCheckpoint(filepath='best_model.h5', monitor='val_accuracy', save_best_only=True)",
         "ModelCheckpoint keeps the model of the best validation accuracy.",
         "The saved best_model.h5 of the document-callbacks demo, evaluated on the test rows, vs the best val_accuracy (half a sample apart counts as equal).",
-        (
-            f"{T}test_checkpoint_is_a_loadable_keras_file_scoring_the_best_validation_accuracy",
-            f"{T}test_document_checkpoint_name_h5_still_writes_a_loadable_legacy_hdf5_model",
+        cite(
+            "callbacks::test_checkpoint_is_a_loadable_keras_file_scoring_the_best_validation_accuracy",
+            "callbacks::test_document_checkpoint_name_h5_still_writes_a_loadable_legacy_hdf5_model",
         ),
         lambda n: (
             abs(_doc(n)["checkpoint_accuracy"] - max(_doc(n)["val_accuracy"])) <= 0.5 / _doc(n)["test_rows"]
@@ -364,9 +362,9 @@ CLAIMS = [
         "# TensorBoard日志 TensorBoard(log_dir='./logs', histogram_freq=1, ...)",
         "TensorBoard logs weight histograms every epoch.",
         "Event files of the document-callbacks demo: histogram tags (kernel and bias of 3 layers) and entries per tag.",
-        (
-            f"{T}test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph",
-            f"{T}test_tensorboard_event_files_hold_the_history_epoch_losses",
+        cite(
+            "callbacks::test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph",
+            "callbacks::test_tensorboard_event_files_hold_the_history_epoch_losses",
         ),
         lambda n: (
             _doc(n)["tensorboard"]["histogram_tags"] == 6
@@ -384,7 +382,7 @@ CLAIMS = [
         "TensorBoard(..., write_graph=True, ...)",
         "TensorBoard writes the model's graph.",
         "Whether the event files of the document-callbacks demo hold a graph.",
-        (f"{T}test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph",),
+        cite("callbacks::test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph"),
         lambda n: _doc(n)["tensorboard"]["has_graph"],
         lambda n: (
             f"graph in the event files: {_doc(n)['tensorboard']['has_graph']} (Keras 3 writes the model config, not an op graph)"
@@ -398,7 +396,7 @@ CLAIMS = [
         "# CSV日志 tf.keras.callbacks.CSVLogger('training_log.csv')",
         "CSVLogger writes one row per epoch.",
         "Rows of training_log.csv of the document-callbacks demo vs epochs run.",
-        (f"{T}test_csv_log_has_one_row_per_epoch_with_the_history_columns",),
+        cite("callbacks::test_csv_log_has_one_row_per_epoch_with_the_history_columns"),
         lambda n: _doc(n)["csv_rows"] == _doc(n)["epochs_run"],
         lambda n: (
             f"{_doc(n)['csv_rows']} rows for {_doc(n)['epochs_run']} epochs; columns {', '.join(_doc(n)['csv_columns'])}"
@@ -412,7 +410,7 @@ CLAIMS = [
         'print(f"Epoch {epoch + 1} 完成,用时: {epoch_time:.2f}秒")',
         "The custom callback measures how long every epoch took.",
         "EpochTimer (the timing half of CustomCallback) on the document's random data: one positive time per epoch.",
-        (f"{T}test_epoch_timer_records_one_positive_time_per_epoch",),
+        cite("callbacks::test_epoch_timer_records_one_positive_time_per_epoch"),
         lambda n: (
             len(n["custom"]["random"]["epoch_times"]) == n["custom"]["random"]["epochs_run"]
             and min(n["custom"]["random"]["epoch_times"]) > 0
@@ -430,9 +428,9 @@ CLAIMS = [
         "The custom callback stops training once the validation accuracy exceeds 95 %.",
         "ThresholdStopping(0.95) (the stopping half of CustomCallback) on the MNIST stand-in: stops at the first epoch "
         "above 0.95 (on the document's random labels it can never trigger).",
-        (
-            f"{T}test_threshold_stopping_ends_training_at_the_first_epoch_past_the_threshold",
-            f"{T}test_threshold_stopping_needs_strictly_more_than_the_threshold",
+        cite(
+            "callbacks::test_threshold_stopping_ends_training_at_the_first_epoch_past_the_threshold",
+            "callbacks::test_threshold_stopping_needs_strictly_more_than_the_threshold",
         ),
         lambda n: (
             n["custom"]["digits"]["stopped_epoch"] is not None

@@ -15,6 +15,7 @@ import tensorflow as tf
 from reference import losses
 from reference.document import FOCAL_Y_PRED, FOCAL_Y_TRUE, document_focal_loss
 from reference.reproduction.captures import capture_d1, capture_d14, focal_definition
+from reference.reproduction.citations import cite
 from reference.reproduction.figures import plot_focal_curves, plot_logits_stability, plot_loss_values
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
@@ -23,7 +24,6 @@ from reference.reproduction.scale import Scale
 
 __all__ = ["CLAIMS", "DEFECT_IDS", "run"]
 
-T = "tests/reference/test_"
 DOC_LOGITS = np.array([-2.2, 2.2, 1.4, -1.4, 0.8], np.float32)
 SPARSE_LABELS = np.array([0, 1, 2, 1, 0])
 MULTICLASS_LOGITS = np.array(
@@ -207,7 +207,7 @@ CLAIMS = [
         '# 二元交叉熵 ... print(f"二元交叉熵: {bce}")',
         "tf.keras.losses.binary_crossentropy gives the binary cross-entropy of the five example predictions.",
         "Keras's value against -mean(y log p + (1-y) log(1-p)) in float64.",
-        (f"{T}losses.py::test_loss_equals_its_numpy_oracle",),
+        cite("losses::test_loss_equals_its_numpy_oracle"),
         lambda n: _values_match(n, "bce"),
         lambda n: f"Keras {n['values']['bce']:.6f}, formula {n['values']['bce_formula']:.6f}",
         figures=("loss_values",),
@@ -220,9 +220,9 @@ CLAIMS = [
         "Binary cross-entropy computed from logits is numerically more stable.",
         f"BCE of label 1 at logit -{EXTREME_LOGIT:g}: through sigmoid probabilities (clipped) vs from_logits=True "
         "(true value 50); and the document's logits example against its formula.",
-        (
-            f"{T}document_losses.py::test_bce_on_probabilities_saturates_near_16_where_bce_on_logits_is_exact",
-            f"{T}losses.py::test_gradients_stay_finite_at_logits_of_plus_minus_100",
+        cite(
+            "document_losses::test_bce_on_probabilities_saturates_near_16_where_bce_on_logits_is_exact",
+            "losses::test_gradients_stay_finite_at_logits_of_plus_minus_100",
         ),
         lambda n: (
             _values_match(n, "bce_logits")
@@ -244,7 +244,7 @@ CLAIMS = [
         "Sparse categorical cross-entropy on integer labels and categorical cross-entropy on one-hot labels "
         "compute the same loss.",
         "Both on the document's logits, against -log softmax(z)[label] in float64.",
-        (f"{T}losses.py::test_categorical_ce_on_one_hot_labels_equals_sparse_ce",),
+        cite("losses::test_categorical_ce_on_one_hot_labels_equals_sparse_ce"),
         lambda n: (
             np.allclose(n["values"]["sparse_ce"], n["values"]["categorical_ce"], rtol=FORMULA_RTOL, atol=1e-7)
             and np.allclose(n["values"]["sparse_ce"], n["values"]["ce_formula"], rtol=FORMULA_RTOL, atol=1e-7)
@@ -261,7 +261,7 @@ CLAIMS = [
         "均方误差 / 平均绝对误差 / Huber损失 / 均方对数误差",
         "The printed MSE, MAE, Huber and MSLE of the five regression predictions are those losses.",
         "Each Keras value against its float64 formula.",
-        (f"{T}document_losses.py::test_document_regression_example_values_match_the_formulas",),
+        cite("document_losses::test_document_regression_example_values_match_the_formulas"),
         lambda n: _values_match(n, "mse", "mae", "huber", "msle"),
         lambda n: ", ".join(
             f"{k.upper()} {n['values'][k]:.6g} (formula {n['values'][k + '_formula']:.6g})"
@@ -276,9 +276,9 @@ CLAIMS = [
         "Huber损失(对异常值更鲁棒)",
         "The Huber loss is more robust to outliers.",
         f"Replace the last prediction by an outlier ({OUTLIER:g}): growth of MSE vs growth of Huber.",
-        (
-            f"{T}document_losses.py::test_one_outlier_moves_mse_far_more_than_huber",
-            f"{T}document_losses.py::test_huber_gradient_is_bounded_by_delta_while_mse_gradient_grows",
+        cite(
+            "document_losses::test_one_outlier_moves_mse_far_more_than_huber",
+            "document_losses::test_huber_gradient_is_bounded_by_delta_while_mse_gradient_grows",
         ),
         lambda n: n["robustness"]["mse_growth"] > 10 * n["robustness"]["huber_growth"],
         lambda n: (
@@ -293,10 +293,10 @@ CLAIMS = [
         "The focal loss (for class imbalance) down-weights well-classified examples relative to cross-entropy.",
         "Loss / BCE of one positive at p=0.9 (easy) and p=0.1 (hard) with our focal loss; the loss on the "
         "document's numbers against Lin et al.'s definition and Keras's BinaryFocalCrossentropy.",
-        (
-            f"{T}document_losses.py::test_our_focal_loss_matches_keras_binary_focal_crossentropy_with_class_balancing",
-            f"{T}losses.py::test_focal_loss_never_exceeds_the_alpha_weighted_bce",
-            f"{T}document_losses.py::test_document_focal_loss_gives_0_00294_where_the_definition_gives_0_00360",
+        cite(
+            "document_losses::test_our_focal_loss_matches_keras_binary_focal_crossentropy_with_class_balancing",
+            "losses::test_focal_loss_never_exceeds_the_alpha_weighted_bce",
+            "document_losses::test_document_focal_loss_gives_0_00294_where_the_definition_gives_0_00360",
         ),
         lambda n: (
             n["focal"]["weight_easy"] * 10 < n["focal"]["weight_hard"]
@@ -318,7 +318,7 @@ CLAIMS = [
         '# 对比标准交叉熵 print(f"标准二元交叉熵: ...")',
         "Compared with the standard binary cross-entropy, the focal loss is much smaller on these examples.",
         "Our focal loss and the document's, against the mean BCE of the same five numbers.",
-        (f"{T}losses.py::test_focal_loss_never_exceeds_the_alpha_weighted_bce",),
+        cite("losses::test_focal_loss_never_exceeds_the_alpha_weighted_bce"),
         lambda n: (
             n["focal"]["ours"] < n["focal"]["bce_mean"] and n["focal"]["document"] < n["focal"]["bce_mean"]
         ),

@@ -19,6 +19,7 @@ from reference.regularization import (
     weight_norms,
 )
 from reference.reproduction.captures import capture_d10
+from reference.reproduction.citations import cite
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
@@ -27,7 +28,6 @@ from reference.training import TRAINING_WAYS
 
 __all__ = ["CLAIMS", "DEFECT_IDS", "run"]
 
-T = "tests/reference/test_regularization.py::"
 OVERFIT_GAP = 0.1  # validation minus training loss (last 5 epochs) that counts as overfitting
 SPARSITY_MARGIN = 0.1  # extra fraction of near-zero weights that counts as "sparser"
 
@@ -113,9 +113,9 @@ def _gap_claim(id_: str, name: str, label: str) -> Claim:
         "正则化技术:防止过拟合,提高模型泛化能力",
         f"{label} reduces overfitting.",
         f"Gap = mean validation loss - mean training loss over the last 5 epochs: {label} vs no regularization.",
-        (
-            f"{T}test_dropout_narrows_the_train_validation_loss_gap",
-            f"{T}test_batch_norm_narrows_the_loss_gap_at_this_scale",
+        cite(
+            "regularization::test_dropout_narrows_the_train_validation_loss_gap",
+            "regularization::test_batch_norm_narrows_the_loss_gap_at_this_scale",
         ),
         lambda n: n["dropout_bn"][name]["gap"] < n["dropout_bn"]["none"]["gap"],
         lambda n: (
@@ -133,7 +133,7 @@ CLAIMS = [
         "# 创建容易过拟合的数据",
         "The data (500 samples, 50 features, 10 informative) is easy to overfit.",
         f"The unregularized model's loss gap over the last 5 epochs exceeds {OVERFIT_GAP}.",
-        (f"{T}test_the_loss_gap_is_validation_minus_training_over_the_last_epochs",),
+        cite("regularization::test_the_loss_gap_is_validation_minus_training_over_the_last_epochs"),
         lambda n: n["dropout_bn"]["none"]["gap"] > OVERFIT_GAP,
         lambda n: (
             f"gap without regularization {n['dropout_bn']['none']['gap']:.4f} (val loss {n['dropout_bn']['none']['val_loss'][-1]:.4f}, train {n['dropout_bn']['none']['loss'][-1]:.4f})"
@@ -150,7 +150,7 @@ CLAIMS = [
         'print("最终验证准确率比较:") / 提高模型泛化能力',
         "Regularization improves generalization: a regularized model ends with a higher validation accuracy.",
         "Final validation accuracy (as the document prints it) of the best regularized model vs the unregularized one.",
-        (f"{T}test_dropout_narrows_the_train_validation_loss_gap",),
+        cite("regularization::test_dropout_narrows_the_train_validation_loss_gap"),
         lambda n: (
             max(v["final_val_accuracy"] for k, v in n["dropout_bn"].items() if k != "none")
             > n["dropout_bn"]["none"]["final_val_accuracy"]
@@ -165,7 +165,7 @@ CLAIMS = [
         "'L1 (0.01)': tf.keras.regularizers.l1(0.01) ... plt.title('第一层权重分布')",
         "L1 regularization makes the first-layer weights sparse.",
         f"Fraction of first-layer weights with |w| < 1e-3: L1 vs none (margin {SPARSITY_MARGIN}).",
-        (f"{T}test_l1_leaves_more_near_zero_first_layer_weights_than_no_regularization",),
+        cite("regularization::test_l1_leaves_more_near_zero_first_layer_weights_than_no_regularization"),
         lambda n: n["weight"]["l1"]["near_zero"] > n["weight"]["none"]["near_zero"] + SPARSITY_MARGIN,
         lambda n: (
             f"near-zero fraction: L1 {n['weight']['l1']['near_zero']:.3f}, none {n['weight']['none']['near_zero']:.3f}"
@@ -179,7 +179,7 @@ CLAIMS = [
         "'L2 (0.01)': tf.keras.regularizers.l2(0.01) ... plt.title('权重范数比较')",
         "L2 regularization shrinks the weights.",
         "First-layer L2 norm: L2 vs none.",
-        (f"{T}test_l2_gives_a_smaller_first_layer_weight_norm_than_no_regularization",),
+        cite("regularization::test_l2_gives_a_smaller_first_layer_weight_norm_than_no_regularization"),
         lambda n: n["weight"]["l2"]["l2_norm"] < n["weight"]["none"]["l2_norm"],
         lambda n: (
             f"L2 norm: L2 {n['weight']['l2']['l2_norm']:.3f}, none {n['weight']['none']['l2_norm']:.3f}"
@@ -193,9 +193,9 @@ CLAIMS = [
         "'L1+L2 (0.01)': tf.keras.regularizers.l1_l2(l1=0.01, l2=0.01)",
         "L1+L2 regularization both sparsifies and shrinks the weights.",
         "First-layer near-zero fraction and L2 norm: L1+L2 vs none.",
-        (
-            f"{T}test_weight_norms_satisfy_l2_le_l1_le_sqrt_n_l2",
-            f"{T}test_the_weight_figure_bars_are_the_first_layer_l1_and_l2_norms",
+        cite(
+            "regularization::test_weight_norms_satisfy_l2_le_l1_le_sqrt_n_l2",
+            "regularization::test_the_weight_figure_bars_are_the_first_layer_l1_and_l2_norms",
         ),
         lambda n: (
             n["weight"]["l1_l2"]["near_zero"] > n["weight"]["none"]["near_zero"] + SPARSITY_MARGIN

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from reference.document import WARMUP_ARGUMENTS, DocumentWarmupCosineDecay
 from reference.monitor import current_learning_rate
 from reference.reproduction.captures import capture_d2, capture_d3, capture_d4, capture_d17
+from reference.reproduction.citations import cite
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
@@ -32,7 +33,6 @@ from reference.schedules import (
 
 __all__ = ["CLAIMS", "DEFECT_IDS", "run"]
 
-T = "tests/reference/test_schedules.py::"
 CLOSED_FORM_RTOL = 1e-5
 OPTIMIZER_STEPS = 150  # updates of the optimizer driven by the warmup + cosine schedule
 
@@ -176,9 +176,9 @@ CLAIMS = [
         "exponential",
         "指数衰减 ExponentialDecay(0.1, 100, 0.96, staircase=True)",
         "Exponential decay lowers the rate by 4 % every 100 steps, in stairs.",
-        (
-            f"{T}test_exponential_decay_equals_its_closed_form_at_every_step",
-            f"{T}test_staircase_exponential_is_constant_between_multiples_of_decay_steps",
+        cite(
+            "schedules::test_exponential_decay_equals_its_closed_form_at_every_step",
+            "schedules::test_staircase_exponential_is_constant_between_multiples_of_decay_steps",
         ),
     ),
     _builtin_claim(
@@ -186,16 +186,16 @@ CLAIMS = [
         "polynomial",
         "多项式衰减 PolynomialDecay(0.1, 1000, 0.01, power=0.5)",
         "Polynomial decay goes from 0.1 towards 0.01 along a square-root curve.",
-        (f"{T}test_polynomial_decay_equals_its_closed_form_at_every_step",),
+        cite("schedules::test_polynomial_decay_equals_its_closed_form_at_every_step"),
     ),
     _builtin_claim(
         "S3",
         "piecewise",
         "分段常数 PiecewiseConstantDecay([100, 200, 300], [0.1, 0.05, 0.01, 0.005])",
         "Piecewise-constant decay holds 0.1, 0.05, 0.01, 0.005 between the boundaries.",
-        (
-            f"{T}test_piecewise_constant_decay_equals_its_closed_form_at_every_step",
-            f"{T}test_a_step_equal_to_a_piecewise_boundary_takes_the_earlier_value",
+        cite(
+            "schedules::test_piecewise_constant_decay_equals_its_closed_form_at_every_step",
+            "schedules::test_a_step_equal_to_a_piecewise_boundary_takes_the_earlier_value",
         ),
     ),
     _builtin_claim(
@@ -203,9 +203,9 @@ CLAIMS = [
         "cosine",
         "余弦衰减 CosineDecay(0.1, 1000)",
         "Cosine decay follows half a cosine from 0.1 towards 0 over 1000 steps.",
-        (
-            f"{T}test_cosine_decay_equals_its_closed_form_at_every_step",
-            f"{T}test_cosine_decay_never_increases",
+        cite(
+            "schedules::test_cosine_decay_equals_its_closed_form_at_every_step",
+            "schedules::test_cosine_decay_never_increases",
         ),
     ),
     Claim(
@@ -216,10 +216,10 @@ CLAIMS = [
         "The custom schedule warms up linearly to 0.001 over 100 steps, then decays along a cosine to 0.0001 at step 1000.",
         "The document's class called with Python ints over its 1000 plotted steps, against the closed form; its own "
         "plotting loop (schedule(step).numpy()) is run too (D17).",
-        (
-            f"{T}test_warmup_cosine_equals_its_closed_form_at_every_step_up_to_twice_total_steps",
-            f"{T}test_warmup_cosine_increases_during_warmup_and_never_increases_after",
-            "tests/reference/test_document_schedule.py::test_up_to_total_steps_ours_equals_the_documents_formula",
+        cite(
+            "schedules::test_warmup_cosine_equals_its_closed_form_at_every_step_up_to_twice_total_steps",
+            "schedules::test_warmup_cosine_increases_during_warmup_and_never_increases_after",
+            "document_schedule::test_up_to_total_steps_ours_equals_the_documents_formula",
         ),
         lambda n: (
             n["warmup"]["document_max_rel_error"] < CLOSED_FORM_RTOL
@@ -241,9 +241,9 @@ CLAIMS = [
         "class WarmupCosineDecay(tf.keras.optimizers.schedules.LearningRateSchedule)",
         "The custom schedule is a learning-rate schedule an optimizer can train with.",
         f"{OPTIMIZER_STEPS} Adam updates driven by the schedule: the optimizer's rate after step k equals the closed form at k.",
-        (
-            f"{T}test_inside_fit_the_optimizers_learning_rate_is_the_schedule_at_its_int64_iterations",
-            "tests/reference/test_document_schedule.py::test_d2_model_fit_fails_with_the_documents_schedule_and_runs_with_ours",
+        cite(
+            "schedules::test_inside_fit_the_optimizers_learning_rate_is_the_schedule_at_its_int64_iterations",
+            "document_schedule::test_d2_model_fit_fails_with_the_documents_schedule_and_runs_with_ours",
         ),
         lambda n: n["in_optimizer"]["max_rel_error"] < CLOSED_FORM_RTOL,
         lambda n: (

@@ -18,6 +18,7 @@ from reference.data import load_classification
 from reference.loop import STOP_EARLY, History, clip_gradients, objective_for
 from reference.models import build_model, document_model
 from reference.reproduction.captures import capture_d5, capture_d6, capture_d11, capture_d12
+from reference.reproduction.citations import cite
 from reference.reproduction.figures import plot_training_curves, plot_validation_comparison
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
@@ -28,7 +29,6 @@ from reference.training import train_eager, train_trainer
 
 __all__ = ["CLAIMS", "DEFECT_IDS", "run"]
 
-T = "tests/reference/test_"
 LEARNED_ACCURACY = 0.8  # "learns the task": validation accuracy well above chance (0.5)
 CLIP_NORM = 1.0
 EXPLODE = 100.0  # inputs scaled by this make every first-layer gradient large
@@ -185,7 +185,7 @@ CLAIMS = [
         "深度学习模型的训练是一个迭代优化过程,通过最小化损失函数来学习数据中的模式。",
         "Training is an iterative optimization that learns the data's patterns by minimizing the loss.",
         "The basic eager loop's training loss: last epoch below the first.",
-        (f"{T}training.py::test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous",),
+        cite("training::test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous"),
         lambda n: n["basic"]["loss"][-1] < n["basic"]["loss"][0],
         lambda n: (
             f"training loss {n['basic']['loss'][0]:.4f} -> {n['basic']['loss'][-1]:.4f} over {n['basic']['epochs_run']} epochs"
@@ -199,7 +199,7 @@ CLAIMS = [
         'def basic_training_loop(): """演示基本的训练循环"""',
         "The basic training loop (GradientTape, Adam 0.001, 100 epochs, batch 32) learns the classification task.",
         f"Final validation accuracy of the basic loop above {LEARNED_ACCURACY}.",
-        (f"{T}training.py::test_the_basic_eager_loop_reaches_the_stated_validation_accuracy",),
+        cite("training::test_the_basic_eager_loop_reaches_the_stated_validation_accuracy"),
         lambda n: n["basic"]["final_val_accuracy"] > LEARNED_ACCURACY,
         lambda n: (
             f"final validation accuracy {n['basic']['final_val_accuracy']:.4f} (best {n['basic']['best_val_accuracy']:.4f})"
@@ -213,9 +213,9 @@ CLAIMS = [
         "# 梯度裁剪 gradients = [tf.clip_by_norm(grad, 1.0) for grad in gradients]",
         "Gradient clipping bounds the norm of every gradient tensor by 1.0 (keeping its direction).",
         f"Gradients of the advanced model on a batch scaled by {EXPLODE:g}: largest tensor norm before and after clipping.",
-        (
-            f"{T}training.py::test_per_tensor_clipping_bounds_every_gradient_norm_and_keeps_directions",
-            f"{T}training.py::test_a_trainer_step_moves_each_variable_by_at_most_the_clip_norm",
+        cite(
+            "training::test_per_tensor_clipping_bounds_every_gradient_norm_and_keeps_directions",
+            "training::test_a_trainer_step_moves_each_variable_by_at_most_the_clip_norm",
         ),
         lambda n: (
             n["clipping"]["max_before"] > CLIP_NORM
@@ -234,7 +234,7 @@ CLAIMS = [
         '# 早停检查 ... if patience_counter >= patience: print(f"早停在第 {epoch} 轮")',
         "Early stopping ends training once the validation loss has not improved for `patience` (15) epochs.",
         "The advanced trainer (ExponentialDecay): stopped by early stopping exactly patience epochs after its best epoch.",
-        (f"{T}training.py::test_trainer_stops_patience_epochs_after_the_best_and_restores_it",),
+        cite("training::test_trainer_stops_patience_epochs_after_the_best_and_restores_it"),
         lambda n: _early_stopped(n["advanced"], n["patience"]),
         lambda n: (
             f"stopped at epoch {n['advanced']['stopped_epoch']} ({n['advanced']['stopped_reason']}), best epoch {n['advanced']['best_epoch']}, patience {n['patience']}"
@@ -249,9 +249,9 @@ CLAIMS = [
         "# 保存最佳模型 ... # 加载最佳模型 self.model.load_weights('best_model_weights.h5')",
         "The trainer keeps the weights of the best validation epoch and restores them at the end.",
         "Validation loss of the returned model against the best validation loss logged.",
-        (
-            f"{T}training.py::test_trainer_stops_patience_epochs_after_the_best_and_restores_it",
-            f"{T}training.py::test_a_checkpoint_round_trip_restores_the_weights",
+        cite(
+            "training::test_trainer_stops_patience_epochs_after_the_best_and_restores_it",
+            "training::test_a_checkpoint_round_trip_restores_the_weights",
         ),
         lambda n: _restored(n["advanced"]),
         lambda n: (
@@ -267,7 +267,7 @@ CLAIMS = [
         "advanced_model, advanced_history = advanced_training_demo()",
         "The advanced trainer (batch norm, dropout, clipping, decaying rate, early stopping) learns the task.",
         f"Best validation accuracy of the advanced trainer above {LEARNED_ACCURACY}.",
-        (f"{T}training.py::test_trainer_and_fit_follow_the_eager_loops_trajectory",),
+        cite("training::test_trainer_and_fit_follow_the_eager_loops_trajectory"),
         lambda n: n["advanced"]["best_val_accuracy"] > LEARNED_ACCURACY,
         lambda n: f"best validation accuracy {n['advanced']['best_val_accuracy']:.4f}",
         needs=("D5", "D6"),
@@ -280,7 +280,7 @@ CLAIMS = [
         "学习率调度:动态调整学习率提升训练效果",
         "Adjusting the learning rate during training (a schedule) improves the result.",
         "The advanced trainer with ExponentialDecay(0.001, 100, 0.96) vs the same run at a constant 0.001: best validation loss.",
-        (f"{T}training.py::test_logged_learning_rate_is_the_schedule_at_the_steps_done",),
+        cite("training::test_logged_learning_rate_is_the_schedule_at_the_steps_done"),
         lambda n: n["advanced"]["best_val_loss"] <= n["constant"]["best_val_loss"],
         lambda n: (
             f"best validation loss: schedule {n['advanced']['best_val_loss']:.4f}, constant {n['constant']['best_val_loss']:.4f}; "
@@ -297,7 +297,7 @@ CLAIMS = [
         "Setting the random seeds makes a run repeatable.",
         "Two builds of the basic model after seeding: max |difference| of the first kernel (document's seeding "
         "and keras.utils.set_random_seed).",
-        (f"{T}document_training.py::test_d12_keras_set_random_seed_repeats_the_build_and_the_dropout_mask",),
+        cite("document_training::test_d12_keras_set_random_seed_repeats_the_build_and_the_dropout_mask"),
         lambda n: n["seeding"]["ours_max_difference"] == 0.0,
         lambda n: (
             f"max |difference|: document's seeding {n['seeding']['document_max_difference']:.3g}, "
