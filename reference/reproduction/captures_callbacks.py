@@ -56,19 +56,25 @@ def capture_d9(document: PlateauRates, ours: PlateauRates) -> DefectResult:
     """D9 from the plateau runs of the document's callbacks and ours (``callback_experiments.plateau_rates``)."""
     cut = document.first_cut()
     if cut is None or cut + 1 >= len(document.used):
-        return result("D9", "no plateau cut observed: run more plateau epochs", "-", False, False)
+        return result(
+            id="D9",
+            document="no plateau cut observed: run more plateau epochs",
+            fixed="-",
+            present=False,
+            fix_verified=False,
+        )
     schedule = DOCUMENT_INITIAL_LR * DOCUMENT_DECAY ** (cut + 1)
     doc_next, our_next = document.used[cut + 1], ours.used[cut + 1]
     return result(
-        "D9",
-        f"ReduceLROnPlateau cut the rate to {document.after[cut]:.4g} at the end of epoch {cut}; "
-        f"epoch {cut + 1} ran at {doc_next:.4g} = 0.001 * 0.9**{cut + 1} again (cut undone)",
-        f"epoch {cut + 1} ran at {our_next:.4g} = 0.001 * 0.9**{cut + 1} * 0.5 (cut kept)",
-        close(doc_next, schedule),
-        close(our_next, schedule * PLATEAU_FACTOR),
-        cut_epoch=cut,
-        document_next=doc_next,
-        ours_next=our_next,
+        id="D9",
+        document=(
+            f"ReduceLROnPlateau cut the rate to {document.after[cut]:.4g} at the end of epoch {cut}; "
+            f"epoch {cut + 1} ran at {doc_next:.4g} = 0.001 * 0.9**{cut + 1} again (cut undone)"
+        ),
+        fixed=f"epoch {cut + 1} ran at {our_next:.4g} = 0.001 * 0.9**{cut + 1} * 0.5 (cut kept)",
+        present=close(doc_next, schedule),
+        fix_verified=close(our_next, schedule * PLATEAU_FACTOR),
+        numbers={"cut_epoch": cut, "document_next": doc_next, "ours_next": our_next},
     )
 
 
@@ -76,15 +82,21 @@ def capture_d16(document: PlateauRates, ours: PlateauRates) -> DefectResult:
     """D16: History's rate at the cut epoch, document order vs ours (scheduler first)."""
     cut = document.first_cut()
     if cut is None:
-        return result("D16", "no plateau cut observed: run more plateau epochs", "-", False, False)
+        return result(
+            id="D16",
+            document="no plateau cut observed: run more plateau epochs",
+            fixed="-",
+            present=False,
+            fix_verified=False,
+        )
     logged, used = document.logged[cut], document.used[cut]
     our_logged, our_used = ours.logged[cut], ours.used[cut]
     return result(
-        "D16",
-        f"epoch {cut} ran at {used:.4g}; History logs {logged:.4g} (the rate after the cut)",
-        f"epoch {cut} ran at {our_used:.4g}; History logs {our_logged:.4g}",
-        not close(logged, used),
-        close(our_logged, our_used),
+        id="D16",
+        document=f"epoch {cut} ran at {used:.4g}; History logs {logged:.4g} (the rate after the cut)",
+        fixed=f"epoch {cut} ran at {our_used:.4g}; History logs {our_logged:.4g}",
+        present=not close(logged, used),
+        fix_verified=close(our_logged, our_used),
     )
 
 
@@ -116,16 +128,20 @@ def capture_d7(seed: int) -> DefectResult:
         left = sorted(str(p.relative_to(home)) for p in Path(home).rglob("*") if p.is_file())
     warned = [str(w.message).split(";")[0] for w in caught]
     return result(
-        "D7",
-        f"keras.datasets.mnist.load_data() -> {observed}",
-        f"load_mnist() -> {split.source}: {len(split.x_train)} + {len(split.x_test)} rows, "
-        f"{len(np.unique(split.y_train))} classes; warning: {warned[0] if warned else 'none'}",
-        present,
-        len(attempts) == tried and len(np.unique(split.y_train)) == 10,
-        download_attempts=attempts,
-        keras_printed=printed.getvalue().strip(),
-        files_left=left,
-        source=split.source,
+        id="D7",
+        document=f"keras.datasets.mnist.load_data() -> {observed}",
+        fixed=(
+            f"load_mnist() -> {split.source}: {len(split.x_train)} + {len(split.x_test)} rows, "
+            f"{len(np.unique(split.y_train))} classes; warning: {warned[0] if warned else 'none'}"
+        ),
+        present=present,
+        fix_verified=len(attempts) == tried and len(np.unique(split.y_train)) == 10,
+        numbers={
+            "download_attempts": attempts,
+            "keras_printed": printed.getvalue().strip(),
+            "files_left": left,
+            "source": split.source,
+        },
     )
 
 
@@ -167,12 +183,12 @@ def capture_d8(seed: int) -> DefectResult:
         events = len(list((Path(folder) / "present").rglob("events.out.tfevents.*")))
     declared = "tensorboard" in _requirement_names("tf-training-suite")
     return result(
-        "D8",
-        f"tensorflow requires tensorboard: {tensorflow_pulls_it}; without it fit -> {observed}",
-        f"tensorboard declared by this project: {declared}; fit wrote {events} event files",
-        failed and not tensorflow_pulls_it,
-        declared and events > 0,
-        event_files=events,
+        id="D8",
+        document=f"tensorflow requires tensorboard: {tensorflow_pulls_it}; without it fit -> {observed}",
+        fixed=f"tensorboard declared by this project: {declared}; fit wrote {events} event files",
+        present=failed and not tensorflow_pulls_it,
+        fix_verified=declared and events > 0,
+        numbers={"event_files": events},
     )
 
 
@@ -192,10 +208,12 @@ def capture_d15(seed: int) -> DefectResult:
         files = sorted(os.listdir(atomic_dir))
     same = all(np.array_equal(a, b) for a, b in zip(restored, saved.saved_weights, strict=True))
     return result(
-        "D15",
-        f"save failed ({error_line(raised) if raised else 'no error'}); the archive left holds {names}; "
-        f"loading it -> {load_error or 'no error'}",
-        f"AtomicModelCheckpoint: the previous checkpoint loads with the saved weights: {same}; files {files}",
-        "model.weights.h5" not in names and load_error is not None,
-        same and files == ["model.keras"],
+        id="D15",
+        document=(
+            f"save failed ({error_line(raised) if raised else 'no error'}); the archive left holds {names}; "
+            f"loading it -> {load_error or 'no error'}"
+        ),
+        fixed=f"AtomicModelCheckpoint: the previous checkpoint loads with the saved weights: {same}; files {files}",
+        present="model.weights.h5" not in names and load_error is not None,
+        fix_verified=same and files == ["model.keras"],
     )

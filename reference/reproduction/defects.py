@@ -8,7 +8,8 @@ live captures that decide whether each defect is present on the installed Tensor
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from reference.reproduction.citations import cite
 from reference.reproduction.ledger import DefectResult
@@ -178,21 +179,31 @@ RTOL = 1e-5
 
 
 def result(
-    defect_id: str, observed: str, fixed: str, present: bool, fix_verified: bool, /, **numbers
+    *,
+    id: str,
+    document: str,
+    fixed: str,
+    present: bool,
+    fix_verified: bool,
+    numbers: Mapping[str, Any] | None = None,
 ) -> DefectResult:
-    """A ``DefectResult`` with the static facts of ``DEFECTS[defect_id]`` and this run's ``numbers``."""
-    info = DEFECTS[defect_id]
+    """A ``DefectResult`` with the static facts of ``DEFECTS[id]`` and what this run observed.
+
+    ``document``: what the document's code did (the error's ``Type: first line`` or the wrong
+    value); ``fixed``: what the fix did; ``numbers``: the measured values, for the JSON.
+    """
+    info = DEFECTS[id]
     return DefectResult(
-        defect_id,
-        info.title,
-        info.where,
-        observed,
-        fixed,
-        bool(present),
-        bool(fix_verified),
-        info.fix,
-        info.tests,
-        numbers,
+        id=id,
+        title=info.title,
+        where=info.where,
+        document=document,
+        fixed=fixed,
+        present=bool(present),
+        fix_verified=bool(fix_verified),
+        fix=info.fix,
+        tests=info.tests,
+        numbers=dict(numbers or {}),
     )
 
 

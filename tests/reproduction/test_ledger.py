@@ -255,7 +255,20 @@ BREAKS = {
 
 
 def _present(*ids: str, present: bool = True) -> dict[str, DefectResult]:
-    return {i: DefectResult(i, "t", "w", "doc", "fixed", present, True, "fix", ()) for i in ids}
+    return {
+        i: DefectResult(
+            id=i,
+            title="t",
+            where="w",
+            document="doc",
+            fixed="fixed",
+            present=present,
+            fix_verified=True,
+            fix="fix",
+            tests=(),
+        )
+        for i in ids
+    }
 
 
 # --- verdicts ----------------------------------------------------------------------------------------
@@ -287,7 +300,16 @@ def test_a_verdict_names_exactly_the_present_defects_and_only_when_the_claim_hol
 
 def test_a_claim_whose_defect_is_gone_on_this_tensorflow_is_simply_reproduced():
     claim = Claim(
-        "X1", "losses", "s", "引用", "quote", "m", (), lambda n: n["ok"], lambda n: "e", needs=("D1", "D2")
+        id="X1",
+        section="losses",
+        source="s",
+        quote="引用",
+        translation="quote",
+        method="m",
+        tests=(),
+        holds=lambda n: n["ok"],
+        evidence=lambda n: "e",
+        needs=("D1", "D2"),
     )
     gone = evaluate(claim, {"ok": True}, {**_present("D1", present=False), **_present("D2")})
     assert (gone.verdict, gone.fixed_by, gone.label) == (

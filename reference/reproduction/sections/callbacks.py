@@ -270,54 +270,56 @@ def _scheduled(rates) -> bool:
 
 CLAIMS = [
     Claim(
-        "C1",
-        "callbacks",
-        "内置回调函数",
-        "# 早停 tf.keras.callbacks.EarlyStopping(monitor='val_loss', patience=10, ...)",
-        "EarlyStopping stops training 10 epochs after the validation loss stopped improving.",
-        "The demo with the document's callbacks: epochs run vs the best epoch + 10 (needs a stop before the last epoch).",
-        cite(
+        id="C1",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# 早停 tf.keras.callbacks.EarlyStopping(monitor='val_loss', patience=10, ...)",
+        translation="EarlyStopping stops training 10 epochs after the validation loss stopped improving.",
+        method="The demo with the document's callbacks: epochs run vs the best epoch + 10 (needs a stop before the last epoch).",
+        tests=cite(
             "callbacks::test_callbacks_demo_falls_back_to_the_offline_digits_with_a_warning",
             "training::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
         ),
-        lambda n: _doc(n)["epochs_run"] - 1 == _doc(n)["best_epoch"] + EARLY_STOPPING_PATIENCE,
-        lambda n: (
+        holds=lambda n: _doc(n)["epochs_run"] - 1 == _doc(n)["best_epoch"] + EARLY_STOPPING_PATIENCE,
+        evidence=lambda n: (
             f"{_doc(n)['epochs_run']} epochs run, best epoch {_doc(n)['best_epoch']} (stop expected at epoch {_doc(n)['best_epoch'] + EARLY_STOPPING_PATIENCE})"
         ),
         needs=("D7",),
         figures=("callbacks_demo",),
     ),
     Claim(
-        "C2",
-        "callbacks",
-        "内置回调函数",
-        "EarlyStopping(..., restore_best_weights=True)",
-        "EarlyStopping restores the weights of the best epoch.",
-        "Validation loss of the returned model vs the best validation loss of the document-callbacks demo.",
-        cite("training::test_best_weights_in_fit_stops_where_keras_early_stopping_stops"),
-        lambda n: (
+        id="C2",
+        section="callbacks",
+        source="内置回调函数",
+        quote="EarlyStopping(..., restore_best_weights=True)",
+        translation="EarlyStopping restores the weights of the best epoch.",
+        method="Validation loss of the returned model vs the best validation loss of the document-callbacks demo.",
+        tests=cite("training::test_best_weights_in_fit_stops_where_keras_early_stopping_stops"),
+        holds=lambda n: (
             abs(_doc(n)["restored_val_loss"] - min(_doc(n)["val_loss"]))
             <= RESTORE_RTOL * min(_doc(n)["val_loss"])
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"returned model {_doc(n)['restored_val_loss']:.6f}, best logged {min(_doc(n)['val_loss']):.6f}"
         ),
         needs=("D7",),
     ),
     Claim(
-        "C3",
-        "callbacks",
-        "内置回调函数",
-        "# 学习率衰减 tf.keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=5)",
-        "ReduceLROnPlateau halves the learning rate when the validation loss plateaus for 5 epochs.",
-        "A model with frozen weights (val_loss exactly constant) trained with each callback set: the rate used in the "
-        "epoch after the first cut, relative to the epoch before it (0.9 x 0.5 if the cut is kept).",
-        cite(
+        id="C3",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# 学习率衰减 tf.keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=5)",
+        translation="ReduceLROnPlateau halves the learning rate when the validation loss plateaus for 5 epochs.",
+        method=(
+            "A model with frozen weights (val_loss exactly constant) trained with each callback set: the rate used in the "
+            "epoch after the first cut, relative to the epoch before it (0.9 x 0.5 if the cut is kept)."
+        ),
+        tests=cite(
             "callbacks::test_our_callbacks_keep_every_plateau_cut_and_the_per_epoch_decay",
             "callbacks::test_reduce_lr_on_plateau_alone_halves_the_rate_after_each_stalled_patience",
         ),
-        _plateau_kept,
-        lambda n: (
+        holds=_plateau_kept,
+        evidence=lambda n: (
             f"cut at the end of epoch {n['plateau']['cut_epoch']}; the next epoch ran at {_after_cut(n)[0]:.4g} "
             f"with ours (0.001 * 0.9**e * 0.5), {_after_cut(n)[1]:.4g} with the document's"
         ),
@@ -325,119 +327,121 @@ CLAIMS = [
         figures=("callbacks_learning_rate",),
     ),
     Claim(
-        "C4",
-        "callbacks",
-        "内置回调函数",
-        "# 学习率调度器 tf.keras.callbacks.LearningRateScheduler(lambda epoch: 0.001 * 0.9 ** epoch)",
-        "The LearningRateScheduler sets the rate to 0.001 x 0.9^epoch at every epoch.",
-        "Rates used per epoch with the document's callbacks on the plateau run, against 0.001 x 0.9^epoch.",
-        cite("callbacks::test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch"),
-        lambda n: _scheduled(n["plateau"]["document"]["used"]),
-        lambda n: "used: " + ", ".join(f"{r:.4g}" for r in n["plateau"]["document"]["used"]),
+        id="C4",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# 学习率调度器 tf.keras.callbacks.LearningRateScheduler(lambda epoch: 0.001 * 0.9 ** epoch)",
+        translation="The LearningRateScheduler sets the rate to 0.001 x 0.9^epoch at every epoch.",
+        method="Rates used per epoch with the document's callbacks on the plateau run, against 0.001 x 0.9^epoch.",
+        tests=cite("callbacks::test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch"),
+        holds=lambda n: _scheduled(n["plateau"]["document"]["used"]),
+        evidence=lambda n: "used: " + ", ".join(f"{r:.4g}" for r in n["plateau"]["document"]["used"]),
         figures=("callbacks_learning_rate",),
     ),
     Claim(
-        "C5",
-        "callbacks",
-        "内置回调函数",
-        "# 模型检查点 tf.keras.callbacks.ModelCheckpoint(filepath='best_model.h5', monitor='val_accuracy', save_best_only=True)",
-        "ModelCheckpoint keeps the model of the best validation accuracy.",
-        "The saved best_model.h5 of the document-callbacks demo, evaluated on the test rows, vs the best val_accuracy (half a sample apart counts as equal).",
-        cite(
+        id="C5",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# 模型检查点 tf.keras.callbacks.ModelCheckpoint(filepath='best_model.h5', monitor='val_accuracy', save_best_only=True)",
+        translation="ModelCheckpoint keeps the model of the best validation accuracy.",
+        method="The saved best_model.h5 of the document-callbacks demo, evaluated on the test rows, vs the best val_accuracy (half a sample apart counts as equal).",
+        tests=cite(
             "callbacks::test_checkpoint_is_a_loadable_keras_file_scoring_the_best_validation_accuracy",
             "callbacks::test_document_checkpoint_name_h5_still_writes_a_loadable_legacy_hdf5_model",
         ),
-        lambda n: (
+        holds=lambda n: (
             abs(_doc(n)["checkpoint_accuracy"] - max(_doc(n)["val_accuracy"])) <= 0.5 / _doc(n)["test_rows"]
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"checkpoint accuracy {_doc(n)['checkpoint_accuracy']:.4f}, best val_accuracy {max(_doc(n)['val_accuracy']):.4f}"
         ),
         needs=("D7",),
     ),
     Claim(
-        "C6",
-        "callbacks",
-        "内置回调函数",
-        "# TensorBoard日志 TensorBoard(log_dir='./logs', histogram_freq=1, ...)",
-        "TensorBoard logs weight histograms every epoch.",
-        "Event files of the document-callbacks demo: histogram tags (kernel and bias of 3 layers) and entries per tag.",
-        cite(
+        id="C6",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# TensorBoard日志 TensorBoard(log_dir='./logs', histogram_freq=1, ...)",
+        translation="TensorBoard logs weight histograms every epoch.",
+        method="Event files of the document-callbacks demo: histogram tags (kernel and bias of 3 layers) and entries per tag.",
+        tests=cite(
             "callbacks::test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph",
             "callbacks::test_tensorboard_event_files_hold_the_history_epoch_losses",
         ),
-        lambda n: (
+        holds=lambda n: (
             _doc(n)["tensorboard"]["histogram_tags"] == 6
             and _doc(n)["tensorboard"]["min_histogram_entries"] == _doc(n)["epochs_run"]
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"{_doc(n)['tensorboard']['histogram_tags']} histogram tags, at least {_doc(n)['tensorboard']['min_histogram_entries']} entries each over {_doc(n)['epochs_run']} epochs"
         ),
         needs=("D7", "D8"),
     ),
     Claim(
-        "C7",
-        "callbacks",
-        "内置回调函数",
-        "TensorBoard(..., write_graph=True, ...)",
-        "TensorBoard writes the model's graph.",
-        "Whether the event files of the document-callbacks demo hold a graph.",
-        cite("callbacks::test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph"),
-        lambda n: _doc(n)["tensorboard"]["has_graph"],
-        lambda n: (
+        id="C7",
+        section="callbacks",
+        source="内置回调函数",
+        quote="TensorBoard(..., write_graph=True, ...)",
+        translation="TensorBoard writes the model's graph.",
+        method="Whether the event files of the document-callbacks demo hold a graph.",
+        tests=cite("callbacks::test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph"),
+        holds=lambda n: _doc(n)["tensorboard"]["has_graph"],
+        evidence=lambda n: (
             f"graph in the event files: {_doc(n)['tensorboard']['has_graph']} (Keras 3 writes the model config, not an op graph)"
         ),
         needs=("D7", "D8"),
     ),
     Claim(
-        "C8",
-        "callbacks",
-        "内置回调函数",
-        "# CSV日志 tf.keras.callbacks.CSVLogger('training_log.csv')",
-        "CSVLogger writes one row per epoch.",
-        "Rows of training_log.csv of the document-callbacks demo vs epochs run.",
-        cite("callbacks::test_csv_log_has_one_row_per_epoch_with_the_history_columns"),
-        lambda n: _doc(n)["csv_rows"] == _doc(n)["epochs_run"],
-        lambda n: (
+        id="C8",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# CSV日志 tf.keras.callbacks.CSVLogger('training_log.csv')",
+        translation="CSVLogger writes one row per epoch.",
+        method="Rows of training_log.csv of the document-callbacks demo vs epochs run.",
+        tests=cite("callbacks::test_csv_log_has_one_row_per_epoch_with_the_history_columns"),
+        holds=lambda n: _doc(n)["csv_rows"] == _doc(n)["epochs_run"],
+        evidence=lambda n: (
             f"{_doc(n)['csv_rows']} rows for {_doc(n)['epochs_run']} epochs; columns {', '.join(_doc(n)['csv_columns'])}"
         ),
         needs=("D7",),
     ),
     Claim(
-        "C9",
-        "callbacks",
-        "自定义回调函数",
-        'print(f"Epoch {epoch + 1} 完成,用时: {epoch_time:.2f}秒")',
-        "The custom callback measures how long every epoch took.",
-        "EpochTimer (the timing half of CustomCallback) on the document's random data: one positive time per epoch.",
-        cite("callbacks::test_epoch_timer_records_one_positive_time_per_epoch"),
-        lambda n: (
+        id="C9",
+        section="callbacks",
+        source="自定义回调函数",
+        quote='print(f"Epoch {epoch + 1} 完成,用时: {epoch_time:.2f}秒")',
+        translation="The custom callback measures how long every epoch took.",
+        method="EpochTimer (the timing half of CustomCallback) on the document's random data: one positive time per epoch.",
+        tests=cite("callbacks::test_epoch_timer_records_one_positive_time_per_epoch"),
+        holds=lambda n: (
             len(n["custom"]["random"]["epoch_times"]) == n["custom"]["random"]["epochs_run"]
             and min(n["custom"]["random"]["epoch_times"]) > 0
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"{len(n['custom']['random']['epoch_times'])} epochs, mean {np.mean(n['custom']['random']['epoch_times']):.3f} s"
         ),
         figures=("custom_callback",),
     ),
     Claim(
-        "C10",
-        "callbacks",
-        "自定义回调函数",
-        "if logs and logs.get('val_accuracy', 0) > 0.95: print(\"验证准确率达到95%,提前停止训练\")",
-        "The custom callback stops training once the validation accuracy exceeds 95 %.",
-        "ThresholdStopping(0.95) (the stopping half of CustomCallback) on the MNIST stand-in: stops at the first epoch "
-        "above 0.95 (on the document's random labels it can never trigger).",
-        cite(
+        id="C10",
+        section="callbacks",
+        source="自定义回调函数",
+        quote="if logs and logs.get('val_accuracy', 0) > 0.95: print(\"验证准确率达到95%,提前停止训练\")",
+        translation="The custom callback stops training once the validation accuracy exceeds 95 %.",
+        method=(
+            "ThresholdStopping(0.95) (the stopping half of CustomCallback) on the MNIST stand-in: stops at the first epoch "
+            "above 0.95 (on the document's random labels it can never trigger)."
+        ),
+        tests=cite(
             "callbacks::test_threshold_stopping_ends_training_at_the_first_epoch_past_the_threshold",
             "callbacks::test_threshold_stopping_needs_strictly_more_than_the_threshold",
         ),
-        lambda n: (
+        holds=lambda n: (
             n["custom"]["digits"]["stopped_epoch"] is not None
             and n["custom"]["digits"]["stopped_epoch"] == n["custom"]["digits"]["epochs_run"] - 1
             and all(v <= THRESHOLD for v in n["custom"]["digits"]["val_accuracy"][:-1])
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"stand-in: stopped at epoch {n['custom']['digits']['stopped_epoch']} with val_accuracy {n['custom']['digits']['val_accuracy'][-1]:.4f}; "
             f"random data: best val_accuracy {max(n['custom']['random']['val_accuracy']):.4f}, stopped: {n['custom']['random']['stopped_epoch'] is not None}"
         ),

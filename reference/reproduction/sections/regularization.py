@@ -107,18 +107,18 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
 
 def _gap_claim(id_: str, name: str, label: str) -> Claim:
     return Claim(
-        id_,
-        "regularization",
-        "总结 / Dropout和批量归一化",
-        "正则化技术:防止过拟合,提高模型泛化能力",
-        f"{label} reduces overfitting.",
-        f"Gap = mean validation loss - mean training loss over the last 5 epochs: {label} vs no regularization.",
-        cite(
+        id=id_,
+        section="regularization",
+        source="总结 / Dropout和批量归一化",
+        quote="正则化技术:防止过拟合,提高模型泛化能力",
+        translation=f"{label} reduces overfitting.",
+        method=f"Gap = mean validation loss - mean training loss over the last 5 epochs: {label} vs no regularization.",
+        tests=cite(
             "regularization::test_dropout_narrows_the_train_validation_loss_gap",
             "regularization::test_batch_norm_narrows_the_loss_gap_at_this_scale",
         ),
-        lambda n: n["dropout_bn"][name]["gap"] < n["dropout_bn"]["none"]["gap"],
-        lambda n: (
+        holds=lambda n: n["dropout_bn"][name]["gap"] < n["dropout_bn"]["none"]["gap"],
+        evidence=lambda n: (
             f"gap {n['dropout_bn'][name]['gap']:.4f} vs {n['dropout_bn']['none']['gap']:.4f} without regularization"
         ),
         figures=("dropout_batchnorm",),
@@ -127,15 +127,15 @@ def _gap_claim(id_: str, name: str, label: str) -> Claim:
 
 CLAIMS = [
     Claim(
-        "R1",
-        "regularization",
-        "Dropout和批量归一化",
-        "# 创建容易过拟合的数据",
-        "The data (500 samples, 50 features, 10 informative) is easy to overfit.",
-        f"The unregularized model's loss gap over the last 5 epochs exceeds {OVERFIT_GAP}.",
-        cite("regularization::test_the_loss_gap_is_validation_minus_training_over_the_last_epochs"),
-        lambda n: n["dropout_bn"]["none"]["gap"] > OVERFIT_GAP,
-        lambda n: (
+        id="R1",
+        section="regularization",
+        source="Dropout和批量归一化",
+        quote="# 创建容易过拟合的数据",
+        translation="The data (500 samples, 50 features, 10 informative) is easy to overfit.",
+        method=f"The unregularized model's loss gap over the last 5 epochs exceeds {OVERFIT_GAP}.",
+        tests=cite("regularization::test_the_loss_gap_is_validation_minus_training_over_the_last_epochs"),
+        holds=lambda n: n["dropout_bn"]["none"]["gap"] > OVERFIT_GAP,
+        evidence=lambda n: (
             f"gap without regularization {n['dropout_bn']['none']['gap']:.4f} (val loss {n['dropout_bn']['none']['val_loss'][-1]:.4f}, train {n['dropout_bn']['none']['loss'][-1]:.4f})"
         ),
         figures=("dropout_batchnorm",),
@@ -144,64 +144,68 @@ CLAIMS = [
     _gap_claim("R3", "batch_norm", "Batch normalization"),
     _gap_claim("R4", "both", "Dropout + batch normalization"),
     Claim(
-        "R5",
-        "regularization",
-        "Dropout和批量归一化",
-        'print("最终验证准确率比较:") / 提高模型泛化能力',
-        "Regularization improves generalization: a regularized model ends with a higher validation accuracy.",
-        "Final validation accuracy (as the document prints it) of the best regularized model vs the unregularized one.",
-        cite("regularization::test_dropout_narrows_the_train_validation_loss_gap"),
-        lambda n: (
+        id="R5",
+        section="regularization",
+        source="Dropout和批量归一化",
+        quote='print("最终验证准确率比较:") / 提高模型泛化能力',
+        translation="Regularization improves generalization: a regularized model ends with a higher validation accuracy.",
+        method="Final validation accuracy (as the document prints it) of the best regularized model vs the unregularized one.",
+        tests=cite("regularization::test_dropout_narrows_the_train_validation_loss_gap"),
+        holds=lambda n: (
             max(v["final_val_accuracy"] for k, v in n["dropout_bn"].items() if k != "none")
             > n["dropout_bn"]["none"]["final_val_accuracy"]
         ),
-        lambda n: ", ".join(f"{k} {v['final_val_accuracy']:.4f}" for k, v in n["dropout_bn"].items()),
+        evidence=lambda n: ", ".join(
+            f"{k} {v['final_val_accuracy']:.4f}" for k, v in n["dropout_bn"].items()
+        ),
         figures=("dropout_batchnorm",),
     ),
     Claim(
-        "R6",
-        "regularization",
-        "L1和L2正则化",
-        "'L1 (0.01)': tf.keras.regularizers.l1(0.01) ... plt.title('第一层权重分布')",
-        "L1 regularization makes the first-layer weights sparse.",
-        f"Fraction of first-layer weights with |w| < 1e-3: L1 vs none (margin {SPARSITY_MARGIN}).",
-        cite("regularization::test_l1_leaves_more_near_zero_first_layer_weights_than_no_regularization"),
-        lambda n: n["weight"]["l1"]["near_zero"] > n["weight"]["none"]["near_zero"] + SPARSITY_MARGIN,
-        lambda n: (
+        id="R6",
+        section="regularization",
+        source="L1和L2正则化",
+        quote="'L1 (0.01)': tf.keras.regularizers.l1(0.01) ... plt.title('第一层权重分布')",
+        translation="L1 regularization makes the first-layer weights sparse.",
+        method=f"Fraction of first-layer weights with |w| < 1e-3: L1 vs none (margin {SPARSITY_MARGIN}).",
+        tests=cite(
+            "regularization::test_l1_leaves_more_near_zero_first_layer_weights_than_no_regularization"
+        ),
+        holds=lambda n: n["weight"]["l1"]["near_zero"] > n["weight"]["none"]["near_zero"] + SPARSITY_MARGIN,
+        evidence=lambda n: (
             f"near-zero fraction: L1 {n['weight']['l1']['near_zero']:.3f}, none {n['weight']['none']['near_zero']:.3f}"
         ),
         figures=("weight_regularization",),
     ),
     Claim(
-        "R7",
-        "regularization",
-        "L1和L2正则化",
-        "'L2 (0.01)': tf.keras.regularizers.l2(0.01) ... plt.title('权重范数比较')",
-        "L2 regularization shrinks the weights.",
-        "First-layer L2 norm: L2 vs none.",
-        cite("regularization::test_l2_gives_a_smaller_first_layer_weight_norm_than_no_regularization"),
-        lambda n: n["weight"]["l2"]["l2_norm"] < n["weight"]["none"]["l2_norm"],
-        lambda n: (
+        id="R7",
+        section="regularization",
+        source="L1和L2正则化",
+        quote="'L2 (0.01)': tf.keras.regularizers.l2(0.01) ... plt.title('权重范数比较')",
+        translation="L2 regularization shrinks the weights.",
+        method="First-layer L2 norm: L2 vs none.",
+        tests=cite("regularization::test_l2_gives_a_smaller_first_layer_weight_norm_than_no_regularization"),
+        holds=lambda n: n["weight"]["l2"]["l2_norm"] < n["weight"]["none"]["l2_norm"],
+        evidence=lambda n: (
             f"L2 norm: L2 {n['weight']['l2']['l2_norm']:.3f}, none {n['weight']['none']['l2_norm']:.3f}"
         ),
         figures=("weight_regularization",),
     ),
     Claim(
-        "R8",
-        "regularization",
-        "L1和L2正则化",
-        "'L1+L2 (0.01)': tf.keras.regularizers.l1_l2(l1=0.01, l2=0.01)",
-        "L1+L2 regularization both sparsifies and shrinks the weights.",
-        "First-layer near-zero fraction and L2 norm: L1+L2 vs none.",
-        cite(
+        id="R8",
+        section="regularization",
+        source="L1和L2正则化",
+        quote="'L1+L2 (0.01)': tf.keras.regularizers.l1_l2(l1=0.01, l2=0.01)",
+        translation="L1+L2 regularization both sparsifies and shrinks the weights.",
+        method="First-layer near-zero fraction and L2 norm: L1+L2 vs none.",
+        tests=cite(
             "regularization::test_weight_norms_satisfy_l2_le_l1_le_sqrt_n_l2",
             "regularization::test_the_weight_figure_bars_are_the_first_layer_l1_and_l2_norms",
         ),
-        lambda n: (
+        holds=lambda n: (
             n["weight"]["l1_l2"]["near_zero"] > n["weight"]["none"]["near_zero"] + SPARSITY_MARGIN
             and n["weight"]["l1_l2"]["l2_norm"] < n["weight"]["none"]["l2_norm"]
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"near-zero {n['weight']['l1_l2']['near_zero']:.3f} vs {n['weight']['none']['near_zero']:.3f}; "
             f"L2 norm {n['weight']['l1_l2']['l2_norm']:.3f} vs {n['weight']['none']['l2_norm']:.3f}"
         ),

@@ -153,17 +153,17 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
 
 def _builtin_claim(id_: str, name: str, zh: str, en: str, tests: tuple[str, ...]) -> Claim:
     return Claim(
-        id_,
-        "schedules",
-        "学习率调度",
-        zh,
-        en,
-        f"{SCHEDULES[name].title} with the document's arguments over the plotted steps, against its closed form; never increasing.",
-        tests,
-        lambda n: (
+        id=id_,
+        section="schedules",
+        source="学习率调度",
+        quote=zh,
+        translation=en,
+        method=f"{SCHEDULES[name].title} with the document's arguments over the plotted steps, against its closed form; never increasing.",
+        tests=tests,
+        holds=lambda n: (
             n["builtins"][name]["max_rel_error"] < CLOSED_FORM_RTOL and n["builtins"][name]["non_increasing"]
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"max rel. error {n['builtins'][name]['max_rel_error']:.1e}; {n['builtins'][name]['first']:.4g} -> {n['builtins'][name]['last']:.4g}"
         ),
         figures=("schedules",),
@@ -209,25 +209,27 @@ CLAIMS = [
         ),
     ),
     Claim(
-        "S5",
-        "schedules",
-        "学习率调度",
-        "plt.title('自定义Warmup + 余弦衰减学习率调度')",
-        "The custom schedule warms up linearly to 0.001 over 100 steps, then decays along a cosine to 0.0001 at step 1000.",
-        "The document's class called with Python ints over its 1000 plotted steps, against the closed form; its own "
-        "plotting loop (schedule(step).numpy()) is run too (D17).",
-        cite(
+        id="S5",
+        section="schedules",
+        source="学习率调度",
+        quote="plt.title('自定义Warmup + 余弦衰减学习率调度')",
+        translation="The custom schedule warms up linearly to 0.001 over 100 steps, then decays along a cosine to 0.0001 at step 1000.",
+        method=(
+            "The document's class called with Python ints over its 1000 plotted steps, against the closed form; its own "
+            "plotting loop (schedule(step).numpy()) is run too (D17)."
+        ),
+        tests=cite(
             "schedules::test_warmup_cosine_equals_its_closed_form_at_every_step_up_to_twice_total_steps",
             "schedules::test_warmup_cosine_increases_during_warmup_and_never_increases_after",
             "document_schedule::test_up_to_total_steps_ours_equals_the_documents_formula",
         ),
-        lambda n: (
+        holds=lambda n: (
             n["warmup"]["document_max_rel_error"] < CLOSED_FORM_RTOL
             and n["warmup"]["rises_until_peak"]
             and n["warmup"]["falls_after_peak"]
             and n["warmup"]["peak_step"] == 100
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"peak {n['warmup']['peak']:.4g} at step {n['warmup']['peak_step']}, last {n['warmup']['last']:.4g}; "
             f"max rel. error vs formula {n['warmup']['document_max_rel_error']:.1e}"
         ),
@@ -235,18 +237,18 @@ CLAIMS = [
         figures=("schedules", "warmup_cosine_past_total_steps"),
     ),
     Claim(
-        "S6",
-        "schedules",
-        "学习率调度",
-        "class WarmupCosineDecay(tf.keras.optimizers.schedules.LearningRateSchedule)",
-        "The custom schedule is a learning-rate schedule an optimizer can train with.",
-        f"{OPTIMIZER_STEPS} Adam updates driven by the schedule: the optimizer's rate after step k equals the closed form at k.",
-        cite(
+        id="S6",
+        section="schedules",
+        source="学习率调度",
+        quote="class WarmupCosineDecay(tf.keras.optimizers.schedules.LearningRateSchedule)",
+        translation="The custom schedule is a learning-rate schedule an optimizer can train with.",
+        method=f"{OPTIMIZER_STEPS} Adam updates driven by the schedule: the optimizer's rate after step k equals the closed form at k.",
+        tests=cite(
             "schedules::test_inside_fit_the_optimizers_learning_rate_is_the_schedule_at_its_int64_iterations",
             "document_schedule::test_d2_model_fit_fails_with_the_documents_schedule_and_runs_with_ours",
         ),
-        lambda n: n["in_optimizer"]["max_rel_error"] < CLOSED_FORM_RTOL,
-        lambda n: (
+        holds=lambda n: n["in_optimizer"]["max_rel_error"] < CLOSED_FORM_RTOL,
+        evidence=lambda n: (
             f"{n['in_optimizer']['iterations']} updates, max rel. error of the rate {n['in_optimizer']['max_rel_error']:.1e}"
         ),
         needs=("D2",),
