@@ -19,6 +19,7 @@ from reference.loop import (
     STOP_EARLY,
     STOP_NON_FINITE,
     BestWeights,
+    History,
     clip_gradients,
     objective_for,
     save_weights_atomic,
@@ -52,36 +53,68 @@ def bce_on_test(model: keras.Model, split: Split) -> float:
     return float(keras.ops.mean(keras.losses.binary_crossentropy(split.y_test[:, None], predictions)))
 
 
-# --- equivalence -------------------------------------------------------------------------------
+# --- equivalence and the callbacks contract: one run per way ----------------------------------
+
+
+class Recorder(keras.callbacks.Callback):
+    """Records the hooks called and the epoch logs; asks to stop after epoch ``stop_after``."""
+
+    def __init__(self, stop_after: int):
+        super().__init__()
+        self.stop_after, self.events, self.logs = stop_after, [], []
+
+    def on_train_begin(self, logs=None):
+        self.events.append("train_begin")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.events.append(f"epoch_begin {epoch}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.events.append(f"epoch_end {epoch}")
+        self.logs.append(dict(logs))
+        if epoch == self.stop_after:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.events.append("train_end")
+
+
+SCHEDULE = {"initial_learning_rate": 1e-3, "decay_steps": 8, "decay_rate": 0.5}
+STEPS_PER_EPOCH = 4  # 256 training samples in batches of 64
+STOP_AFTER = 3  # the Recorder stops the 6-epoch runs after 4 epochs
 
 
 @pytest.fixture(scope="module")
-def equivalent_runs() -> dict:
+def equivalent_runs() -> dict[str, tuple[Recorder, History]]:
     """Each way trains the same initial weights on identical unshuffled batches: 4 epochs x 4 steps.
 
     The basic model without dropout, plus batch norm and L2 so that moving statistics and penalty
-    terms are compared too.
+    terms are compared too; Adam on a decaying rate, and a ``Recorder`` that stops the run.
     """
-    split = load_classification("advanced", n_samples=320)  # 256 train = 4 batches of 64
+    split = load_classification("advanced", n_samples=320)
     spec = replace(document_model("basic").without_dropout(), batch_norm=True, l2=1e-3)
     keras.utils.set_random_seed(7)
     initial = build_model(spec).get_weights()
-    histories = {}
+    runs = {}
     for way, train in TRAINING_WAYS.items():
         model = build_model(spec)
         model.set_weights(initial)
-        optimizer = keras.optimizers.Adam(1e-3)
-        histories[way] = train(model, split, epochs=4, batch_size=64, optimizer=optimizer, **SAME_SETTINGS)
-    return histories
+        optimizer = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(**SCHEDULE))
+        recorder = Recorder(stop_after=STOP_AFTER)
+        history = train(
+            model, split, epochs=6, batch_size=64, optimizer=optimizer, callbacks=[recorder], **SAME_SETTINGS
+        )
+        runs[way] = recorder, history
+    return runs
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["loss", "val_loss", "accuracy", "val_accuracy", "gradient_norm"])
 @pytest.mark.parametrize("way", ["trainer", "fit"])
 def test_trainer_and_fit_follow_the_eager_loops_trajectory(equivalent_runs, way, key):
-    np.testing.assert_allclose(
-        getattr(equivalent_runs[way], key), getattr(equivalent_runs["eager"], key), atol=EQUIVALENCE_ATOL
-    )
+    _, history = equivalent_runs[way]
+    _, eager = equivalent_runs["eager"]
+    np.testing.assert_allclose(getattr(history, key), getattr(eager, key), atol=EQUIVALENCE_ATOL)
 
 
 def bce_with_l2_penalty(weights: list[np.ndarray], l2: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -109,87 +142,54 @@ def test_fit_logs_the_batch_size_weighted_mean_of_the_step_losses_with_the_penal
 
 @pytest.mark.slow
 def test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous(equivalent_runs):
-    loss = equivalent_runs["eager"].loss
+    loss = equivalent_runs["eager"][1].loss
     assert loss[-1] < loss[0] - 0.05
 
 
-# --- callbacks contract ------------------------------------------------------------------------
-
-
-class Recorder(keras.callbacks.Callback):
-    """Records the hooks called and the epoch logs; asks to stop after epoch ``stop_after``."""
-
-    def __init__(self, stop_after: int):
-        super().__init__()
-        self.stop_after, self.events, self.logs = stop_after, [], []
-
-    def on_train_begin(self, logs=None):
-        self.events.append("train_begin")
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.events.append(f"epoch_begin {epoch}")
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.events.append(f"epoch_end {epoch}")
-        self.logs.append(dict(logs))
-        if epoch == self.stop_after:
-            self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        self.events.append("train_end")
-
-
-SCHEDULE = {"initial_learning_rate": 1e-3, "decay_steps": 2, "decay_rate": 0.5}
-STEPS_PER_EPOCH = 4  # 64 training samples in batches of 16
-
-
-@pytest.fixture(scope="module", params=WAYS)
-def recorded(request):
-    """One short run per way with a ``Recorder`` stopping after epoch 1 and a decaying rate."""
-    keras.utils.set_random_seed(3)
-    recorder = Recorder(stop_after=1)
-    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(**SCHEDULE))
-    history = TRAINING_WAYS[request.param](
-        build_model(TINY), tiny_split(), epochs=5, batch_size=16, optimizer=optimizer, callbacks=[recorder]
-    )
-    return recorder, history
+@pytest.mark.slow
+@pytest.mark.parametrize("way", WAYS)
+def test_callbacks_receive_the_training_hooks_in_fit_order(equivalent_runs, way):
+    recorder, _ = equivalent_runs[way]
+    epochs = [f"epoch_{hook} {e}" for e in range(STOP_AFTER + 1) for hook in ("begin", "end")]
+    assert recorder.events == ["train_begin", *epochs, "train_end"]
 
 
 @pytest.mark.slow
-def test_callbacks_receive_the_training_hooks_in_fit_order(recorded):
-    recorder, _ = recorded
-    expected = ["train_begin", "epoch_begin 0", "epoch_end 0", "epoch_begin 1", "epoch_end 1", "train_end"]
-    assert recorder.events == expected
-
-
-@pytest.mark.slow
-def test_epoch_logs_hold_exactly_the_contract_keys_as_python_floats(recorded):
-    recorder, _ = recorded
+@pytest.mark.parametrize("way", WAYS)
+def test_epoch_logs_hold_exactly_the_contract_keys_as_python_floats(equivalent_runs, way):
+    recorder, _ = equivalent_runs[way]
     for logs in recorder.logs:
         assert set(logs) == set(EPOCH_KEYS)
         assert all(type(value) is float for value in logs.values())
 
 
 @pytest.mark.slow
-def test_a_callback_setting_stop_training_ends_the_run_and_is_recorded(recorded):
-    _, history = recorded
-    assert (len(history.loss), history.stopped_epoch, history.stopped_reason) == (2, 1, STOP_CALLBACK)
+@pytest.mark.parametrize("way", WAYS)
+def test_a_callback_setting_stop_training_ends_the_run_and_is_recorded(equivalent_runs, way):
+    _, history = equivalent_runs[way]
+    assert (len(history.loss), history.stopped_epoch, history.stopped_reason) == (
+        STOP_AFTER + 1,
+        STOP_AFTER,
+        STOP_CALLBACK,
+    )
 
 
 @pytest.mark.slow
-def test_logged_learning_rate_is_the_schedule_at_the_steps_done(recorded):
-    _, history = recorded
+@pytest.mark.parametrize("way", WAYS)
+def test_logged_learning_rate_is_the_schedule_at_the_steps_done(equivalent_runs, way):
+    _, history = equivalent_runs[way]
     steps = STEPS_PER_EPOCH * (np.arange(len(history.learning_rate)) + 1)
     expected = SCHEDULE["initial_learning_rate"] * SCHEDULE["decay_rate"] ** (steps / SCHEDULE["decay_steps"])
     np.testing.assert_allclose(history.learning_rate, expected, rtol=1e-6)
 
 
 @pytest.mark.slow
-def test_history_as_dict_carries_every_epoch_key_and_the_stop_fields(recorded):
-    _, history = recorded
+@pytest.mark.parametrize("way", WAYS)
+def test_history_as_dict_carries_every_epoch_key_and_the_stop_fields(equivalent_runs, way):
+    _, history = equivalent_runs[way]
     as_dict = history.as_dict()
     assert set(EPOCH_KEYS) | {"stopped_epoch", "best_epoch", "stopped_reason"} == set(as_dict)
-    assert all(len(as_dict[key]) == 2 for key in EPOCH_KEYS)
+    assert all(len(as_dict[key]) == STOP_AFTER + 1 for key in EPOCH_KEYS)
 
 
 # --- early stopping ----------------------------------------------------------------------------
