@@ -105,8 +105,11 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             "first": float(values[0]),
             "last": float(values[-1]),
         }
+    # One pass of the document's step-by-step loop serves the curve shown and the one past total_steps.
+    beyond = np.arange(2 * WARMUP_ARGUMENTS["total_steps"] + 1)
+    document_curve = _document_warmup_curve(np.arange(max(scale.warmup_steps_shown, len(beyond))))
     warm_steps = np.arange(scale.warmup_steps_shown)
-    document = _document_warmup_curve(warm_steps)
+    document = document_curve[: len(warm_steps)]
     expected = _closed_form("warmup_cosine", warm_steps)
     peak = int(np.argmax(document))
     warmup = {
@@ -143,9 +146,10 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
         )
     )
     section.figures["schedules"] = plot_schedules(scale.schedule_steps, scale.warmup_steps_shown)
-    beyond = np.arange(2 * WARMUP_ARGUMENTS["total_steps"] + 1)
     section.figures["warmup_cosine_past_total_steps"] = _plot_beyond_total(
-        beyond, _document_warmup_curve(beyond), schedule_values(WarmupCosineDecay(**WARMUP_ARGUMENTS), beyond)
+        beyond,
+        document_curve[: len(beyond)],
+        schedule_values(WarmupCosineDecay(**WARMUP_ARGUMENTS), beyond),
     )
     section.defects += [capture_d2(), capture_d3(), capture_d4(), capture_d17()]
     return section
