@@ -9,7 +9,8 @@ next to the fix that replaces it.
 | ``DocumentWarmupCosineDecay`` | D2, D3, D4, D17 | ``reference.schedules.WarmupCosineDecay`` |
 | ``document_reset_states`` (``AdvancedTrainer``'s metric reset) | D5 | ``metric.reset_state()`` |
 | ``DOCUMENT_WEIGHTS_FILE`` (``AdvancedTrainer``'s best weights) | D6 | ``reference.loop.BestWeights`` |
-| ``document_callbacks``, ``document_schedule`` | D9, D16 | ``reference.callbacks.make_callbacks`` |
+| ``document_mnist`` (the callbacks demo's data) | D7 | ``reference.data.load_mnist`` |
+| ``document_callbacks`` (its ``TensorBoard``: D8), ``document_schedule`` | D8, D9, D16 | ``reference.callbacks.make_callbacks`` |
 | ``document_standardize`` | D10 | ``reference.data.standardize`` |
 | ``document_basic_model`` (``input_shape``) | D11 | ``reference.models.build_model`` |
 | ``document_seeding`` | D12 | ``keras.utils.set_random_seed`` |
@@ -44,6 +45,7 @@ __all__ = [
     "document_callbacks",
     "document_current_lr",
     "document_focal_loss",
+    "document_mnist",
     "document_reset_states",
     "document_schedule",
     "document_seeding",
@@ -159,6 +161,20 @@ def document_callbacks(workdir, verbose=0):
         )
     ]
     return callbacks
+
+
+def document_mnist():
+    # 创建数据
+    (x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
+    x_train = x_train.reshape(-1, 784).astype('float32') / 255.0
+    x_test = x_test.reshape(-1, 784).astype('float32') / 255.0
+
+    # 只使用部分数据进行演示
+    x_train = x_train[:5000]
+    y_train = y_train[:5000]
+    x_test = x_test[:1000]
+    y_test = y_test[:1000]
+    return (x_train, y_train), (x_test, y_test)
 
 
 def document_standardize(X_train, X_test):

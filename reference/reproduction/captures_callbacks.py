@@ -37,6 +37,7 @@ from reference.callback_experiments import (
 )
 from reference.callbacks import DOCUMENT_DECAY, DOCUMENT_INITIAL_LR, AtomicModelCheckpoint
 from reference.data import load_mnist
+from reference.document import document_callbacks, document_mnist
 from reference.reproduction.defects import close, result
 from reference.reproduction.ledger import DefectResult, error_line
 
@@ -117,7 +118,7 @@ def capture_d7(seed: int) -> DefectResult:
         printed = io.StringIO()
         try:
             with contextlib.redirect_stdout(printed):
-                keras.datasets.mnist.load_data()
+                document_mnist()
             observed, present = "no error: MNIST loaded", False
         except Exception as error:  # Keras raises a bare Exception for a failed fetch
             observed, present = error_line(error), True
@@ -152,12 +153,11 @@ def _requirement_names(distribution: str) -> list[str]:
     ]
 
 
-def _fit_with_tensorboard(log_dir: Path, seed: int) -> None:
+def _fit_with_tensorboard(workdir: Path, seed: int) -> None:
+    """One epoch of the tiny model with the document's own TensorBoard callback (from its callback list)."""
     keras.utils.set_random_seed(seed)
     model, (x, y) = tiny_classifier(), tiny_data(seed)
-    tensorboard = keras.callbacks.TensorBoard(
-        log_dir=str(log_dir), histogram_freq=1, write_graph=True, write_images=True
-    )
+    tensorboard = next(c for c in document_callbacks(workdir) if isinstance(c, keras.callbacks.TensorBoard))
     model.fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), callbacks=[tensorboard], verbose=0)
 
 
