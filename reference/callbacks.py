@@ -52,6 +52,7 @@ import numpy as np
 from reference.data import load_mnist
 from reference.document import document_callbacks
 from reference.files import atomic_path
+from reference.loop import build_optimizer
 from reference.models import build_model, document_model
 
 __all__ = [
@@ -315,6 +316,7 @@ def demonstrate_callbacks(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    build_optimizer(model)
     callbacks = document_callbacks(workdir) if document else make_callbacks(workdir)
     history = model.fit(
         split.x_train,

@@ -6,7 +6,8 @@
   ``regularization_loss`` the sum of its penalties.
 - ``BestWeights``: early stopping on ``val_loss``, best weights kept (in memory or in an atomic
   ``.weights.h5`` file, D6) and restored, and a stop on a non-finite loss.
-- ``run_epochs``: the custom loops' epoch loop, driving Keras callbacks as ``fit`` does.
+- ``run_epochs``: the custom loops' epoch loop, driving Keras callbacks as ``fit`` does;
+  ``build_optimizer`` spares ``fit`` a second trace of its step.
 
 ``reference.training`` builds the eager loop and ``fit`` from these, ``reference.trainer`` the
 ``Trainer``.
@@ -38,6 +39,7 @@ __all__ = [
     "BestWeights",
     "History",
     "Objective",
+    "build_optimizer",
     "clip_gradients",
     "objective_for",
     "regularization_loss",
@@ -166,6 +168,17 @@ def objective_for(model: keras.Model, loss: keras.losses.Loss | None = None) -> 
 def regularization_loss(model: keras.Model):
     """The sum of the model's added losses (kernel regularizers), 0 when there are none."""
     return tf.add_n(model.losses) if model.losses else tf.constant(0.0)
+
+
+def build_optimizer(model: keras.Model) -> None:
+    """Create a compiled model's optimizer variables now, before ``fit``.
+
+    Keras 3 on TensorFlow without a distribution strategy creates them while tracing the first
+    train step, and variables created during a trace make TensorFlow trace the step again: built
+    beforehand, ``fit`` traces it once (same values; 0.73 s -> 0.50 s for a short ``train_fit``).
+    """
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
 
 
 def save_weights_atomic(model: keras.Model, path: str | os.PathLike) -> None:

@@ -30,6 +30,7 @@ from reference.loop import (
     _check_clip,
     _check_input_dim,
     _check_positive_int,
+    build_optimizer,
     clip_gradients,
     objective_for,
     regularization_loss,
@@ -250,6 +251,7 @@ def train_fit(
     fit_model.compile(
         optimizer=_optimizer(optimizer), loss=objective.loss, metrics=[objective.accuracy_metric()]
     )
+    build_optimizer(fit_model)
     train_dataset = make_dataset(split.x_train, split.y_train, batch_size, shuffle=shuffle, seed=seed)
     val_dataset = make_dataset(split.x_test, split.y_test, batch_size, shuffle=False)
     keras_history = fit_model.fit(

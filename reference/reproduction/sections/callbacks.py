@@ -27,7 +27,7 @@ from reference.callbacks import (
 )
 from reference.data import load_mnist, random_binary_split
 from reference.document import document_callbacks
-from reference.loop import History
+from reference.loop import History, build_optimizer
 from reference.models import build_model, document_model
 from reference.reproduction.captures_callbacks import (
     capture_d7,
@@ -101,6 +101,7 @@ def _custom(scale: Scale, split, spec, batch_size: int) -> dict:
     model.compile(
         optimizer=keras.optimizers.Adam(0.001), loss=loss, metrics=["accuracy"], run_eagerly=scale.run_eagerly
     )
+    build_optimizer(model)
     timer, stopper = EpochTimer(), ThresholdStopping(THRESHOLD)
     history = model.fit(
         split.x_train,
