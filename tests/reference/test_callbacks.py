@@ -42,6 +42,7 @@ from reference.callbacks import (
 )
 from reference.data import MnistFallbackWarning, load_classification, load_mnist
 from reference.document import document_callbacks, document_schedule
+from reference.loop import build_optimizer
 from reference.models import build_model, document_model
 from tests.common import SEED
 
@@ -272,6 +273,7 @@ def threshold_run():
     split = load_classification("monitored", n_samples=400)
     model = build_model(document_model("custom_callback"))
     model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"])
+    build_optimizer(model)
     timer, stopper = EpochTimer(), ThresholdStopping(threshold=0.8)
     history = model.fit(
         split.x_train,
