@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from reference.data import DOCUMENT_DATASETS
 from reference.reproduction.cli import UsageError, parse_sections
-from reference.reproduction.defects import DEFECTS
+from reference.reproduction.defects import DEFECTS, result
 from reference.reproduction.index import write_index
 from reference.reproduction.ledger import (
     AFTER_FIX,
@@ -318,6 +318,13 @@ def test_a_claim_whose_defect_is_gone_on_this_tensorflow_is_simply_reproduced():
         "reproduced only after fixing D2",
     )
     assert evaluate(claim, {"ok": True}, _present("D1", "D2", present=False)).label == REPRODUCED
+
+
+def test_claims_and_defect_results_take_keyword_arguments_only():
+    with pytest.raises(TypeError):
+        Claim("X1", "losses", "s", "引用", "quote", "m", (), lambda n: True, lambda n: "e")
+    with pytest.raises(TypeError):
+        result("D1", "document", "fixed", True, True)
 
 
 def test_claim_ids_are_unique_and_every_claim_has_a_crafted_break():
