@@ -1,6 +1,7 @@
 """The document's callbacks on Keras 3, with one owner of the learning rate (defect D9).
 
-The document trains its callbacks demo with six Keras callbacks. Two of them write the
+The document trains its callbacks demo with six Keras callbacks (``reference.document.document_callbacks``,
+verbatim). Two of them write the
 learning rate: ``ReduceLROnPlateau`` multiplies it by ``factor`` at the end of an epoch
 whose ``val_loss`` stalled, and ``LearningRateScheduler(lambda epoch: 0.001 * 0.9**epoch)``
 overwrites it at the start of every epoch. The scheduler's absolute formula ignores the
@@ -49,8 +50,24 @@ import keras
 import numpy as np
 
 from reference.data import load_mnist
+from reference.document import document_callbacks
 from reference.files import atomic_path
+from reference.loop import build_optimizer
 from reference.models import build_model, document_model
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "CSV_NAME",
+    "DOCUMENT_DECAY",
+    "DOCUMENT_INITIAL_LR",
+    "TENSORBOARD_DIR",
+    "AtomicModelCheckpoint",
+    "EpochTimer",
+    "MultiplicativeDecay",
+    "ThresholdStopping",
+    "demonstrate_callbacks",
+    "make_callbacks",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +89,6 @@ def _is_int(value) -> bool:
 
 def _check_int(name: str, value, minimum: int) -> None:
     _check(_is_int(value) and value >= minimum, name, value, f"an int >= {minimum}")
-
-
-def document_schedule(epoch: int) -> float:
-    """The document's scheduler function: ``0.001 * 0.9**epoch``, blind to the current rate (D9)."""
-    return DOCUMENT_INITIAL_LR * DOCUMENT_DECAY**epoch
 
 
 class MultiplicativeDecay:
@@ -210,38 +222,6 @@ class ThresholdStopping(keras.callbacks.Callback):
             logger.info("Epoch %d: %s=%.4f > %.4f, stopping", epoch + 1, self.monitor, value, self.threshold)
 
 
-def document_callbacks(workdir: str | os.PathLike, *, verbose: int = 0) -> list:
-    """The document's six callbacks, as written (D9 included), with paths under ``workdir``.
-
-    The document used ``verbose=1`` and paths in the working directory; the checkpoint
-    keeps its ``best_model.h5`` name (legacy HDF5 on Keras 3).
-    """
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    return [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=10, restore_best_weights=True, verbose=verbose
-        ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=5, min_lr=1e-7, verbose=verbose
-        ),
-        keras.callbacks.ModelCheckpoint(
-            filepath=str(workdir / "best_model.h5"),
-            monitor="val_accuracy",
-            save_best_only=True,
-            verbose=verbose,
-        ),
-        keras.callbacks.TensorBoard(
-            log_dir=str(workdir / TENSORBOARD_DIR),
-            histogram_freq=1,
-            write_graph=True,
-            write_images=True,
-        ),
-        keras.callbacks.CSVLogger(str(workdir / CSV_NAME)),
-        keras.callbacks.LearningRateScheduler(document_schedule, verbose=verbose),
-    ]
-
-
 def make_callbacks(
     workdir: str | os.PathLike,
     *,
@@ -316,7 +296,8 @@ def demonstrate_callbacks(
 
     Args:
         workdir: folder of the checkpoint, the TensorBoard logs and the CSV log.
-        document: the document's callbacks (``document_callbacks``) instead of ``make_callbacks``.
+        document: the document's callbacks (``reference.document.document_callbacks``) instead of
+            ``make_callbacks``.
         epochs, batch_size: the document's 50 and 128 by default.
         mnist_path: a local ``mnist.npz``; see ``reference.data.load_mnist``.
         seed: passed to ``keras.utils.set_random_seed`` when given.
@@ -335,6 +316,7 @@ def demonstrate_callbacks(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    build_optimizer(model)
     callbacks = document_callbacks(workdir) if document else make_callbacks(workdir)
     history = model.fit(
         split.x_train,

@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+__all__ = ["atomic_path", "write_text_atomic"]
+
 
 def _umask() -> int:
     mask = os.umask(0)

@@ -14,8 +14,8 @@ The focal loss (Lin et al. 2017, https://arxiv.org/abs/1708.02002), element-wise
     alpha_t = y alpha + (1 - y)(1 - alpha)
     FL      = alpha_t (1 - p_t)^gamma CE(y, p),   CE = -(y log p + (1 - y) log(1 - p))
 
-then averaged over the last axis. ``document_focal_loss`` keeps the document's version,
-which multiplies the element-wise modulator by the already-averaged cross-entropy (D1).
+then averaged over the last axis. The document's version (``reference.document.document_focal_loss``)
+multiplies the element-wise modulator by the already-averaged cross-entropy (D1).
 """
 
 from __future__ import annotations
@@ -26,6 +26,25 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
+
+__all__ = [
+    "LOSSES",
+    "FocalLoss",
+    "LossEntry",
+    "LossFn",
+    "binary_crossentropy",
+    "binary_crossentropy_from_logits",
+    "categorical_crossentropy",
+    "categorical_crossentropy_from_logits",
+    "focal_loss",
+    "get_loss",
+    "huber",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "sparse_categorical_crossentropy",
+    "sparse_categorical_crossentropy_from_logits",
+]
 
 LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
@@ -209,24 +228,6 @@ class FocalLoss(keras.losses.Loss):
             "gamma": self.gamma,
             "from_logits": self.from_logits,
         }
-
-
-def document_focal_loss(alpha: float = 0.25, gamma: float = 2.0) -> LossFn:
-    """The document's focal loss, verbatim: WRONG on purpose (defect D1).
-
-    ``binary_crossentropy`` already averages over the last axis, so the element-wise
-    modulator multiplies a per-row mean: for 1-D input the result is
-    mean(alpha_t (1 - p_t)^gamma) x BCE, and (N, 1) inputs broadcast to an (N, N) matrix.
-    """
-
-    def loss_function(y_true, y_pred):
-        ce = tf.keras.losses.binary_crossentropy(y_true, y_pred)
-        p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
-        alpha_t = y_true * alpha + (1 - y_true) * (1 - alpha)
-        focal = alpha_t * tf.pow(1 - p_t, gamma) * ce
-        return tf.reduce_mean(focal)
-
-    return loss_function
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 
 import keras
 
+__all__ = ["DOCUMENT_MODELS", "OUTPUT_ACTIVATIONS", "ModelSpec", "build_model", "document_model"]
+
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear")
 
 

@@ -24,6 +24,8 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
+__all__ = ["DOCUMENT_WINDOW", "SERIES", "TrainingMonitor", "current_learning_rate", "global_norm"]
+
 SERIES = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "gradient_norm")
 DOCUMENT_WINDOW = 5
 

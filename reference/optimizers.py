@@ -30,12 +30,31 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
+__all__ = [
+    "DOCUMENT_INITIAL",
+    "DOCUMENT_LEARNING_RATE",
+    "DOCUMENT_STEPS",
+    "MINIMIZE_DTYPES",
+    "OPTIMIZERS",
+    "OPTIMIZER_NAMES",
+    "ObjectiveFn",
+    "OptimizationHistory",
+    "OptimizerEntry",
+    "compare_optimizers",
+    "ill_conditioned_quadratic",
+    "make_optimizer",
+    "minimize",
+    "plot_optimizer_comparison",
+    "quadratic",
+    "rosenbrock",
+]
+
 DOCUMENT_LEARNING_RATE = 0.1
 DOCUMENT_STEPS = 50
 DOCUMENT_INITIAL = (0.0, 0.0)
 MINIMIZE_DTYPES = ("float32", "float64")
 
-Objective = Callable[[tf.Tensor], tf.Tensor]
+ObjectiveFn = Callable[[tf.Tensor], tf.Tensor]
 
 
 @dataclass(frozen=True)
@@ -192,7 +211,7 @@ def _check_minimize_arguments(objective, optimizer, initial, steps, dtype) -> np
 
 
 def minimize(
-    objective: Objective,
+    objective: ObjectiveFn,
     optimizer: keras.optimizers.Optimizer,
     initial: Iterable[float],
     steps: int,
@@ -241,7 +260,7 @@ def minimize(
 
 
 def compare_optimizers(
-    objective: Objective = quadratic,
+    objective: ObjectiveFn = quadratic,
     *,
     names: Iterable[str] = OPTIMIZER_NAMES,
     learning_rate: float = DOCUMENT_LEARNING_RATE,

@@ -7,23 +7,42 @@
   own statistics (D10); ``reference.data`` uses the training statistics.
 
 Experiments are data (name -> ``ModelSpec``); ``run_configurations`` trains each from the same
-seed and returns its ``History`` and first-layer kernel. The measured quantities (near-zero
-fraction, L1/L2 norms, train/validation gap) and the figures are separate functions, so tests
-and the reproduction report measure with the same code.
+seed and returns its ``History`` and first-layer kernel. ``run_comparison`` runs one of the
+document's two comparisons (``COMPARISONS``) at its scale or a smaller one: the tests and the
+reproduction report run the same experiment, and measure it with the same functions (near-zero
+fraction, L1/L2 norms, train/validation gap).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-from reference.data import DATA_SEED, Split
+from reference.data import DATA_SEED, Split, load_classification
+from reference.loop import History
 from reference.models import DOCUMENT_MODELS, ModelSpec, build_model
-from reference.training import History, train_fit
+from reference.training import train_fit
+
+__all__ = [
+    "COMPARISONS",
+    "DROPOUT_BN_CONFIGS",
+    "GAP_EPOCHS",
+    "NEAR_ZERO_THRESHOLD",
+    "WEIGHT_CONFIGS",
+    "Comparison",
+    "RegularizationResult",
+    "generalization_gap",
+    "near_zero_fraction",
+    "plot_loss_curves",
+    "plot_weight_comparison",
+    "run_comparison",
+    "run_configurations",
+    "weight_norms",
+]
 
 DROPOUT_BN_CONFIGS: dict[str, ModelSpec] = {
     "none": DOCUMENT_MODELS["reg_none"],
@@ -37,8 +56,24 @@ WEIGHT_CONFIGS: dict[str, ModelSpec] = {
     "l2": DOCUMENT_MODELS["weight_l2"],
     "l1_l2": DOCUMENT_MODELS["weight_l1_l2"],
 }
-# The document's data set (a key of reference.data.DOCUMENT_DATASETS) and epochs per comparison.
-DOCUMENT_RUNS = {"dropout_bn": ("regularization", 100), "weight": ("weight_regularization", 150)}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One of the document's comparisons: its data set, its configurations and its epochs.
+
+    ``data`` is a key of ``reference.data.DOCUMENT_DATASETS``.
+    """
+
+    data: str
+    configs: Mapping[str, ModelSpec]
+    epochs: int
+
+
+COMPARISONS: dict[str, Comparison] = {
+    "dropout_bn": Comparison("regularization", DROPOUT_BN_CONFIGS, 100),
+    "weight": Comparison("weight_regularization", WEIGHT_CONFIGS, 150),
+}
 
 NEAR_ZERO_THRESHOLD = 1e-3
 GAP_EPOCHS = 5
@@ -52,7 +87,7 @@ class RegularizationResult:
     first_layer_kernel: np.ndarray
 
 
-def first_dense_kernel(model: keras.Model) -> np.ndarray:
+def _first_dense_kernel(model: keras.Model) -> np.ndarray:
     """The kernel of the model's first ``Dense`` layer, as a NumPy array."""
     dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
     return keras.ops.convert_to_numpy(dense.kernel)
@@ -98,8 +133,56 @@ def run_configurations(
             optimizer=keras.optimizers.Adam(learning_rate),
             seed=seed,
         )
-        results[name] = RegularizationResult(history, first_dense_kernel(model))
+        results[name] = RegularizationResult(history, _first_dense_kernel(model))
     return results
+
+
+def run_comparison(
+    name: str,
+    *,
+    configurations: Sequence[str] | None = None,
+    n_samples: int | None = None,
+    epochs: int | None = None,
+    hidden: tuple[int, ...] | None = None,
+    batch_size: int = 32,
+    seed: int = DATA_SEED,
+    train: Callable[..., History] = train_fit,
+) -> dict[str, RegularizationResult]:
+    """``COMPARISONS[name]`` through ``run_configurations``, at the document's scale unless told smaller.
+
+    Args:
+        name: ``dropout_bn`` or ``weight``.
+        configurations: the configurations to train, in this order (default: all, the document's order).
+        n_samples: rows of the document's data set (default: the document's count).
+        epochs: default the document's.
+        hidden: hidden-layer widths replacing the document's, for every configuration.
+        batch_size, seed, train: as ``run_configurations``.
+
+    Raises:
+        ValueError: an unknown comparison or configuration, or a bad argument of ``train``.
+    """
+    if name not in COMPARISONS:
+        raise ValueError(f"Argument `name` must be one of {sorted(COMPARISONS)}. Received: name={name!r}")
+    comparison = COMPARISONS[name]
+    names = list(comparison.configs) if configurations is None else list(configurations)
+    unknown = [n for n in names if n not in comparison.configs]
+    if unknown:
+        raise ValueError(
+            f"Argument `configurations` must name configurations of {name!r} ({list(comparison.configs)}). "
+            f"Received: configurations={names}"
+        )
+    configs = {
+        n: comparison.configs[n] if hidden is None else replace(comparison.configs[n], hidden=hidden)
+        for n in names
+    }
+    return run_configurations(
+        configs,
+        load_classification(comparison.data, n_samples=n_samples),
+        epochs=comparison.epochs if epochs is None else epochs,
+        batch_size=batch_size,
+        seed=seed,
+        train=train,
+    )
 
 
 def near_zero_fraction(weights: np.ndarray, threshold: float = NEAR_ZERO_THRESHOLD) -> float:

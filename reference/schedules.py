@@ -30,6 +30,17 @@ import numpy as np
 from keras import ops
 from matplotlib.figure import Figure
 
+__all__ = [
+    "BUILTIN_SCHEDULE_NAMES",
+    "SCHEDULES",
+    "SCHEDULE_NAMES",
+    "ScheduleEntry",
+    "WarmupCosineDecay",
+    "make_schedule",
+    "plot_schedules",
+    "schedule_values",
+]
+
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 

@@ -23,42 +23,32 @@ import numpy as np
 import tensorflow as tf
 
 from reference.data import DATA_SEED, Split, make_dataset
-from reference.monitor import current_learning_rate
-from reference.trainer import (
+from reference.loop import (
     EPOCH_KEYS,
     BestWeights,
     History,
-    Trainer,
-    check_clip,
-    check_input_dim,
-    check_positive_int,
+    _check_clip,
+    _check_input_dim,
+    _check_positive_int,
+    build_optimizer,
     clip_gradients,
-    finish_history,
     objective_for,
     regularization_loss,
     run_epochs,
 )
+from reference.monitor import current_learning_rate
+from reference.trainer import Trainer
 
-__all__ = [
-    "EPOCH_KEYS",
-    "TRAINING_WAYS",
-    "BestWeights",
-    "GradientNormModel",
-    "History",
-    "Trainer",
-    "train_eager",
-    "train_fit",
-    "train_trainer",
-]
+__all__ = ["TRAINING_WAYS", "GradientNormModel", "train_eager", "train_fit", "train_trainer"]
 
 
 def _check_run(model: keras.Model, split: Split, epochs: int, batch_size: int) -> None:
-    check_positive_int("epochs", epochs)
-    check_positive_int("batch_size", batch_size)
+    _check_positive_int("epochs", epochs)
+    _check_positive_int("batch_size", batch_size)
     for name in ("x_train", "x_test"):
         if len(getattr(split, name)) == 0:
             raise ValueError(f"Argument `split` is an empty data set. Received: split.{name}.shape=(0, ...)")
-    check_input_dim(model, split.n_features, "split")
+    _check_input_dim(model, split.n_features, "split")
 
 
 def _optimizer(optimizer: keras.optimizers.Optimizer | None) -> keras.optimizers.Optimizer:
@@ -94,7 +84,7 @@ def train_eager(
             split, or a feature count that does not match the model.
     """
     _check_run(model, split, epochs, batch_size)
-    check_clip(clip, clip_norm)
+    _check_clip(clip, clip_norm)
     guard = BestWeights(patience, restore_best=restore_best, weights_path=weights_path)
     optimizer = _optimizer(optimizer)
     objective = objective_for(model, loss)
@@ -171,14 +161,16 @@ class GradientNormModel(keras.Model):
     """Wraps ``inner`` so that ``fit`` logs ``gradient_norm`` and clips like ``Trainer``.
 
     ``train_step`` is Keras's own (TensorFlow backend: ``compute_loss`` with the regularization
-    losses, loss tracker weighted by batch size, ``apply_gradients``, compiled metrics) plus
+    losses, the loss metric weighted by batch size, ``apply_gradients``, compiled metrics) plus
     ``||g||`` (global norm before clipping) tracked in ``Mean(name="gradient_norm")`` and
-    ``clip_gradients``. The wrapper owns no weights: training it trains ``inner``.
+    ``clip_gradients``. The loss metric is reached the public way, as Keras's guide to customizing
+    ``fit`` does: the metric of ``self.metrics`` named ``loss``. The wrapper owns no weights:
+    training it trains ``inner``.
     """
 
     def __init__(self, inner: keras.Model, *, clip: str | None = None, clip_norm: float = 1.0, **kwargs):
         super().__init__(**kwargs)
-        check_clip(clip, clip_norm)
+        _check_clip(clip, clip_norm)
         self.inner, self.clip, self.clip_norm = inner, clip, clip_norm
         self.gradient_norm_tracker = keras.metrics.Mean(name="gradient_norm")
 
@@ -190,12 +182,15 @@ class GradientNormModel(keras.Model):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        self._loss_metric().update_state(loss, sample_weight=tf.shape(x)[0])
         gradients = tape.gradient(loss, self.trainable_weights)
         self.gradient_norm_tracker.update_state(tf.linalg.global_norm(gradients))
         gradients = clip_gradients(gradients, self.clip, self.clip_norm)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights, strict=True))
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def _loss_metric(self) -> keras.metrics.Metric:
+        return next(metric for metric in self.metrics if metric.name == "loss")
 
     def test_step(self, data):
         logs = super().test_step(data)
@@ -256,6 +251,7 @@ def train_fit(
     fit_model.compile(
         optimizer=_optimizer(optimizer), loss=objective.loss, metrics=[objective.accuracy_metric()]
     )
+    build_optimizer(fit_model)
     train_dataset = make_dataset(split.x_train, split.y_train, batch_size, shuffle=shuffle, seed=seed)
     val_dataset = make_dataset(split.x_test, split.y_test, batch_size, shuffle=False)
     keras_history = fit_model.fit(
@@ -267,7 +263,7 @@ def train_fit(
         callbacks=[_LearningRateToLogs(), *callbacks, guard],
     )
     history = History(**{key: [float(v) for v in keras_history.history[key]] for key in EPOCH_KEYS})
-    return finish_history(history, guard, epochs)
+    return history.finish(epochs=epochs, best_epoch=guard.best_epoch, stopped_reason=guard.stopped_reason)
 
 
 TRAINING_WAYS = {"eager": train_eager, "trainer": train_trainer, "fit": train_fit}

@@ -21,7 +21,6 @@ import tempfile
 import urllib.error
 import warnings
 import zipfile
-from collections.abc import Sequence
 from pathlib import Path
 from unittest import mock
 
@@ -30,107 +29,75 @@ import numpy as np
 from keras.src.backend import config as keras_config
 from keras.src.utils import file_utils
 
+from reference.callback_experiments import (
+    PlateauRates,
+    fit_then_fail_while_saving,
+    tiny_classifier,
+    tiny_data,
+)
 from reference.callbacks import DOCUMENT_DECAY, DOCUMENT_INITIAL_LR, AtomicModelCheckpoint
 from reference.data import load_mnist
-from reference.monitor import current_learning_rate
+from reference.document import document_callbacks, document_mnist
 from reference.reproduction.defects import close, result
 from reference.reproduction.ledger import DefectResult, error_line
 
+__all__ = [
+    "capture_d7",
+    "capture_d8",
+    "capture_d9",
+    "capture_d15",
+    "capture_d16",
+]
+
 TENSORBOARD_MODULES = ("tensorboard", "tensorboard.summary", "tensorboard.summary.v2")
-PLATEAU_PATIENCE = 5  # the document's ReduceLROnPlateau patience
-PLATEAU_FACTOR = 0.5  # and factor
+PLATEAU_FACTOR = 0.5  # the document's ReduceLROnPlateau factor
 
 
-def _tiny_model(*, frozen: bool = False, learning_rate: float = DOCUMENT_INITIAL_LR) -> keras.Model:
-    model = keras.Sequential(
-        [
-            keras.Input((8,)),
-            keras.layers.Dense(4, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    model.trainable = not frozen
-    model.compile(
-        keras.optimizers.Adam(learning_rate), "binary_crossentropy", metrics=["accuracy"], run_eagerly=True
-    )
-    return model
-
-
-def _tiny_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    x = np.random.default_rng(seed).random((32, 8), dtype=np.float32)
-    return x, (x.sum(axis=1) > 4).astype(np.float32)
-
-
-def plateau_rates(callbacks: Sequence[keras.callbacks.Callback], epochs: int, seed: int) -> dict:
-    """Fit a frozen model (``val_loss`` exactly constant) and record the learning rate.
-
-    Returns ``used`` (the rate during each epoch, read before any callback's epoch end),
-    ``after`` (the rate after each epoch end) and ``logged`` (History's ``learning_rate``).
-    """
-    keras.utils.set_random_seed(seed)
-    model, (x, y) = _tiny_model(frozen=True), _tiny_data(seed)
-    used, after = [], []
-    first = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda e, logs: used.append(current_learning_rate(model.optimizer))
-    )
-    last = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda e, logs: after.append(current_learning_rate(model.optimizer))
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The model does not have any trainable weights")
-        history = model.fit(
-            x,
-            y,
-            epochs=epochs,
-            batch_size=len(x),
-            validation_data=(x, y),
-            callbacks=[first, *callbacks, last],
-            verbose=0,
+def capture_d9(document: PlateauRates, ours: PlateauRates) -> DefectResult:
+    """D9 from the plateau runs of the document's callbacks and ours (``callback_experiments.plateau_rates``)."""
+    cut = document.first_cut()
+    if cut is None or cut + 1 >= len(document.used):
+        return result(
+            id="D9",
+            document="no plateau cut observed: run more plateau epochs",
+            fixed="-",
+            present=False,
+            fix_verified=False,
         )
-    return {"used": used, "after": after, "logged": [float(v) for v in history.history["learning_rate"]]}
-
-
-def first_cut(rates: dict) -> int | None:
-    """The first epoch whose end lowered the rate (a ReduceLROnPlateau cut), or None."""
-    for epoch, (used, after) in enumerate(zip(rates["used"], rates["after"], strict=True)):
-        if after < used * (1 - 1e-4):
-            return epoch
-    return None
-
-
-def capture_d9(document: dict, ours: dict) -> DefectResult:
-    """D9 from the plateau runs of the document's callbacks and ours (``plateau_rates``)."""
-    cut = first_cut(document)
-    if cut is None or cut + 1 >= len(document["used"]):
-        return result("D9", "no plateau cut observed: run more plateau epochs", "-", False, False)
     schedule = DOCUMENT_INITIAL_LR * DOCUMENT_DECAY ** (cut + 1)
-    doc_next, our_next = document["used"][cut + 1], ours["used"][cut + 1]
+    doc_next, our_next = document.used[cut + 1], ours.used[cut + 1]
     return result(
-        "D9",
-        f"ReduceLROnPlateau cut the rate to {document['after'][cut]:.4g} at the end of epoch {cut}; "
-        f"epoch {cut + 1} ran at {doc_next:.4g} = 0.001 * 0.9**{cut + 1} again (cut undone)",
-        f"epoch {cut + 1} ran at {our_next:.4g} = 0.001 * 0.9**{cut + 1} * 0.5 (cut kept)",
-        close(doc_next, schedule),
-        close(our_next, schedule * PLATEAU_FACTOR),
-        cut_epoch=cut,
-        document_next=doc_next,
-        ours_next=our_next,
+        id="D9",
+        document=(
+            f"ReduceLROnPlateau cut the rate to {document.after[cut]:.4g} at the end of epoch {cut}; "
+            f"epoch {cut + 1} ran at {doc_next:.4g} = 0.001 * 0.9**{cut + 1} again (cut undone)"
+        ),
+        fixed=f"epoch {cut + 1} ran at {our_next:.4g} = 0.001 * 0.9**{cut + 1} * 0.5 (cut kept)",
+        present=close(doc_next, schedule),
+        fix_verified=close(our_next, schedule * PLATEAU_FACTOR),
+        numbers={"cut_epoch": cut, "document_next": doc_next, "ours_next": our_next},
     )
 
 
-def capture_d16(document: dict, ours: dict) -> DefectResult:
+def capture_d16(document: PlateauRates, ours: PlateauRates) -> DefectResult:
     """D16: History's rate at the cut epoch, document order vs ours (scheduler first)."""
-    cut = first_cut(document)
+    cut = document.first_cut()
     if cut is None:
-        return result("D16", "no plateau cut observed: run more plateau epochs", "-", False, False)
-    logged, used = document["logged"][cut], document["used"][cut]
-    our_logged, our_used = ours["logged"][cut], ours["used"][cut]
+        return result(
+            id="D16",
+            document="no plateau cut observed: run more plateau epochs",
+            fixed="-",
+            present=False,
+            fix_verified=False,
+        )
+    logged, used = document.logged[cut], document.used[cut]
+    our_logged, our_used = ours.logged[cut], ours.used[cut]
     return result(
-        "D16",
-        f"epoch {cut} ran at {used:.4g}; History logs {logged:.4g} (the rate after the cut)",
-        f"epoch {cut} ran at {our_used:.4g}; History logs {our_logged:.4g}",
-        not close(logged, used),
-        close(our_logged, our_used),
+        id="D16",
+        document=f"epoch {cut} ran at {used:.4g}; History logs {logged:.4g} (the rate after the cut)",
+        fixed=f"epoch {cut} ran at {our_used:.4g}; History logs {our_logged:.4g}",
+        present=not close(logged, used),
+        fix_verified=close(our_logged, our_used),
     )
 
 
@@ -151,7 +118,7 @@ def capture_d7(seed: int) -> DefectResult:
         printed = io.StringIO()
         try:
             with contextlib.redirect_stdout(printed):
-                keras.datasets.mnist.load_data()
+                document_mnist()
             observed, present = "no error: MNIST loaded", False
         except Exception as error:  # Keras raises a bare Exception for a failed fetch
             observed, present = error_line(error), True
@@ -162,16 +129,20 @@ def capture_d7(seed: int) -> DefectResult:
         left = sorted(str(p.relative_to(home)) for p in Path(home).rglob("*") if p.is_file())
     warned = [str(w.message).split(";")[0] for w in caught]
     return result(
-        "D7",
-        f"keras.datasets.mnist.load_data() -> {observed}",
-        f"load_mnist() -> {split.source}: {len(split.x_train)} + {len(split.x_test)} rows, "
-        f"{len(np.unique(split.y_train))} classes; warning: {warned[0] if warned else 'none'}",
-        present,
-        len(attempts) == tried and len(np.unique(split.y_train)) == 10,
-        download_attempts=attempts,
-        keras_printed=printed.getvalue().strip(),
-        files_left=left,
-        source=split.source,
+        id="D7",
+        document=f"keras.datasets.mnist.load_data() -> {observed}",
+        fixed=(
+            f"load_mnist() -> {split.source}: {len(split.x_train)} + {len(split.x_test)} rows, "
+            f"{len(np.unique(split.y_train))} classes; warning: {warned[0] if warned else 'none'}"
+        ),
+        present=present,
+        fix_verified=len(attempts) == tried and len(np.unique(split.y_train)) == 10,
+        numbers={
+            "download_attempts": attempts,
+            "keras_printed": printed.getvalue().strip(),
+            "files_left": left,
+            "source": split.source,
+        },
     )
 
 
@@ -182,12 +153,11 @@ def _requirement_names(distribution: str) -> list[str]:
     ]
 
 
-def _fit_with_tensorboard(log_dir: Path, seed: int) -> None:
+def _fit_with_tensorboard(workdir: Path, seed: int) -> None:
+    """One epoch of the tiny model with the document's own TensorBoard callback (from its callback list)."""
     keras.utils.set_random_seed(seed)
-    model, (x, y) = _tiny_model(), _tiny_data(seed)
-    tensorboard = keras.callbacks.TensorBoard(
-        log_dir=str(log_dir), histogram_freq=1, write_graph=True, write_images=True
-    )
+    model, (x, y) = tiny_classifier(), tiny_data(seed)
+    tensorboard = next(c for c in document_callbacks(workdir) if isinstance(c, keras.callbacks.TensorBoard))
     model.fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), callbacks=[tensorboard], verbose=0)
 
 
@@ -213,55 +183,37 @@ def capture_d8(seed: int) -> DefectResult:
         events = len(list((Path(folder) / "present").rglob("events.out.tfevents.*")))
     declared = "tensorboard" in _requirement_names("tf-training-suite")
     return result(
-        "D8",
-        f"tensorflow requires tensorboard: {tensorflow_pulls_it}; without it fit -> {observed}",
-        f"tensorboard declared by this project: {declared}; fit wrote {events} event files",
-        failed and not tensorflow_pulls_it,
-        declared and events > 0,
-        event_files=events,
+        id="D8",
+        document=f"tensorflow requires tensorboard: {tensorflow_pulls_it}; without it fit -> {observed}",
+        fixed=f"tensorboard declared by this project: {declared}; fit wrote {events} event files",
+        present=failed and not tensorflow_pulls_it,
+        fix_verified=declared and events > 0,
+        numbers={"event_files": events},
     )
-
-
-class SimulatedDiskFullError(OSError):
-    """Raised by a patched layer while a checkpoint is being written."""
-
-
-def _fit_then_fail(checkpoint: keras.callbacks.Callback, seed: int) -> tuple[list[np.ndarray], str]:
-    keras.utils.set_random_seed(seed)
-    model, (x, y) = _tiny_model(learning_rate=0.1), _tiny_data(seed)
-    model.fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
-    saved = model.get_weights()
-
-    def fail(store):
-        raise SimulatedDiskFullError("no space left on device")
-
-    model.layers[-1].save_own_variables = fail
-    try:
-        model.fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
-        return saved, "no error"
-    except SimulatedDiskFullError as error:
-        return saved, error_line(error)
 
 
 def capture_d15(seed: int) -> DefectResult:
     """D15: a save that fails half-way, with Keras's ModelCheckpoint and with ours."""
     with tempfile.TemporaryDirectory() as folder:
         keras_path, atomic_dir = Path(folder) / "keras" / "model.keras", Path(folder) / "atomic"
-        _, raised = _fit_then_fail(keras.callbacks.ModelCheckpoint(str(keras_path)), seed)
+        raised = fit_then_fail_while_saving(keras.callbacks.ModelCheckpoint(str(keras_path)), seed=seed).error
         names = zipfile.ZipFile(keras_path).namelist()
         try:
             keras.saving.load_model(keras_path)
             load_error = None
         except Exception as error:  # whatever Keras raises on the truncated archive
             load_error = error_line(error)
-        saved, _ = _fit_then_fail(AtomicModelCheckpoint(str(atomic_dir / "model.keras")), seed)
+        saved = fit_then_fail_while_saving(AtomicModelCheckpoint(str(atomic_dir / "model.keras")), seed=seed)
         restored = keras.saving.load_model(atomic_dir / "model.keras").get_weights()
         files = sorted(os.listdir(atomic_dir))
-    same = all(np.array_equal(a, b) for a, b in zip(restored, saved, strict=True))
+    same = all(np.array_equal(a, b) for a, b in zip(restored, saved.saved_weights, strict=True))
     return result(
-        "D15",
-        f"save failed ({raised}); the archive left holds {names}; loading it -> {load_error or 'no error'}",
-        f"AtomicModelCheckpoint: the previous checkpoint loads with the saved weights: {same}; files {files}",
-        "model.weights.h5" not in names and load_error is not None,
-        same and files == ["model.keras"],
+        id="D15",
+        document=(
+            f"save failed ({error_line(raised) if raised else 'no error'}); the archive left holds {names}; "
+            f"loading it -> {load_error or 'no error'}"
+        ),
+        fixed=f"AtomicModelCheckpoint: the previous checkpoint loads with the saved weights: {same}; files {files}",
+        present="model.weights.h5" not in names and load_error is not None,
+        fix_verified=same and files == ["model.keras"],
     )

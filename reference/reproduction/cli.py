@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from reference.reproduction.files import make_staging
 from reference.reproduction.scale import SCALES, SECTION_NAMES, SECTION_TITLES
 
+__all__ = ["EXIT_NOT_REPRODUCED", "EXIT_OK", "EXIT_USAGE", "UsageError", "main", "parse_sections"]
+
 EXIT_OK = 0
 EXIT_NOT_REPRODUCED = 1
 EXIT_USAGE = 2
@@ -46,7 +48,7 @@ def parse_sections(text: str | None) -> list[str]:
     return names
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m reference.reproduction",
         description="Run every demonstration of the document at its own scale and write the reproduction report.",
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns its exit code."""
-    args = build_parser().parse_args(argv)
+    args = _build_parser().parse_args(argv)
     if args.list_sections:
         for name in SECTION_NAMES:
             print(f"{name}\t{SECTION_TITLES[name][0]} ({SECTION_TITLES[name][1]})")

@@ -13,7 +13,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from reference.trainer import History
+from reference.loop import History
+
+__all__ = [
+    "plot_custom_callback",
+    "plot_focal_curves",
+    "plot_learning_rates",
+    "plot_logits_stability",
+    "plot_loss_values",
+    "plot_training_curves",
+    "plot_validation_comparison",
+]
 
 
 def _decorate(ax, title: str, xlabel: str, ylabel: str, *, legend: bool = True) -> None:

@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+__all__ = ["STAGING_PREFIX", "make_staging"]
+
 STAGING_PREFIX = ".reproduction-staging-"
 
 

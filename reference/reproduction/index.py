@@ -14,6 +14,8 @@ import jinja2
 
 from reference.files import write_text_atomic
 
+__all__ = ["DATA_FILES", "INDEX_NAME", "REPORTS", "write_index"]
+
 INDEX_NAME = "index.html"
 # File name -> (title, what it answers); listed in this order when the file exists.
 REPORTS: dict[str, tuple[str, str]] = {

@@ -18,8 +18,24 @@ computes the wrong value; on a TensorFlow where it works again, the claim's verd
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+__all__ = [
+    "AFTER_FIX",
+    "NOT_REPRODUCED",
+    "REPRODUCED",
+    "VERDICTS",
+    "Claim",
+    "ClaimResult",
+    "ClaimText",
+    "DefectResult",
+    "Numbers",
+    "error_line",
+    "evaluate",
+    "verdict_counts",
+    "verdict_for",
+]
 
 REPRODUCED = "reproduced"
 AFTER_FIX = "reproduced only after fixing"
@@ -29,9 +45,14 @@ VERDICTS = (REPRODUCED, AFTER_FIX, NOT_REPRODUCED)
 Numbers = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One claim of the document and how this run decides it."""
+@dataclass(frozen=True, kw_only=True)
+class ClaimText:
+    """What the ledger says about a claim, whatever its verdict.
+
+    Where the document makes it (``section``, ``source``), the Chinese ``quote`` and its
+    ``translation``, how the run tests it (``method``) and the pytest ids of the tests that check it
+    (``tests``, built by ``citations.cite``).
+    """
 
     id: str
     section: str
@@ -40,13 +61,23 @@ class Claim:
     translation: str
     method: str
     tests: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim(ClaimText):
+    """One claim of the document and how this run decides it.
+
+    ``holds`` and ``evidence`` read the numbers of the claim's section; ``needs`` names the defects
+    whose fix the document's own code needs for the claim; ``figures`` the figures that show it.
+    """
+
     holds: Callable[[Numbers], bool]
     evidence: Callable[[Numbers], str]
     needs: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DefectResult:
     """One defect of the document's code, observed live on the installed TensorFlow.
 
@@ -70,17 +101,10 @@ class DefectResult:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class ClaimResult:
+@dataclass(frozen=True, kw_only=True)
+class ClaimResult(ClaimText):
     """A claim with its verdict for this run."""
 
-    id: str
-    section: str
-    source: str
-    quote: str
-    translation: str
-    method: str
-    tests: tuple[str, ...]
     verdict: str
     fixed_by: tuple[str, ...]
     evidence: str
@@ -114,13 +138,7 @@ def evaluate(claim: Claim, numbers: Numbers, defects: Mapping[str, DefectResult]
     present = [name for name in claim.needs if defects[name].present]
     verdict, fixed_by = verdict_for(holds, present)
     return ClaimResult(
-        id=claim.id,
-        section=claim.section,
-        source=claim.source,
-        quote=claim.quote,
-        translation=claim.translation,
-        method=claim.method,
-        tests=claim.tests,
+        **{f.name: getattr(claim, f.name) for f in fields(ClaimText)},
         verdict=verdict,
         fixed_by=fixed_by,
         evidence=claim.evidence(numbers),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from tqdm.auto import tqdm
 
+__all__ = ["EpochBar", "Progress"]
+
 
 class EpochBar(keras.callbacks.Callback):
     """A Keras callback that advances a tqdm bar at every epoch end and closes it at train end."""

@@ -27,6 +27,8 @@ from reference.reproduction.ledger import AFTER_FIX, NOT_REPRODUCED, REPRODUCED
 from reference.reproduction.runner import RunResult
 from reference.reproduction.scale import SECTION_TITLES
 
+__all__ = ["DPI", "FIGURES_DIR", "HTML_NAME", "JSON_NAME", "plain", "write_report"]
+
 FIGURES_DIR = "reproduction"
 HTML_NAME = "reproduction.html"
 JSON_NAME = "reproduction.json"
@@ -75,7 +77,7 @@ def _save_figures(result: RunResult, folder: Path) -> dict[str, str]:
     return uris
 
 
-def as_json(result: RunResult) -> dict:
+def _as_json(result: RunResult) -> dict:
     """The run as one JSON document (numbers of every section, both ledgers, the environment)."""
     return plain(
         {
@@ -100,7 +102,7 @@ def as_json(result: RunResult) -> dict:
     )
 
 
-def render_html(result: RunResult, figures: dict[str, str]) -> str:
+def _render_html(result: RunResult, figures: dict[str, str]) -> str:
     """The report page (Jinja2, autoescaped)."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("reference.reproduction", "templates"),
@@ -149,9 +151,9 @@ def write_report(
     out, staging = Path(out_dir), Path(staging)
     figures = _save_figures(result, staging / FIGURES_DIR)
     (staging / JSON_NAME).write_text(
-        json.dumps(as_json(result), indent=1, ensure_ascii=False), encoding="utf-8"
+        json.dumps(_as_json(result), indent=1, ensure_ascii=False), encoding="utf-8"
     )
-    (staging / HTML_NAME).write_text(render_html(result, figures), encoding="utf-8")
+    (staging / HTML_NAME).write_text(_render_html(result, figures), encoding="utf-8")
     _replace_folder(staging / FIGURES_DIR, out / FIGURES_DIR)
     os.replace(staging / JSON_NAME, out / JSON_NAME)
     os.replace(staging / HTML_NAME, out / HTML_NAME)

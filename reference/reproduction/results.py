@@ -9,6 +9,8 @@ from matplotlib.figure import Figure
 
 from reference.reproduction.ledger import DefectResult
 
+__all__ = ["SectionResult", "Table", "fmt"]
+
 
 @dataclass(frozen=True)
 class Table:

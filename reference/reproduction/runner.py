@@ -22,6 +22,8 @@ from reference.reproduction.results import SectionResult
 from reference.reproduction.scale import SECTION_NAMES, Scale
 from reference.reproduction.sections import SECTIONS
 
+__all__ = ["RunResult", "environment", "run_reproduction"]
+
 
 @dataclass
 class RunResult:
@@ -71,7 +73,7 @@ def _collected_logs(logger_name: str = "absl"):
         logger.propagate = propagate
 
 
-def run_section(name: str, scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
+def _run_section(name: str, scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
     """Run one section, recording its wall time and the warnings its code raised or logged."""
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, _collected_logs() as logged:
@@ -84,7 +86,7 @@ def run_section(name: str, scale: Scale, workdir: Path, progress: Progress) -> S
     return result
 
 
-def decide_claims(section: SectionResult) -> list[ClaimResult]:
+def _decide_claims(section: SectionResult) -> list[ClaimResult]:
     """Every claim of ``section`` decided on its numbers and defects."""
     defects = {d.id: d for d in section.defects}
     return [evaluate(claim, section.numbers, defects) for claim in SECTIONS[section.name].CLAIMS]
@@ -106,9 +108,9 @@ def run_reproduction(
     ordered = [name for name in SECTION_NAMES if name in sections]
     results, claims = [], []
     for name in progress.sections(ordered):
-        section = run_section(name, scale, Path(workdir), progress)
+        section = _run_section(name, scale, Path(workdir), progress)
         results.append(section)
-        claims += decide_claims(section)
+        claims += _decide_claims(section)
     defects = sorted((d for s in results for d in s.defects), key=lambda d: int(d.id[1:]))
     env = {**environment(), "scale": scale.name, "scale_settings": asdict(scale)}
     return RunResult(scale, results, claims, defects, env, time.perf_counter() - start)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["FULL", "QUICK", "SCALES", "SECTION_NAMES", "SECTION_TITLES", "Scale"]
+
 SECTION_TITLES: dict[str, tuple[str, str]] = {
     "losses": ("损失函数", "Loss functions"),
     "optimizers": ("优化器", "Optimizers"),

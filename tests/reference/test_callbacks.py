@@ -9,6 +9,7 @@ import os
 import re
 import warnings
 import zipfile
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -18,6 +19,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from reference.callback_experiments import (
+    PlateauRates,
+    SimulatedDiskFullError,
+    fit_then_fail_while_saving,
+    plateau_rates,
+    tiny_classifier,
+    tiny_data,
+)
 from reference.callbacks import (
     CHECKPOINT_NAME,
     CSV_NAME,
@@ -29,13 +38,12 @@ from reference.callbacks import (
     MultiplicativeDecay,
     ThresholdStopping,
     demonstrate_callbacks,
-    document_callbacks,
-    document_schedule,
     make_callbacks,
 )
 from reference.data import MnistFallbackWarning, load_classification, load_mnist
+from reference.document import document_callbacks, document_schedule
+from reference.loop import build_optimizer
 from reference.models import build_model, document_model
-from reference.monitor import TrainingMonitor, current_learning_rate
 from tests.common import SEED
 
 # Learning rates live in a float32 variable: 0.001 * 0.9**e is stored to ~6e-8 relative.
@@ -59,49 +67,6 @@ def cuts_before(epoch: int, patience: int) -> int:
     return max(0, (epoch - 1) // patience)
 
 
-def tiny_data(n: int = 32, features: int = 8, seed: int = SEED):
-    rng = np.random.default_rng(seed)
-    x = rng.random((n, features), dtype=np.float32)
-    return x, (x.sum(axis=1) > features / 2).astype(np.float32)
-
-
-def tiny_model(*, frozen: bool = False, learning_rate: float = DOCUMENT_INITIAL_LR) -> keras.Model:
-    """A small classifier; ``frozen`` keeps every weight fixed so val_loss is exactly constant."""
-    model = keras.Sequential(
-        [keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1, "sigmoid")]
-    )
-    model.trainable = not frozen
-    model.compile(
-        keras.optimizers.Adam(learning_rate),
-        "binary_crossentropy",
-        metrics=["accuracy"],
-        run_eagerly=True,  # a handful of steps: tracing would cost more than it saves
-    )
-    return model
-
-
-def fit_on_plateau(callbacks: list, epochs: int = PLATEAU_EPOCHS):
-    """Fit a frozen model; returns the History, the rate used in each epoch, the rate after it."""
-    keras.utils.set_random_seed(SEED)
-    model, (x, y) = tiny_model(frozen=True), tiny_data()
-    monitor, after = TrainingMonitor(), []
-    record_after = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: after.append(current_learning_rate(model.optimizer))
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The model does not have any trainable weights")
-        history = model.fit(
-            x,
-            y,
-            epochs=epochs,
-            batch_size=len(x),
-            validation_data=(x, y),
-            callbacks=[monitor, *callbacks, record_after],
-            verbose=0,
-        )
-    return history, np.array(monitor.metrics["learning_rate"]), np.array(after)
-
-
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """The callbacks demo with our set, offline: no mnist.npz, so the sklearn stand-in (D7)."""
@@ -115,9 +80,9 @@ def demo_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def document_plateau_run(tmp_path_factory):
+def document_plateau_run(tmp_path_factory) -> tuple[Path, PlateauRates]:
     workdir = tmp_path_factory.mktemp("document_callbacks")
-    return (workdir, *fit_on_plateau(document_callbacks(workdir)))
+    return workdir, plateau_rates(document_callbacks(workdir), epochs=PLATEAU_EPOCHS, seed=SEED)
 
 
 # --- D7, D8: the demo runs offline, TensorBoard is installed and writes events ------------------
@@ -171,7 +136,7 @@ def test_checkpoint_is_a_loadable_keras_file_scoring_the_best_validation_accurac
 @pytest.mark.parametrize("name", ["best.keras", "best.weights.h5"])
 def test_atomic_checkpoint_holds_the_weights_of_the_best_epoch_not_the_last(tmp_path, name):
     scores = [0.1, 0.9, 0.3]  # best at epoch 1
-    model, (x, y), weights_at = tiny_model(learning_rate=0.1), tiny_data(), []
+    model, (x, y), weights_at = tiny_classifier(learning_rate=0.1), tiny_data(SEED), []
     callbacks = [
         keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: logs.update(score=scores[e])),
         AtomicModelCheckpoint(
@@ -186,7 +151,7 @@ def test_atomic_checkpoint_holds_the_weights_of_the_best_epoch_not_the_last(tmp_
         ),
     ]
     model.fit(x, y, epochs=len(scores), batch_size=8, callbacks=callbacks, verbose=0)
-    restored = tiny_model()
+    restored = tiny_classifier()
     if name.endswith(".keras"):
         restored = keras.saving.load_model(tmp_path / name)
     else:
@@ -211,31 +176,10 @@ def test_csv_log_has_one_row_per_epoch_with_the_history_columns(demo_run):
 # --- atomic checkpoints ---------------------------------------------------------------------------
 
 
-class SimulatedDiskFullError(OSError):
-    pass
-
-
-def fit_then_fail_while_saving(checkpoint, x, y) -> list[np.ndarray]:
-    """One epoch saves normally, the next fails while serializing the last layer's weights.
-
-    Returns the weights that the successful save wrote.
-    """
-    model = tiny_model(learning_rate=0.1)
-    model.fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
-    saved = model.get_weights()
-
-    def fail(store):
-        raise SimulatedDiskFullError("no space left on device")
-
-    model.layers[-1].save_own_variables = fail
-    with pytest.raises(SimulatedDiskFullError):
-        model.fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
-    return saved
-
-
 def test_keras_model_checkpoint_leaves_a_truncated_file_when_saving_fails(tmp_path):
     path = tmp_path / "model.keras"
-    fit_then_fail_while_saving(keras.callbacks.ModelCheckpoint(str(path)), *tiny_data())
+    failed = fit_then_fail_while_saving(keras.callbacks.ModelCheckpoint(str(path)), seed=SEED)
+    assert isinstance(failed.error, SimulatedDiskFullError)
     assert "model.weights.h5" not in zipfile.ZipFile(path).namelist()
     with pytest.raises(ValueError, match=r"model\.weights"):
         keras.saving.load_model(path)
@@ -243,9 +187,10 @@ def test_keras_model_checkpoint_leaves_a_truncated_file_when_saving_fails(tmp_pa
 
 def test_atomic_checkpoint_keeps_the_previous_file_whole_when_saving_fails(tmp_path):
     path = tmp_path / "model.keras"
-    saved = fit_then_fail_while_saving(AtomicModelCheckpoint(str(path)), *tiny_data())
+    failed = fit_then_fail_while_saving(AtomicModelCheckpoint(str(path)), seed=SEED)
+    assert isinstance(failed.error, SimulatedDiskFullError)
     restored = keras.saving.load_model(path)
-    for restored_weight, saved_weight in zip(restored.get_weights(), saved, strict=True):
+    for restored_weight, saved_weight in zip(restored.get_weights(), failed.saved_weights, strict=True):
         np.testing.assert_array_equal(restored_weight, saved_weight)
     assert os.listdir(tmp_path) == ["model.keras"]
 
@@ -254,31 +199,31 @@ def test_atomic_checkpoint_keeps_the_previous_file_whole_when_saving_fails(tmp_p
 
 
 def test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch(document_plateau_run):
-    _, _, used, after = document_plateau_run
+    _, rates = document_plateau_run
     cut = DOCUMENT_PLATEAU_PATIENCE  # val_loss stalls from epoch 1: first cut at the end of epoch 5
-    assert after[cut] == pytest.approx(DOCUMENT_PLATEAU_FACTOR * used[cut], rel=LR_RTOL)
+    assert rates.after[cut] == pytest.approx(DOCUMENT_PLATEAU_FACTOR * rates.used[cut], rel=LR_RTOL)
     expected = [DOCUMENT_INITIAL_LR * DOCUMENT_DECAY**e for e in range(PLATEAU_EPOCHS)]
-    np.testing.assert_allclose(used, expected, rtol=LR_RTOL)
+    np.testing.assert_allclose(rates.used, expected, rtol=LR_RTOL)
 
 
 def test_document_order_logs_the_cut_rate_for_the_epoch_that_still_ran_at_the_old_one(
     document_plateau_run,
 ):
-    _, history, used, after = document_plateau_run
+    _, rates = document_plateau_run
     cut = DOCUMENT_PLATEAU_PATIENCE
-    assert history.history["learning_rate"][cut] == pytest.approx(after[cut], rel=LR_RTOL)
-    assert history.history["learning_rate"][cut] != pytest.approx(used[cut], rel=LR_RTOL)
+    assert rates.logged[cut] == pytest.approx(rates.after[cut], rel=LR_RTOL)
+    assert rates.logged[cut] != pytest.approx(rates.used[cut], rel=LR_RTOL)
 
 
 def test_document_checkpoint_name_h5_still_writes_a_loadable_legacy_hdf5_model(document_plateau_run):
-    workdir = document_plateau_run[0]
+    workdir, _ = document_plateau_run
     path = workdir / "best_model.h5"
     assert path.read_bytes()[:8] == HDF5_SIGNATURE
     assert keras.saving.load_model(path).input_shape == (None, 8)
 
 
 def test_our_callbacks_keep_every_plateau_cut_and_the_per_epoch_decay(tmp_path):
-    _, used, _ = fit_on_plateau(make_callbacks(tmp_path, histogram_freq=0))
+    rates = plateau_rates(make_callbacks(tmp_path, histogram_freq=0), epochs=PLATEAU_EPOCHS, seed=SEED)
     expected = [
         DOCUMENT_INITIAL_LR
         * DOCUMENT_DECAY**e
@@ -286,17 +231,19 @@ def test_our_callbacks_keep_every_plateau_cut_and_the_per_epoch_decay(tmp_path):
         for e in range(PLATEAU_EPOCHS)
     ]
     assert cuts_before(PLATEAU_EPOCHS - 1, DOCUMENT_PLATEAU_PATIENCE) == 1
-    np.testing.assert_allclose(used, expected, rtol=LR_RTOL)
+    np.testing.assert_allclose(rates.used, expected, rtol=LR_RTOL)
 
 
 def test_reduce_lr_on_plateau_alone_halves_the_rate_after_each_stalled_patience(tmp_path):
     patience = 2
-    history, used, _ = fit_on_plateau(
-        make_callbacks(tmp_path, lr_decay=None, lr_patience=patience, histogram_freq=0)
+    rates = plateau_rates(
+        make_callbacks(tmp_path, lr_decay=None, lr_patience=patience, histogram_freq=0),
+        epochs=PLATEAU_EPOCHS,
+        seed=SEED,
     )
     expected = [DOCUMENT_INITIAL_LR * 0.5 ** cuts_before(e, patience) for e in range(PLATEAU_EPOCHS)]
-    np.testing.assert_allclose(used, expected, rtol=LR_RTOL)
-    np.testing.assert_allclose(history.history["learning_rate"], expected, rtol=LR_RTOL)
+    np.testing.assert_allclose(rates.used, expected, rtol=LR_RTOL)
+    np.testing.assert_allclose(rates.logged, expected, rtol=LR_RTOL)
 
 
 def test_document_schedule_ignores_the_rate_it_is_given():
@@ -326,6 +273,7 @@ def threshold_run():
     split = load_classification("monitored", n_samples=400)
     model = build_model(document_model("custom_callback"))
     model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"])
+    build_optimizer(model)
     timer, stopper = EpochTimer(), ThresholdStopping(threshold=0.8)
     history = model.fit(
         split.x_train,
@@ -356,7 +304,7 @@ def test_epoch_timer_records_one_positive_time_per_epoch(threshold_run):
 
 def test_threshold_stopping_needs_strictly_more_than_the_threshold():
     stopper = ThresholdStopping(threshold=0.95)
-    stopper.set_model(tiny_model())
+    stopper.set_model(tiny_classifier())
     stopper.on_epoch_end(0, {"val_accuracy": 0.95})
     assert not stopper.model.stop_training
     stopper.on_epoch_end(1, {"val_accuracy": 0.9501})
@@ -365,7 +313,7 @@ def test_threshold_stopping_needs_strictly_more_than_the_threshold():
 
 def test_threshold_stopping_warns_in_the_log_when_its_metric_is_missing(caplog):
     stopper = ThresholdStopping()
-    stopper.set_model(tiny_model())
+    stopper.set_model(tiny_classifier())
     with caplog.at_level(logging.WARNING, logger="reference.callbacks"):
         stopper.on_epoch_end(0, {"accuracy": 1.0})
     assert "val_accuracy" in caplog.text

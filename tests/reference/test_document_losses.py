@@ -10,30 +10,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference import losses
+from reference.document import FOCAL_Y_PRED, FOCAL_Y_TRUE, document_focal_loss
 from tests.common.oracles import losses as oracle
 
-# The document's own five numbers (section "自定义损失函数").
-Y_TRUE = np.array([0, 1, 1, 0, 1], np.float32)
-Y_PRED = np.array([0.1, 0.9, 0.8, 0.2, 0.7], np.float32)
 RTOL_FLOAT32 = 2e-5
 
 
 def test_document_focal_loss_gives_0_00294_where_the_definition_gives_0_00360():
     """D1: on the document's data its focal loss is 0.00294; Lin et al.'s definition gives 0.00360."""
-    document = float(losses.document_focal_loss(alpha=0.25, gamma=2.0)(Y_TRUE, Y_PRED))
-    definition = float(oracle.focal_loss(Y_TRUE, Y_PRED))
+    document = float(document_focal_loss(alpha=0.25, gamma=2.0)(FOCAL_Y_TRUE, FOCAL_Y_PRED))
+    definition = float(oracle.focal_loss(FOCAL_Y_TRUE, FOCAL_Y_PRED))
     assert document == pytest.approx(0.00294, abs=5e-6)
     assert definition == pytest.approx(0.00360, abs=5e-6)
-    assert float(losses.focal_loss(Y_TRUE, Y_PRED)) == pytest.approx(definition, rel=RTOL_FLOAT32)
+    assert float(losses.focal_loss(FOCAL_Y_TRUE, FOCAL_Y_PRED)) == pytest.approx(definition, rel=RTOL_FLOAT32)
 
 
 def test_document_focal_loss_is_the_mean_modulator_times_the_mean_bce():
     """D1's mechanism: BCE is averaged over the last axis BEFORE the element-wise modulation."""
-    alpha_t = Y_TRUE * 0.25 + (1 - Y_TRUE) * 0.75
-    p_t = Y_TRUE * Y_PRED + (1 - Y_TRUE) * (1 - Y_PRED)
+    alpha_t = FOCAL_Y_TRUE * 0.25 + (1 - FOCAL_Y_TRUE) * 0.75
+    p_t = FOCAL_Y_TRUE * FOCAL_Y_PRED + (1 - FOCAL_Y_TRUE) * (1 - FOCAL_Y_PRED)
     modulator = alpha_t * (1 - p_t) ** 2
-    expected = modulator.mean() * oracle.binary_crossentropy(Y_TRUE, Y_PRED)
-    document = float(losses.document_focal_loss()(Y_TRUE, Y_PRED))
+    expected = modulator.mean() * oracle.binary_crossentropy(FOCAL_Y_TRUE, FOCAL_Y_PRED)
+    document = float(document_focal_loss()(FOCAL_Y_TRUE, FOCAL_Y_PRED))
     assert document == pytest.approx(expected, rel=RTOL_FLOAT32)
 
 
@@ -50,10 +48,10 @@ def test_document_focal_loss_builds_an_n_by_n_matrix_from_column_inputs():
     it; the memory does not (N = 100k rows would need 40 GB). Ours stays (N,).
     """
     n = 7
-    assert (n, n) in _intermediate_shapes(losses.document_focal_loss(), (n, 1))
+    assert (n, n) in _intermediate_shapes(document_focal_loss(), (n, 1))
     assert (n, n) not in _intermediate_shapes(losses.focal_loss, (n, 1))
-    column = float(losses.document_focal_loss()(Y_TRUE[:, None], Y_PRED[:, None]))
-    assert column == pytest.approx(float(losses.document_focal_loss()(Y_TRUE, Y_PRED)), rel=RTOL_FLOAT32)
+    column = float(document_focal_loss()(FOCAL_Y_TRUE[:, None], FOCAL_Y_PRED[:, None]))
+    assert column == pytest.approx(float(document_focal_loss()(FOCAL_Y_TRUE, FOCAL_Y_PRED)), rel=RTOL_FLOAT32)
 
 
 @settings(max_examples=30, deadline=None)
@@ -86,10 +84,10 @@ def test_our_focal_loss_matches_keras_binary_focal_crossentropy_with_class_balan
 def test_document_focal_loss_differs_from_keras_binary_focal_crossentropy():
     keras_value = float(
         keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.25, gamma=2.0)(
-            Y_TRUE, Y_PRED
+            FOCAL_Y_TRUE, FOCAL_Y_PRED
         )
     )
-    document = float(losses.document_focal_loss()(Y_TRUE, Y_PRED))
+    document = float(document_focal_loss()(FOCAL_Y_TRUE, FOCAL_Y_PRED))
     assert abs(document - keras_value) / keras_value > 0.15
 
 

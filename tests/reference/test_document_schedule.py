@@ -16,17 +16,11 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference.document_schedule import DocumentWarmupCosineDecay
+from reference.document import WARMUP_ARGUMENTS, DocumentWarmupCosineDecay
 from reference.schedules import WarmupCosineDecay
 from tests.common.oracles import schedules as oracle
 
 AGREEMENT_RTOL_FLOAT32 = 1e-5
-DOCUMENT_ARGUMENTS = {
-    "warmup_steps": 100,
-    "total_steps": 1000,
-    "initial_learning_rate": 0.001,
-    "min_learning_rate": 0.0001,
-}
 INT64_STEP_ERRORS = (TypeError, tf.errors.InvalidArgumentError)
 
 
@@ -37,7 +31,7 @@ def _one_update(optimizer: keras.optimizers.Optimizer) -> tf.Variable:
 
 
 def test_d2_an_optimizers_int64_iterations_break_the_documents_schedule_but_not_ours():
-    document = DocumentWarmupCosineDecay(**DOCUMENT_ARGUMENTS)
+    document = DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS)
     assert document(50) == pytest.approx(0.0005)  # a Python int hides the bug
     assert keras.optimizers.SGD(document).iterations.dtype == "int64"
     with pytest.raises(INT64_STEP_ERRORS):
@@ -45,10 +39,10 @@ def test_d2_an_optimizers_int64_iterations_break_the_documents_schedule_but_not_
     with pytest.raises(INT64_STEP_ERRORS):
         _one_update(keras.optimizers.SGD(document))
 
-    optimizer = keras.optimizers.SGD(WarmupCosineDecay(**DOCUMENT_ARGUMENTS))
+    optimizer = keras.optimizers.SGD(WarmupCosineDecay(**WARMUP_ARGUMENTS))
     x = _one_update(optimizer)  # iterations 0: the warmup starts at rate 0
     np.testing.assert_array_equal(x.numpy(), [0.0, 0.0])
-    expected = oracle.warmup_cosine(1, *DOCUMENT_ARGUMENTS.values())
+    expected = oracle.warmup_cosine(1, *WARMUP_ARGUMENTS.values())
     assert float(optimizer.learning_rate) == pytest.approx(expected, rel=AGREEMENT_RTOL_FLOAT32)
 
 
@@ -69,11 +63,11 @@ def test_d2_model_fit_fails_with_the_documents_schedule_and_runs_with_ours():
 
 
 def test_d3_after_total_steps_the_documents_cosine_climbs_back_and_ours_stays_at_the_minimum():
-    document, ours = DocumentWarmupCosineDecay(**DOCUMENT_ARGUMENTS), WarmupCosineDecay(**DOCUMENT_ARGUMENTS)
+    document, ours = DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS), WarmupCosineDecay(**WARMUP_ARGUMENTS)
     assert float(document(1500)) == pytest.approx(float(document(500)), rel=AGREEMENT_RTOL_FLOAT32)
-    assert float(document(1500)) > 5 * DOCUMENT_ARGUMENTS["min_learning_rate"]
+    assert float(document(1500)) > 5 * WARMUP_ARGUMENTS["min_learning_rate"]
     assert float(ours(1500)) == pytest.approx(
-        DOCUMENT_ARGUMENTS["min_learning_rate"], rel=AGREEMENT_RTOL_FLOAT32
+        WARMUP_ARGUMENTS["min_learning_rate"], rel=AGREEMENT_RTOL_FLOAT32
     )
     assert float(ours(500)) == pytest.approx(float(document(500)), rel=AGREEMENT_RTOL_FLOAT32)
 
@@ -127,21 +121,21 @@ def _model_with(schedule) -> keras.Model:
 
 def test_d4_a_model_using_the_documents_schedule_cannot_be_saved_and_one_using_ours_can(tmp_path):
     with pytest.raises(NotImplementedError, match="get_config"):
-        DocumentWarmupCosineDecay(**DOCUMENT_ARGUMENTS).get_config()
+        DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS).get_config()
     with pytest.raises(NotImplementedError, match="get_config"):
-        _model_with(DocumentWarmupCosineDecay(**DOCUMENT_ARGUMENTS)).save(tmp_path / "document.keras")
+        _model_with(DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS)).save(tmp_path / "document.keras")
 
-    _model_with(WarmupCosineDecay(**DOCUMENT_ARGUMENTS)).save(tmp_path / "ours.keras")
+    _model_with(WarmupCosineDecay(**WARMUP_ARGUMENTS)).save(tmp_path / "ours.keras")
     loaded = keras.saving.load_model(tmp_path / "ours.keras")
-    assert loaded.optimizer.get_config()["learning_rate"]["config"] == DOCUMENT_ARGUMENTS
+    assert loaded.optimizer.get_config()["learning_rate"]["config"] == WARMUP_ARGUMENTS
 
 
 def test_the_documents_plot_loop_fails_at_step_0_because_warmup_returns_a_python_float():
-    document, ours = DocumentWarmupCosineDecay(**DOCUMENT_ARGUMENTS), WarmupCosineDecay(**DOCUMENT_ARGUMENTS)
+    document, ours = DocumentWarmupCosineDecay(**WARMUP_ARGUMENTS), WarmupCosineDecay(**WARMUP_ARGUMENTS)
     assert type(document(0)) is float
     with pytest.raises(AttributeError, match="numpy"):
         [document(step).numpy() for step in range(1000)]
 
     values = np.array([ours(step).numpy() for step in range(0, 1000, 50)])
-    expected = oracle.warmup_cosine(np.arange(0, 1000, 50), *DOCUMENT_ARGUMENTS.values())
+    expected = oracle.warmup_cosine(np.arange(0, 1000, 50), *WARMUP_ARGUMENTS.values())
     np.testing.assert_allclose(values, expected, rtol=AGREEMENT_RTOL_FLOAT32, atol=1e-9)

@@ -10,9 +10,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from reference.data import load_classification, make_dataset, standardize
+from reference.document import (
+    DOCUMENT_WEIGHTS_FILE,
+    document_reset_states,
+    document_seeding,
+    document_standardize,
+)
 from reference.models import ModelSpec, build_model
 from reference.trainer import Trainer
 
@@ -24,7 +29,7 @@ DROPOUT_SPEC = ModelSpec(20, (64,), dropout=(0.5,))
 
 def test_d5_keras3_metrics_have_no_reset_states():
     with pytest.raises(AttributeError, match="reset_states"):
-        keras.metrics.Mean().reset_states()
+        document_reset_states(keras.metrics.Mean())
 
 
 def test_d5_reset_state_empties_a_mean_metric():
@@ -50,7 +55,7 @@ def test_d5_trainer_metrics_hold_only_the_last_epoch_after_three_epochs():
 
 def test_d6_saving_weights_to_a_plain_h5_name_raises(tmp_path):
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
-        build_model(SPEC).save_weights(tmp_path / "best_model_weights.h5")
+        build_model(SPEC).save_weights(tmp_path / DOCUMENT_WEIGHTS_FILE)
 
 
 def test_d6_a_weights_h5_name_saves_and_loads_the_same_weights(tmp_path):
@@ -63,7 +68,7 @@ def test_d6_a_weights_h5_name_saves_and_loads_the_same_weights(tmp_path):
 
 def test_d6_the_trainer_refuses_the_documents_file_name_before_training():
     with pytest.raises(ValueError, match=r"`weights_path`.*best_model_weights\.h5"):
-        Trainer(build_model(SPEC), keras.optimizers.Adam(), weights_path="best_model_weights.h5")
+        Trainer(build_model(SPEC), keras.optimizers.Adam(), weights_path=DOCUMENT_WEIGHTS_FILE)
 
 
 # --- D10 ---------------------------------------------------------------------------------------
@@ -74,8 +79,8 @@ def test_d10_leaky_standardization_lets_one_test_sample_move_the_others():
     train, test = rng.normal(size=(50, 3)), rng.normal(size=(10, 3))
     changed = test.copy()
     changed[0] += 100.0
-    _, leaky_before = standardize(train, test, leaky=True)
-    _, leaky_after = standardize(train, changed, leaky=True)
+    _, leaky_before = document_standardize(train, test)
+    _, leaky_after = document_standardize(train, changed)
     _, fixed_before = standardize(train, test)
     _, fixed_after = standardize(train, changed)
     assert not np.allclose(leaky_before[1:], leaky_after[1:])
@@ -104,13 +109,8 @@ def build_and_drop(seed_with) -> tuple[list[np.ndarray], np.ndarray]:
     return model.get_weights(), keras.ops.convert_to_numpy(output)
 
 
-def documents_seeding(seed: int) -> None:
-    tf.random.set_seed(seed)
-    np.random.seed(seed)
-
-
 def test_d12_tf_and_numpy_seeds_do_not_repeat_a_keras_model_build():
-    (weights_a, _), (weights_b, _) = build_and_drop(documents_seeding), build_and_drop(documents_seeding)
+    (weights_a, _), (weights_b, _) = build_and_drop(document_seeding), build_and_drop(document_seeding)
     assert not np.array_equal(weights_a[0], weights_b[0])
 
 

@@ -8,8 +8,6 @@ Scales (``fit``, Adam(1e-3), batch 32, seed 42; runs repeat bitwise on this CPU)
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,19 +15,19 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reference.data import load_classification
+from reference.loop import History
 from reference.models import ModelSpec
 from reference.regularization import (
-    DROPOUT_BN_CONFIGS,
-    WEIGHT_CONFIGS,
     RegularizationResult,
     generalization_gap,
     near_zero_fraction,
     plot_loss_curves,
     plot_weight_comparison,
+    run_comparison,
     run_configurations,
     weight_norms,
 )
-from reference.training import History, train_eager
+from reference.training import train_eager
 
 # Measured at the scale above: near-zero (|w| < 1e-3) fraction none 0.002, L1 0.366; first-layer
 # L2 norm none 5.72, L2 4.14. Margins are about half the measured differences.
@@ -43,19 +41,20 @@ NORM_RTOL = 1e-9
 
 @pytest.fixture(scope="module")
 def weight_results() -> dict[str, RegularizationResult]:
-    split = load_classification("weight_regularization", n_samples=400)
-    configs = {name: replace(WEIGHT_CONFIGS[name], hidden=(32, 16)) for name in ("none", "l1", "l2")}
-    return run_configurations(configs, split, epochs=20, seed=42)
+    return run_comparison(
+        "weight", configurations=("none", "l1", "l2"), n_samples=400, epochs=20, hidden=(32, 16), seed=42
+    )
 
 
 @pytest.fixture(scope="module")
 def dropout_bn_results() -> dict[str, RegularizationResult]:
-    split = load_classification("regularization")
-    configs = {
-        name: replace(DROPOUT_BN_CONFIGS[name], hidden=(64, 32, 16))
-        for name in ("none", "dropout", "batch_norm")
-    }
-    return run_configurations(configs, split, epochs=30, seed=42)
+    return run_comparison(
+        "dropout_bn",
+        configurations=("none", "dropout", "batch_norm"),
+        epochs=30,
+        hidden=(64, 32, 16),
+        seed=42,
+    )
 
 
 # --- the document's claims ---------------------------------------------------------------------
@@ -152,6 +151,10 @@ BAD_CALLS = [
         lambda: run_configurations({}, load_classification("basic", n_samples=20), epochs=1),
         "configs",
         id="none",
+    ),
+    pytest.param(lambda: run_comparison("dropout"), "name", id="unknown-comparison"),
+    pytest.param(
+        lambda: run_comparison("weight", configurations=["l3"]), "configurations", id="unknown-config"
     ),
 ]
 

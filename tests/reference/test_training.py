@@ -13,18 +13,19 @@ import pytest
 import tensorflow as tf
 
 from reference.data import Split, load_classification, random_binary_split
-from reference.models import ModelSpec, build_model, document_model
-from reference.trainer import (
+from reference.loop import (
     EPOCH_KEYS,
     STOP_CALLBACK,
     STOP_EARLY,
     STOP_NON_FINITE,
     BestWeights,
-    Trainer,
+    History,
     clip_gradients,
     objective_for,
     save_weights_atomic,
 )
+from reference.models import ModelSpec, build_model, document_model
+from reference.trainer import Trainer
 from reference.training import TRAINING_WAYS, train_fit, train_trainer
 
 # The three ways agree to float32 rounding: measured max difference 6e-8 on losses, 1.2e-7 on
@@ -52,45 +53,7 @@ def bce_on_test(model: keras.Model, split: Split) -> float:
     return float(keras.ops.mean(keras.losses.binary_crossentropy(split.y_test[:, None], predictions)))
 
 
-# --- equivalence -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def equivalent_runs() -> dict:
-    """Each way trains the same initial weights on identical unshuffled batches: 4 epochs x 4 steps.
-
-    The basic model without dropout, plus batch norm and L2 so that moving statistics and penalty
-    terms are compared too.
-    """
-    split = load_classification("advanced", n_samples=320)  # 256 train = 4 batches of 64
-    spec = replace(document_model("basic").without_dropout(), batch_norm=True, l2=1e-3)
-    keras.utils.set_random_seed(7)
-    initial = build_model(spec).get_weights()
-    histories = {}
-    for way, train in TRAINING_WAYS.items():
-        model = build_model(spec)
-        model.set_weights(initial)
-        optimizer = keras.optimizers.Adam(1e-3)
-        histories[way] = train(model, split, epochs=4, batch_size=64, optimizer=optimizer, **SAME_SETTINGS)
-    return histories
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("key", ["loss", "val_loss", "accuracy", "val_accuracy", "gradient_norm"])
-@pytest.mark.parametrize("way", ["trainer", "fit"])
-def test_trainer_and_fit_follow_the_eager_loops_trajectory(equivalent_runs, way, key):
-    np.testing.assert_allclose(
-        getattr(equivalent_runs[way], key), getattr(equivalent_runs["eager"], key), atol=EQUIVALENCE_ATOL
-    )
-
-
-@pytest.mark.slow
-def test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous(equivalent_runs):
-    loss = equivalent_runs["eager"].loss
-    assert loss[-1] < loss[0] - 0.05
-
-
-# --- callbacks contract ------------------------------------------------------------------------
+# --- equivalence and the callbacks contract: one run per way ----------------------------------
 
 
 class Recorder(keras.callbacks.Callback):
@@ -116,57 +79,117 @@ class Recorder(keras.callbacks.Callback):
         self.events.append("train_end")
 
 
-SCHEDULE = {"initial_learning_rate": 1e-3, "decay_steps": 2, "decay_rate": 0.5}
-STEPS_PER_EPOCH = 4  # 64 training samples in batches of 16
+SCHEDULE = {"initial_learning_rate": 1e-3, "decay_steps": 8, "decay_rate": 0.5}
+STEPS_PER_EPOCH = 4  # 256 training samples in batches of 64
+STOP_AFTER = 3  # the Recorder stops the 6-epoch runs after 4 epochs
 
 
-@pytest.fixture(scope="module", params=WAYS)
-def recorded(request):
-    """One short run per way with a ``Recorder`` stopping after epoch 1 and a decaying rate."""
-    keras.utils.set_random_seed(3)
-    recorder = Recorder(stop_after=1)
-    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(**SCHEDULE))
-    history = TRAINING_WAYS[request.param](
-        build_model(TINY), tiny_split(), epochs=5, batch_size=16, optimizer=optimizer, callbacks=[recorder]
+@pytest.fixture(scope="module")
+def equivalent_runs() -> dict[str, tuple[Recorder, History]]:
+    """Each way trains the same initial weights on identical unshuffled batches: 4 epochs x 4 steps.
+
+    The basic model without dropout, plus batch norm and L2 so that moving statistics and penalty
+    terms are compared too; Adam on a decaying rate, and a ``Recorder`` that stops the run.
+    """
+    split = load_classification("advanced", n_samples=320)
+    spec = replace(document_model("basic").without_dropout(), batch_norm=True, l2=1e-3)
+    keras.utils.set_random_seed(7)
+    initial = build_model(spec).get_weights()
+    runs = {}
+    for way, train in TRAINING_WAYS.items():
+        model = build_model(spec)
+        model.set_weights(initial)
+        optimizer = keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(**SCHEDULE))
+        recorder = Recorder(stop_after=STOP_AFTER)
+        history = train(
+            model, split, epochs=6, batch_size=64, optimizer=optimizer, callbacks=[recorder], **SAME_SETTINGS
+        )
+        runs[way] = recorder, history
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["loss", "val_loss", "accuracy", "val_accuracy", "gradient_norm"])
+@pytest.mark.parametrize("way", ["trainer", "fit"])
+def test_trainer_and_fit_follow_the_eager_loops_trajectory(equivalent_runs, way, key):
+    _, history = equivalent_runs[way]
+    _, eager = equivalent_runs["eager"]
+    np.testing.assert_allclose(getattr(history, key), getattr(eager, key), atol=EQUIVALENCE_ATOL)
+
+
+def bce_with_l2_penalty(weights: list[np.ndarray], l2: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-sample BCE + the L2 penalty of a 1-hidden-layer relu/sigmoid MLP, in float64 NumPy."""
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in weights)
+    p = 1.0 / (1.0 + np.exp(-(np.maximum(x @ w1 + b1, 0.0) @ w2 + b2).ravel()))
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p)) + l2 * np.sum(w1**2)
+
+
+def test_fit_logs_the_batch_size_weighted_mean_of_the_step_losses_with_the_penalty():
+    """SGD(0) keeps the weights, so each step's loss is known: 70 rows in batches of 32, 32, 6."""
+    split = load_classification("advanced", n_samples=88)
+    model = build_model(replace(TINY, l2=0.01))
+    weights = model.get_weights()
+    history = train_fit(
+        model, split, epochs=1, batch_size=32, optimizer=keras.optimizers.SGD(0.0), shuffle=False
     )
-    return recorder, history
+    per_sample = bce_with_l2_penalty(weights, 0.01, split.x_train, split.y_train)
+    batch_means = [per_sample[i : i + 32].mean() for i in range(0, len(per_sample), 32)]
+    assert len(split.x_train) == 70
+    assert abs(np.mean(batch_means) - per_sample.mean()) > 1e-3  # unweighted would be caught
+    assert history.loss[0] == pytest.approx(per_sample.mean(), rel=1e-5)
 
 
 @pytest.mark.slow
-def test_callbacks_receive_the_training_hooks_in_fit_order(recorded):
-    recorder, _ = recorded
-    expected = ["train_begin", "epoch_begin 0", "epoch_end 0", "epoch_begin 1", "epoch_end 1", "train_end"]
-    assert recorder.events == expected
+def test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous(equivalent_runs):
+    loss = equivalent_runs["eager"][1].loss
+    assert loss[-1] < loss[0] - 0.05
 
 
 @pytest.mark.slow
-def test_epoch_logs_hold_exactly_the_contract_keys_as_python_floats(recorded):
-    recorder, _ = recorded
+@pytest.mark.parametrize("way", WAYS)
+def test_callbacks_receive_the_training_hooks_in_fit_order(equivalent_runs, way):
+    recorder, _ = equivalent_runs[way]
+    epochs = [f"epoch_{hook} {e}" for e in range(STOP_AFTER + 1) for hook in ("begin", "end")]
+    assert recorder.events == ["train_begin", *epochs, "train_end"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("way", WAYS)
+def test_epoch_logs_hold_exactly_the_contract_keys_as_python_floats(equivalent_runs, way):
+    recorder, _ = equivalent_runs[way]
     for logs in recorder.logs:
         assert set(logs) == set(EPOCH_KEYS)
         assert all(type(value) is float for value in logs.values())
 
 
 @pytest.mark.slow
-def test_a_callback_setting_stop_training_ends_the_run_and_is_recorded(recorded):
-    _, history = recorded
-    assert (len(history.loss), history.stopped_epoch, history.stopped_reason) == (2, 1, STOP_CALLBACK)
+@pytest.mark.parametrize("way", WAYS)
+def test_a_callback_setting_stop_training_ends_the_run_and_is_recorded(equivalent_runs, way):
+    _, history = equivalent_runs[way]
+    assert (len(history.loss), history.stopped_epoch, history.stopped_reason) == (
+        STOP_AFTER + 1,
+        STOP_AFTER,
+        STOP_CALLBACK,
+    )
 
 
 @pytest.mark.slow
-def test_logged_learning_rate_is_the_schedule_at_the_steps_done(recorded):
-    _, history = recorded
+@pytest.mark.parametrize("way", WAYS)
+def test_logged_learning_rate_is_the_schedule_at_the_steps_done(equivalent_runs, way):
+    _, history = equivalent_runs[way]
     steps = STEPS_PER_EPOCH * (np.arange(len(history.learning_rate)) + 1)
     expected = SCHEDULE["initial_learning_rate"] * SCHEDULE["decay_rate"] ** (steps / SCHEDULE["decay_steps"])
     np.testing.assert_allclose(history.learning_rate, expected, rtol=1e-6)
 
 
 @pytest.mark.slow
-def test_history_as_dict_carries_every_epoch_key_and_the_stop_fields(recorded):
-    _, history = recorded
+@pytest.mark.parametrize("way", WAYS)
+def test_history_as_dict_carries_every_epoch_key_and_the_stop_fields(equivalent_runs, way):
+    _, history = equivalent_runs[way]
     as_dict = history.as_dict()
     assert set(EPOCH_KEYS) | {"stopped_epoch", "best_epoch", "stopped_reason"} == set(as_dict)
-    assert all(len(as_dict[key]) == 2 for key in EPOCH_KEYS)
+    assert all(len(as_dict[key]) == STOP_AFTER + 1 for key in EPOCH_KEYS)
 
 
 # --- early stopping ----------------------------------------------------------------------------

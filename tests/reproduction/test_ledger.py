@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from reference.data import DOCUMENT_DATASETS
 from reference.reproduction.cli import UsageError, parse_sections
-from reference.reproduction.defects import DEFECTS
+from reference.reproduction.defects import DEFECTS, result
 from reference.reproduction.index import write_index
 from reference.reproduction.ledger import (
     AFTER_FIX,
@@ -255,7 +255,20 @@ BREAKS = {
 
 
 def _present(*ids: str, present: bool = True) -> dict[str, DefectResult]:
-    return {i: DefectResult(i, "t", "w", "doc", "fixed", present, True, "fix", ()) for i in ids}
+    return {
+        i: DefectResult(
+            id=i,
+            title="t",
+            where="w",
+            document="doc",
+            fixed="fixed",
+            present=present,
+            fix_verified=True,
+            fix="fix",
+            tests=(),
+        )
+        for i in ids
+    }
 
 
 # --- verdicts ----------------------------------------------------------------------------------------
@@ -287,7 +300,16 @@ def test_a_verdict_names_exactly_the_present_defects_and_only_when_the_claim_hol
 
 def test_a_claim_whose_defect_is_gone_on_this_tensorflow_is_simply_reproduced():
     claim = Claim(
-        "X1", "losses", "s", "引用", "quote", "m", (), lambda n: n["ok"], lambda n: "e", needs=("D1", "D2")
+        id="X1",
+        section="losses",
+        source="s",
+        quote="引用",
+        translation="quote",
+        method="m",
+        tests=(),
+        holds=lambda n: n["ok"],
+        evidence=lambda n: "e",
+        needs=("D1", "D2"),
     )
     gone = evaluate(claim, {"ok": True}, {**_present("D1", present=False), **_present("D2")})
     assert (gone.verdict, gone.fixed_by, gone.label) == (
@@ -296,6 +318,13 @@ def test_a_claim_whose_defect_is_gone_on_this_tensorflow_is_simply_reproduced():
         "reproduced only after fixing D2",
     )
     assert evaluate(claim, {"ok": True}, _present("D1", "D2", present=False)).label == REPRODUCED
+
+
+def test_claims_and_defect_results_take_keyword_arguments_only():
+    with pytest.raises(TypeError):
+        Claim("X1", "losses", "s", "引用", "quote", "m", (), lambda n: True, lambda n: "e")
+    with pytest.raises(TypeError):
+        result("D1", "document", "fixed", True, True)
 
 
 def test_claim_ids_are_unique_and_every_claim_has_a_crafted_break():

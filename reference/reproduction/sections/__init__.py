@@ -14,6 +14,8 @@ from reference.reproduction.sections import (
     training,
 )
 
+__all__ = ["SECTIONS"]
+
 SECTIONS: dict[str, ModuleType] = {
     "losses": losses,
     "optimizers": optimizers,

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
 import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from reference.callback_experiments import plateau_rates
 from reference.callbacks import (
     CSV_NAME,
     TENSORBOARD_DIR,
     EpochTimer,
     ThresholdStopping,
     demonstrate_callbacks,
-    document_callbacks,
     make_callbacks,
 )
 from reference.data import load_mnist, random_binary_split
+from reference.document import document_callbacks
+from reference.loop import History, build_optimizer
 from reference.models import build_model, document_model
 from reference.reproduction.captures_callbacks import (
     capture_d7,
@@ -32,9 +35,8 @@ from reference.reproduction.captures_callbacks import (
     capture_d9,
     capture_d15,
     capture_d16,
-    first_cut,
-    plateau_rates,
 )
+from reference.reproduction.citations import cite
 from reference.reproduction.figures import (
     plot_custom_callback,
     plot_learning_rates,
@@ -44,9 +46,9 @@ from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
-from reference.trainer import History
 
-T = "tests/reference/test_callbacks.py::"
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 EARLY_STOPPING_PATIENCE = 10  # the document's
 THRESHOLD = 0.95  # the document's custom stop
 RESTORE_RTOL = 1e-4
@@ -99,6 +101,7 @@ def _custom(scale: Scale, split, spec, batch_size: int) -> dict:
     model.compile(
         optimizer=keras.optimizers.Adam(0.001), loss=loss, metrics=["accuracy"], run_eagerly=scale.run_eagerly
     )
+    build_optimizer(model)
     timer, stopper = EpochTimer(), ThresholdStopping(THRESHOLD)
     history = model.fit(
         split.x_train,
@@ -141,10 +144,12 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             demos["ours"] = _demo(workdir / "ours", False, scale, split)
         elif step == "plateau":
             plateau["document"] = plateau_rates(
-                document_callbacks(workdir / "plateau_document"), scale.plateau_epochs, scale.seed
+                document_callbacks(workdir / "plateau_document"), epochs=scale.plateau_epochs, seed=scale.seed
             )
             plateau["ours"] = plateau_rates(
-                make_callbacks(workdir / "plateau_ours", histogram_freq=0), scale.plateau_epochs, scale.seed
+                make_callbacks(workdir / "plateau_ours", histogram_freq=0),
+                epochs=scale.plateau_epochs,
+                seed=scale.seed,
             )
         else:
             random_split = random_binary_split(scale.custom_train, scale.custom_val, seed=scale.seed)
@@ -152,11 +157,13 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             digits = load_mnist(n_train=scale.mnist_train, n_test=scale.mnist_test)
             spec = document_model("callbacks").with_input_dim(digits.n_features)
             custom["digits"] = _custom(scale, digits, spec, 32)
-    cut = first_cut(plateau["document"])
     numbers = {
         "source": split.source,
         "demos": demos,
-        "plateau": {**plateau, "cut_epoch": cut},
+        "plateau": {
+            **{k: asdict(v) for k, v in plateau.items()},
+            "cut_epoch": plateau["document"].first_cut(),
+        },
         "custom": custom,
     }
     section = SectionResult(
@@ -202,9 +209,7 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             ("epoch", "document's callbacks", "ours", "0.001 * 0.9**epoch"),
             tuple(
                 (str(e), fmt(d, ".5g"), fmt(o, ".5g"), fmt(0.001 * 0.9**e, ".5g"))
-                for e, (d, o) in enumerate(
-                    zip(plateau["document"]["used"], plateau["ours"]["used"], strict=True)
-                )
+                for e, (d, o) in enumerate(zip(plateau["document"].used, plateau["ours"].used, strict=True))
             ),
         )
     )
@@ -213,7 +218,7 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
             "document's callbacks (History)": demos["document"]["learning_rate"],
             "ours (History)": demos["ours"]["learning_rate"],
         },
-        {"document's callbacks": plateau["document"]["used"], "ours": plateau["ours"]["used"]},
+        {"document's callbacks": plateau["document"].used, "ours": plateau["ours"].used},
     )
     section.figures["callbacks_demo"] = plot_validation_comparison(
         {
@@ -266,56 +271,56 @@ def _scheduled(rates) -> bool:
 
 CLAIMS = [
     Claim(
-        "C1",
-        "callbacks",
-        "内置回调函数",
-        "# 早停 tf.keras.callbacks.EarlyStopping(monitor='val_loss', patience=10, ...)",
-        "EarlyStopping stops training 10 epochs after the validation loss stopped improving.",
-        "The demo with the document's callbacks: epochs run vs the best epoch + 10 (needs a stop before the last epoch).",
-        (
-            f"{T}test_callbacks_demo_falls_back_to_the_offline_digits_with_a_warning",
-            "tests/reference/test_training.py::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
+        id="C1",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# 早停 tf.keras.callbacks.EarlyStopping(monitor='val_loss', patience=10, ...)",
+        translation="EarlyStopping stops training 10 epochs after the validation loss stopped improving.",
+        method="The demo with the document's callbacks: epochs run vs the best epoch + 10 (needs a stop before the last epoch).",
+        tests=cite(
+            "callbacks::test_callbacks_demo_falls_back_to_the_offline_digits_with_a_warning",
+            "training::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
         ),
-        lambda n: _doc(n)["epochs_run"] - 1 == _doc(n)["best_epoch"] + EARLY_STOPPING_PATIENCE,
-        lambda n: (
+        holds=lambda n: _doc(n)["epochs_run"] - 1 == _doc(n)["best_epoch"] + EARLY_STOPPING_PATIENCE,
+        evidence=lambda n: (
             f"{_doc(n)['epochs_run']} epochs run, best epoch {_doc(n)['best_epoch']} (stop expected at epoch {_doc(n)['best_epoch'] + EARLY_STOPPING_PATIENCE})"
         ),
         needs=("D7",),
         figures=("callbacks_demo",),
     ),
     Claim(
-        "C2",
-        "callbacks",
-        "内置回调函数",
-        "EarlyStopping(..., restore_best_weights=True)",
-        "EarlyStopping restores the weights of the best epoch.",
-        "Validation loss of the returned model vs the best validation loss of the document-callbacks demo.",
-        (
-            "tests/reference/test_training.py::test_best_weights_in_fit_stops_where_keras_early_stopping_stops",
-        ),
-        lambda n: (
+        id="C2",
+        section="callbacks",
+        source="内置回调函数",
+        quote="EarlyStopping(..., restore_best_weights=True)",
+        translation="EarlyStopping restores the weights of the best epoch.",
+        method="Validation loss of the returned model vs the best validation loss of the document-callbacks demo.",
+        tests=cite("training::test_best_weights_in_fit_stops_where_keras_early_stopping_stops"),
+        holds=lambda n: (
             abs(_doc(n)["restored_val_loss"] - min(_doc(n)["val_loss"]))
             <= RESTORE_RTOL * min(_doc(n)["val_loss"])
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"returned model {_doc(n)['restored_val_loss']:.6f}, best logged {min(_doc(n)['val_loss']):.6f}"
         ),
         needs=("D7",),
     ),
     Claim(
-        "C3",
-        "callbacks",
-        "内置回调函数",
-        "# 学习率衰减 tf.keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=5)",
-        "ReduceLROnPlateau halves the learning rate when the validation loss plateaus for 5 epochs.",
-        "A model with frozen weights (val_loss exactly constant) trained with each callback set: the rate used in the "
-        "epoch after the first cut, relative to the epoch before it (0.9 x 0.5 if the cut is kept).",
-        (
-            f"{T}test_our_callbacks_keep_every_plateau_cut_and_the_per_epoch_decay",
-            f"{T}test_reduce_lr_on_plateau_alone_halves_the_rate_after_each_stalled_patience",
+        id="C3",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# 学习率衰减 tf.keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=5)",
+        translation="ReduceLROnPlateau halves the learning rate when the validation loss plateaus for 5 epochs.",
+        method=(
+            "A model with frozen weights (val_loss exactly constant) trained with each callback set: the rate used in the "
+            "epoch after the first cut, relative to the epoch before it (0.9 x 0.5 if the cut is kept)."
         ),
-        _plateau_kept,
-        lambda n: (
+        tests=cite(
+            "callbacks::test_our_callbacks_keep_every_plateau_cut_and_the_per_epoch_decay",
+            "callbacks::test_reduce_lr_on_plateau_alone_halves_the_rate_after_each_stalled_patience",
+        ),
+        holds=_plateau_kept,
+        evidence=lambda n: (
             f"cut at the end of epoch {n['plateau']['cut_epoch']}; the next epoch ran at {_after_cut(n)[0]:.4g} "
             f"with ours (0.001 * 0.9**e * 0.5), {_after_cut(n)[1]:.4g} with the document's"
         ),
@@ -323,119 +328,121 @@ CLAIMS = [
         figures=("callbacks_learning_rate",),
     ),
     Claim(
-        "C4",
-        "callbacks",
-        "内置回调函数",
-        "# 学习率调度器 tf.keras.callbacks.LearningRateScheduler(lambda epoch: 0.001 * 0.9 ** epoch)",
-        "The LearningRateScheduler sets the rate to 0.001 x 0.9^epoch at every epoch.",
-        "Rates used per epoch with the document's callbacks on the plateau run, against 0.001 x 0.9^epoch.",
-        (f"{T}test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch",),
-        lambda n: _scheduled(n["plateau"]["document"]["used"]),
-        lambda n: "used: " + ", ".join(f"{r:.4g}" for r in n["plateau"]["document"]["used"]),
+        id="C4",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# 学习率调度器 tf.keras.callbacks.LearningRateScheduler(lambda epoch: 0.001 * 0.9 ** epoch)",
+        translation="The LearningRateScheduler sets the rate to 0.001 x 0.9^epoch at every epoch.",
+        method="Rates used per epoch with the document's callbacks on the plateau run, against 0.001 x 0.9^epoch.",
+        tests=cite("callbacks::test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch"),
+        holds=lambda n: _scheduled(n["plateau"]["document"]["used"]),
+        evidence=lambda n: "used: " + ", ".join(f"{r:.4g}" for r in n["plateau"]["document"]["used"]),
         figures=("callbacks_learning_rate",),
     ),
     Claim(
-        "C5",
-        "callbacks",
-        "内置回调函数",
-        "# 模型检查点 tf.keras.callbacks.ModelCheckpoint(filepath='best_model.h5', monitor='val_accuracy', save_best_only=True)",
-        "ModelCheckpoint keeps the model of the best validation accuracy.",
-        "The saved best_model.h5 of the document-callbacks demo, evaluated on the test rows, vs the best val_accuracy (half a sample apart counts as equal).",
-        (
-            f"{T}test_checkpoint_is_a_loadable_keras_file_scoring_the_best_validation_accuracy",
-            f"{T}test_document_checkpoint_name_h5_still_writes_a_loadable_legacy_hdf5_model",
+        id="C5",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# 模型检查点 tf.keras.callbacks.ModelCheckpoint(filepath='best_model.h5', monitor='val_accuracy', save_best_only=True)",
+        translation="ModelCheckpoint keeps the model of the best validation accuracy.",
+        method="The saved best_model.h5 of the document-callbacks demo, evaluated on the test rows, vs the best val_accuracy (half a sample apart counts as equal).",
+        tests=cite(
+            "callbacks::test_checkpoint_is_a_loadable_keras_file_scoring_the_best_validation_accuracy",
+            "callbacks::test_document_checkpoint_name_h5_still_writes_a_loadable_legacy_hdf5_model",
         ),
-        lambda n: (
+        holds=lambda n: (
             abs(_doc(n)["checkpoint_accuracy"] - max(_doc(n)["val_accuracy"])) <= 0.5 / _doc(n)["test_rows"]
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"checkpoint accuracy {_doc(n)['checkpoint_accuracy']:.4f}, best val_accuracy {max(_doc(n)['val_accuracy']):.4f}"
         ),
         needs=("D7",),
     ),
     Claim(
-        "C6",
-        "callbacks",
-        "内置回调函数",
-        "# TensorBoard日志 TensorBoard(log_dir='./logs', histogram_freq=1, ...)",
-        "TensorBoard logs weight histograms every epoch.",
-        "Event files of the document-callbacks demo: histogram tags (kernel and bias of 3 layers) and entries per tag.",
-        (
-            f"{T}test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph",
-            f"{T}test_tensorboard_event_files_hold_the_history_epoch_losses",
+        id="C6",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# TensorBoard日志 TensorBoard(log_dir='./logs', histogram_freq=1, ...)",
+        translation="TensorBoard logs weight histograms every epoch.",
+        method="Event files of the document-callbacks demo: histogram tags (kernel and bias of 3 layers) and entries per tag.",
+        tests=cite(
+            "callbacks::test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph",
+            "callbacks::test_tensorboard_event_files_hold_the_history_epoch_losses",
         ),
-        lambda n: (
+        holds=lambda n: (
             _doc(n)["tensorboard"]["histogram_tags"] == 6
             and _doc(n)["tensorboard"]["min_histogram_entries"] == _doc(n)["epochs_run"]
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"{_doc(n)['tensorboard']['histogram_tags']} histogram tags, at least {_doc(n)['tensorboard']['min_histogram_entries']} entries each over {_doc(n)['epochs_run']} epochs"
         ),
         needs=("D7", "D8"),
     ),
     Claim(
-        "C7",
-        "callbacks",
-        "内置回调函数",
-        "TensorBoard(..., write_graph=True, ...)",
-        "TensorBoard writes the model's graph.",
-        "Whether the event files of the document-callbacks demo hold a graph.",
-        (f"{T}test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph",),
-        lambda n: _doc(n)["tensorboard"]["has_graph"],
-        lambda n: (
+        id="C7",
+        section="callbacks",
+        source="内置回调函数",
+        quote="TensorBoard(..., write_graph=True, ...)",
+        translation="TensorBoard writes the model's graph.",
+        method="Whether the event files of the document-callbacks demo hold a graph.",
+        tests=cite("callbacks::test_tensorboard_writes_weight_histograms_every_epoch_but_no_op_graph"),
+        holds=lambda n: _doc(n)["tensorboard"]["has_graph"],
+        evidence=lambda n: (
             f"graph in the event files: {_doc(n)['tensorboard']['has_graph']} (Keras 3 writes the model config, not an op graph)"
         ),
         needs=("D7", "D8"),
     ),
     Claim(
-        "C8",
-        "callbacks",
-        "内置回调函数",
-        "# CSV日志 tf.keras.callbacks.CSVLogger('training_log.csv')",
-        "CSVLogger writes one row per epoch.",
-        "Rows of training_log.csv of the document-callbacks demo vs epochs run.",
-        (f"{T}test_csv_log_has_one_row_per_epoch_with_the_history_columns",),
-        lambda n: _doc(n)["csv_rows"] == _doc(n)["epochs_run"],
-        lambda n: (
+        id="C8",
+        section="callbacks",
+        source="内置回调函数",
+        quote="# CSV日志 tf.keras.callbacks.CSVLogger('training_log.csv')",
+        translation="CSVLogger writes one row per epoch.",
+        method="Rows of training_log.csv of the document-callbacks demo vs epochs run.",
+        tests=cite("callbacks::test_csv_log_has_one_row_per_epoch_with_the_history_columns"),
+        holds=lambda n: _doc(n)["csv_rows"] == _doc(n)["epochs_run"],
+        evidence=lambda n: (
             f"{_doc(n)['csv_rows']} rows for {_doc(n)['epochs_run']} epochs; columns {', '.join(_doc(n)['csv_columns'])}"
         ),
         needs=("D7",),
     ),
     Claim(
-        "C9",
-        "callbacks",
-        "自定义回调函数",
-        'print(f"Epoch {epoch + 1} 完成,用时: {epoch_time:.2f}秒")',
-        "The custom callback measures how long every epoch took.",
-        "EpochTimer (the timing half of CustomCallback) on the document's random data: one positive time per epoch.",
-        (f"{T}test_epoch_timer_records_one_positive_time_per_epoch",),
-        lambda n: (
+        id="C9",
+        section="callbacks",
+        source="自定义回调函数",
+        quote='print(f"Epoch {epoch + 1} 完成,用时: {epoch_time:.2f}秒")',
+        translation="The custom callback measures how long every epoch took.",
+        method="EpochTimer (the timing half of CustomCallback) on the document's random data: one positive time per epoch.",
+        tests=cite("callbacks::test_epoch_timer_records_one_positive_time_per_epoch"),
+        holds=lambda n: (
             len(n["custom"]["random"]["epoch_times"]) == n["custom"]["random"]["epochs_run"]
             and min(n["custom"]["random"]["epoch_times"]) > 0
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"{len(n['custom']['random']['epoch_times'])} epochs, mean {np.mean(n['custom']['random']['epoch_times']):.3f} s"
         ),
         figures=("custom_callback",),
     ),
     Claim(
-        "C10",
-        "callbacks",
-        "自定义回调函数",
-        "if logs and logs.get('val_accuracy', 0) > 0.95: print(\"验证准确率达到95%,提前停止训练\")",
-        "The custom callback stops training once the validation accuracy exceeds 95 %.",
-        "ThresholdStopping(0.95) (the stopping half of CustomCallback) on the MNIST stand-in: stops at the first epoch "
-        "above 0.95 (on the document's random labels it can never trigger).",
-        (
-            f"{T}test_threshold_stopping_ends_training_at_the_first_epoch_past_the_threshold",
-            f"{T}test_threshold_stopping_needs_strictly_more_than_the_threshold",
+        id="C10",
+        section="callbacks",
+        source="自定义回调函数",
+        quote="if logs and logs.get('val_accuracy', 0) > 0.95: print(\"验证准确率达到95%,提前停止训练\")",
+        translation="The custom callback stops training once the validation accuracy exceeds 95 %.",
+        method=(
+            "ThresholdStopping(0.95) (the stopping half of CustomCallback) on the MNIST stand-in: stops at the first epoch "
+            "above 0.95 (on the document's random labels it can never trigger)."
         ),
-        lambda n: (
+        tests=cite(
+            "callbacks::test_threshold_stopping_ends_training_at_the_first_epoch_past_the_threshold",
+            "callbacks::test_threshold_stopping_needs_strictly_more_than_the_threshold",
+        ),
+        holds=lambda n: (
             n["custom"]["digits"]["stopped_epoch"] is not None
             and n["custom"]["digits"]["stopped_epoch"] == n["custom"]["digits"]["epochs_run"] - 1
             and all(v <= THRESHOLD for v in n["custom"]["digits"]["val_accuracy"][:-1])
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"stand-in: stopped at epoch {n['custom']['digits']['stopped_epoch']} with val_accuracy {n['custom']['digits']['val_accuracy'][-1]:.4f}; "
             f"random data: best val_accuracy {max(n['custom']['random']['val_accuracy']):.4f}, stopped: {n['custom']['random']['stopped_epoch'] is not None}"
         ),

@@ -13,14 +13,17 @@ import numpy as np
 import tensorflow as tf
 
 from reference import losses
-from reference.reproduction.captures import DOC_Y_PRED, DOC_Y_TRUE, capture_d1, capture_d14, focal_definition
+from reference.document import FOCAL_Y_PRED, FOCAL_Y_TRUE, document_focal_loss
+from reference.reproduction.captures import capture_d1, capture_d14, focal_definition
+from reference.reproduction.citations import cite
 from reference.reproduction.figures import plot_focal_curves, plot_logits_stability, plot_loss_values
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 
-T = "tests/reference/test_"
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 DOC_LOGITS = np.array([-2.2, 2.2, 1.4, -1.4, 0.8], np.float32)
 SPARSE_LABELS = np.array([0, 1, 2, 1, 0])
 MULTICLASS_LOGITS = np.array(
@@ -60,10 +63,10 @@ def _document_values() -> dict:
     ce_formula = -_log_softmax(MULTICLASS_LOGITS)[np.arange(5), SPARSE_LABELS]
     y, p = REG_TRUE.astype(np.float64), REG_PRED.astype(np.float64)
     return {
-        "bce": float(losses.binary_crossentropy(DOC_Y_TRUE, DOC_Y_PRED)),
-        "bce_formula": _bce(DOC_Y_TRUE, DOC_Y_PRED),
-        "bce_logits": float(losses.binary_crossentropy_from_logits(DOC_Y_TRUE, DOC_LOGITS)),
-        "bce_logits_formula": _bce(DOC_Y_TRUE, sigmoid),
+        "bce": float(losses.binary_crossentropy(FOCAL_Y_TRUE, FOCAL_Y_PRED)),
+        "bce_formula": _bce(FOCAL_Y_TRUE, FOCAL_Y_PRED),
+        "bce_logits": float(losses.binary_crossentropy_from_logits(FOCAL_Y_TRUE, DOC_LOGITS)),
+        "bce_logits_formula": _bce(FOCAL_Y_TRUE, sigmoid),
         "sparse_ce": sparse.tolist(),
         "categorical_ce": dense.tolist(),
         "ce_formula": ce_formula.tolist(),
@@ -112,11 +115,11 @@ def _focal() -> dict:
     return {
         "weight_easy": ratios["easy"],
         "weight_hard": ratios["hard"],
-        "ours": float(losses.focal_loss(DOC_Y_TRUE, DOC_Y_PRED)),
-        "document": float(losses.document_focal_loss()(tf.constant(DOC_Y_TRUE), tf.constant(DOC_Y_PRED))),
-        "definition": focal_definition(DOC_Y_TRUE, DOC_Y_PRED),
-        "keras_builtin": float(builtin(DOC_Y_TRUE, DOC_Y_PRED)),
-        "bce_mean": float(np.mean(losses.binary_crossentropy(DOC_Y_TRUE[:, None], DOC_Y_PRED[:, None]))),
+        "ours": float(losses.focal_loss(FOCAL_Y_TRUE, FOCAL_Y_PRED)),
+        "document": float(document_focal_loss()(tf.constant(FOCAL_Y_TRUE), tf.constant(FOCAL_Y_PRED))),
+        "definition": focal_definition(FOCAL_Y_TRUE, FOCAL_Y_PRED),
+        "keras_builtin": float(builtin(FOCAL_Y_TRUE, FOCAL_Y_PRED)),
+        "bce_mean": float(np.mean(losses.binary_crossentropy(FOCAL_Y_TRUE[:, None], FOCAL_Y_PRED[:, None]))),
     }
 
 
@@ -198,35 +201,37 @@ def _values_match(n, *names: str) -> bool:
 
 CLAIMS = [
     Claim(
-        "L1",
-        "losses",
-        "分类任务损失函数",
-        '# 二元交叉熵 ... print(f"二元交叉熵: {bce}")',
-        "tf.keras.losses.binary_crossentropy gives the binary cross-entropy of the five example predictions.",
-        "Keras's value against -mean(y log p + (1-y) log(1-p)) in float64.",
-        (f"{T}losses.py::test_loss_equals_its_numpy_oracle",),
-        lambda n: _values_match(n, "bce"),
-        lambda n: f"Keras {n['values']['bce']:.6f}, formula {n['values']['bce_formula']:.6f}",
+        id="L1",
+        section="losses",
+        source="分类任务损失函数",
+        quote='# 二元交叉熵 ... print(f"二元交叉熵: {bce}")',
+        translation="tf.keras.losses.binary_crossentropy gives the binary cross-entropy of the five example predictions.",
+        method="Keras's value against -mean(y log p + (1-y) log(1-p)) in float64.",
+        tests=cite("losses::test_loss_equals_its_numpy_oracle"),
+        holds=lambda n: _values_match(n, "bce"),
+        evidence=lambda n: f"Keras {n['values']['bce']:.6f}, formula {n['values']['bce_formula']:.6f}",
         figures=("loss_values",),
     ),
     Claim(
-        "L2",
-        "losses",
-        "分类任务损失函数",
-        "带logits的二元交叉熵(数值更稳定)",
-        "Binary cross-entropy computed from logits is numerically more stable.",
-        f"BCE of label 1 at logit -{EXTREME_LOGIT:g}: through sigmoid probabilities (clipped) vs from_logits=True "
-        "(true value 50); and the document's logits example against its formula.",
-        (
-            f"{T}document_losses.py::test_bce_on_probabilities_saturates_near_16_where_bce_on_logits_is_exact",
-            f"{T}losses.py::test_gradients_stay_finite_at_logits_of_plus_minus_100",
+        id="L2",
+        section="losses",
+        source="分类任务损失函数",
+        quote="带logits的二元交叉熵(数值更稳定)",
+        translation="Binary cross-entropy computed from logits is numerically more stable.",
+        method=(
+            f"BCE of label 1 at logit -{EXTREME_LOGIT:g}: through sigmoid probabilities (clipped) vs from_logits=True "
+            "(true value 50); and the document's logits example against its formula."
         ),
-        lambda n: (
+        tests=cite(
+            "document_losses::test_bce_on_probabilities_saturates_near_16_where_bce_on_logits_is_exact",
+            "losses::test_gradients_stay_finite_at_logits_of_plus_minus_100",
+        ),
+        holds=lambda n: (
             _values_match(n, "bce_logits")
             and _rel(n["stability"]["extreme_on_logits"], EXTREME_LOGIT) < 1e-6
             and n["stability"]["extreme_on_probabilities"] < 17.0
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"at z=-{EXTREME_LOGIT:g}: from logits {n['stability']['extreme_on_logits']:.4f}, "
             f"via probabilities {n['stability']['extreme_on_probabilities']:.4f} (saturated); document's example "
             f"{n['values']['bce_logits']:.6f} vs formula {n['values']['bce_logits_formula']:.6f}"
@@ -234,73 +239,77 @@ CLAIMS = [
         figures=("bce_logits_stability",),
     ),
     Claim(
-        "L3",
-        "losses",
-        "分类任务损失函数",
-        "稀疏分类交叉熵(标签为整数) ... 分类交叉熵(标签为one-hot)",
-        "Sparse categorical cross-entropy on integer labels and categorical cross-entropy on one-hot labels "
-        "compute the same loss.",
-        "Both on the document's logits, against -log softmax(z)[label] in float64.",
-        (f"{T}losses.py::test_categorical_ce_on_one_hot_labels_equals_sparse_ce",),
-        lambda n: (
+        id="L3",
+        section="losses",
+        source="分类任务损失函数",
+        quote="稀疏分类交叉熵(标签为整数) ... 分类交叉熵(标签为one-hot)",
+        translation=(
+            "Sparse categorical cross-entropy on integer labels and categorical cross-entropy on one-hot labels "
+            "compute the same loss."
+        ),
+        method="Both on the document's logits, against -log softmax(z)[label] in float64.",
+        tests=cite("losses::test_categorical_ce_on_one_hot_labels_equals_sparse_ce"),
+        holds=lambda n: (
             np.allclose(n["values"]["sparse_ce"], n["values"]["categorical_ce"], rtol=FORMULA_RTOL, atol=1e-7)
             and np.allclose(n["values"]["sparse_ce"], n["values"]["ce_formula"], rtol=FORMULA_RTOL, atol=1e-7)
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"max |sparse - categorical| = {np.max(np.abs(np.subtract(n['values']['sparse_ce'], n['values']['categorical_ce']))):.2g}; "
             f"values {', '.join(f'{v:.4f}' for v in n['values']['sparse_ce'])}"
         ),
     ),
     Claim(
-        "L4",
-        "losses",
-        "回归任务损失函数",
-        "均方误差 / 平均绝对误差 / Huber损失 / 均方对数误差",
-        "The printed MSE, MAE, Huber and MSLE of the five regression predictions are those losses.",
-        "Each Keras value against its float64 formula.",
-        (f"{T}document_losses.py::test_document_regression_example_values_match_the_formulas",),
-        lambda n: _values_match(n, "mse", "mae", "huber", "msle"),
-        lambda n: ", ".join(
+        id="L4",
+        section="losses",
+        source="回归任务损失函数",
+        quote="均方误差 / 平均绝对误差 / Huber损失 / 均方对数误差",
+        translation="The printed MSE, MAE, Huber and MSLE of the five regression predictions are those losses.",
+        method="Each Keras value against its float64 formula.",
+        tests=cite("document_losses::test_document_regression_example_values_match_the_formulas"),
+        holds=lambda n: _values_match(n, "mse", "mae", "huber", "msle"),
+        evidence=lambda n: ", ".join(
             f"{k.upper()} {n['values'][k]:.6g} (formula {n['values'][k + '_formula']:.6g})"
             for k in ("mse", "mae", "huber", "msle")
         ),
         figures=("loss_values",),
     ),
     Claim(
-        "L5",
-        "losses",
-        "回归任务损失函数",
-        "Huber损失(对异常值更鲁棒)",
-        "The Huber loss is more robust to outliers.",
-        f"Replace the last prediction by an outlier ({OUTLIER:g}): growth of MSE vs growth of Huber.",
-        (
-            f"{T}document_losses.py::test_one_outlier_moves_mse_far_more_than_huber",
-            f"{T}document_losses.py::test_huber_gradient_is_bounded_by_delta_while_mse_gradient_grows",
+        id="L5",
+        section="losses",
+        source="回归任务损失函数",
+        quote="Huber损失(对异常值更鲁棒)",
+        translation="The Huber loss is more robust to outliers.",
+        method=f"Replace the last prediction by an outlier ({OUTLIER:g}): growth of MSE vs growth of Huber.",
+        tests=cite(
+            "document_losses::test_one_outlier_moves_mse_far_more_than_huber",
+            "document_losses::test_huber_gradient_is_bounded_by_delta_while_mse_gradient_grows",
         ),
-        lambda n: n["robustness"]["mse_growth"] > 10 * n["robustness"]["huber_growth"],
-        lambda n: (
+        holds=lambda n: n["robustness"]["mse_growth"] > 10 * n["robustness"]["huber_growth"],
+        evidence=lambda n: (
             f"one outlier multiplies MSE by {n['robustness']['mse_growth']:.0f} and Huber by {n['robustness']['huber_growth']:.0f}"
         ),
     ),
     Claim(
-        "L6",
-        "losses",
-        "自定义损失函数",
-        "Focal Loss用于处理类别不平衡",
-        "The focal loss (for class imbalance) down-weights well-classified examples relative to cross-entropy.",
-        "Loss / BCE of one positive at p=0.9 (easy) and p=0.1 (hard) with our focal loss; the loss on the "
-        "document's numbers against Lin et al.'s definition and Keras's BinaryFocalCrossentropy.",
-        (
-            f"{T}document_losses.py::test_our_focal_loss_matches_keras_binary_focal_crossentropy_with_class_balancing",
-            f"{T}losses.py::test_focal_loss_never_exceeds_the_alpha_weighted_bce",
-            f"{T}document_losses.py::test_document_focal_loss_gives_0_00294_where_the_definition_gives_0_00360",
+        id="L6",
+        section="losses",
+        source="自定义损失函数",
+        quote="Focal Loss用于处理类别不平衡",
+        translation="The focal loss (for class imbalance) down-weights well-classified examples relative to cross-entropy.",
+        method=(
+            "Loss / BCE of one positive at p=0.9 (easy) and p=0.1 (hard) with our focal loss; the loss on the "
+            "document's numbers against Lin et al.'s definition and Keras's BinaryFocalCrossentropy."
         ),
-        lambda n: (
+        tests=cite(
+            "document_losses::test_our_focal_loss_matches_keras_binary_focal_crossentropy_with_class_balancing",
+            "losses::test_focal_loss_never_exceeds_the_alpha_weighted_bce",
+            "document_losses::test_document_focal_loss_gives_0_00294_where_the_definition_gives_0_00360",
+        ),
+        holds=lambda n: (
             n["focal"]["weight_easy"] * 10 < n["focal"]["weight_hard"]
             and _rel(n["focal"]["ours"], n["focal"]["definition"]) < FORMULA_RTOL
             and _rel(n["focal"]["keras_builtin"], n["focal"]["definition"]) < FORMULA_RTOL
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"weight vs BCE: easy {n['focal']['weight_easy']:.4f}, hard {n['focal']['weight_hard']:.4f}; "
             f"on the document's numbers ours {n['focal']['ours']:.5f} = definition {n['focal']['definition']:.5f}, "
             f"the document's code {n['focal']['document']:.5f}"
@@ -309,17 +318,17 @@ CLAIMS = [
         figures=("focal_vs_bce",),
     ),
     Claim(
-        "L7",
-        "losses",
-        "自定义损失函数",
-        '# 对比标准交叉熵 print(f"标准二元交叉熵: ...")',
-        "Compared with the standard binary cross-entropy, the focal loss is much smaller on these examples.",
-        "Our focal loss and the document's, against the mean BCE of the same five numbers.",
-        (f"{T}losses.py::test_focal_loss_never_exceeds_the_alpha_weighted_bce",),
-        lambda n: (
+        id="L7",
+        section="losses",
+        source="自定义损失函数",
+        quote='# 对比标准交叉熵 print(f"标准二元交叉熵: ...")',
+        translation="Compared with the standard binary cross-entropy, the focal loss is much smaller on these examples.",
+        method="Our focal loss and the document's, against the mean BCE of the same five numbers.",
+        tests=cite("losses::test_focal_loss_never_exceeds_the_alpha_weighted_bce"),
+        holds=lambda n: (
             n["focal"]["ours"] < n["focal"]["bce_mean"] and n["focal"]["document"] < n["focal"]["bce_mean"]
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"focal {n['focal']['ours']:.5f} (document's code {n['focal']['document']:.5f}) vs BCE {n['focal']['bce_mean']:.5f}"
         ),
     ),

@@ -1,7 +1,7 @@
 """Section 5, 正则化技术 (regularization): dropout / batch norm, then L1 / L2, with their claims.
 
-Both comparisons are ``reference.regularization.run_configurations`` (``fit`` at full scale, Adam
-0.001, batch 32, seed 42) on the document's data, standardized with the training statistics (D10 fixed).
+Both comparisons are ``reference.regularization.run_comparison`` (``fit`` at full scale, Adam 0.001,
+batch 32, seed 42) on the document's data, standardized with the training statistics (D10 fixed).
 """
 
 from __future__ import annotations
@@ -9,40 +9,41 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from reference.data import load_classification
 from reference.regularization import (
-    DOCUMENT_RUNS,
-    DROPOUT_BN_CONFIGS,
-    WEIGHT_CONFIGS,
+    COMPARISONS,
     generalization_gap,
     near_zero_fraction,
     plot_loss_curves,
     plot_weight_comparison,
-    run_configurations,
+    run_comparison,
     weight_norms,
 )
 from reference.reproduction.captures import capture_d10
+from reference.reproduction.citations import cite
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
 from reference.training import TRAINING_WAYS
 
-T = "tests/reference/test_regularization.py::"
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 OVERFIT_GAP = 0.1  # validation minus training loss (last 5 epochs) that counts as overfitting
 SPARSITY_MARGIN = 0.1  # extra fraction of near-zero weights that counts as "sparser"
 
 
-def _compare(configs, data_name: str, samples, epochs: int, scale: Scale, progress: Progress):
-    split = load_classification(data_name, n_samples=samples)
+def _compare(comparison: str, samples: int | None, epochs: int, scale: Scale, progress: Progress):
+    """``run_comparison`` one configuration at a time, with a progress bar over them and over epochs."""
     results = {}
-    for name in progress.steps(list(configs), f"{data_name} configurations"):
+    configs = list(COMPARISONS[comparison].configs)
+    for name in progress.steps(configs, f"{COMPARISONS[comparison].data} configurations"):
         train = functools.partial(
             TRAINING_WAYS[scale.regularization_loop], callbacks=[progress.epochs(epochs, name)]
         )
-        results |= run_configurations(
-            {name: configs[name]},
-            split,
+        results |= run_comparison(
+            comparison,
+            configurations=[name],
+            n_samples=samples,
             epochs=epochs,
             batch_size=scale.batch_size,
             seed=scale.seed,
@@ -56,17 +57,8 @@ DEFECT_IDS = ("D10",)  # the defects this section captures, in its SectionResult
 
 def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
     """Train the four dropout/batch-norm models and the four weight-regularized models."""
-    dropout = _compare(
-        DROPOUT_BN_CONFIGS,
-        DOCUMENT_RUNS["dropout_bn"][0],
-        scale.dropout_samples,
-        scale.dropout_epochs,
-        scale,
-        progress,
-    )
-    weight = _compare(
-        WEIGHT_CONFIGS, DOCUMENT_RUNS["weight"][0], scale.weight_samples, scale.weight_epochs, scale, progress
-    )
+    dropout = _compare("dropout_bn", scale.dropout_samples, scale.dropout_epochs, scale, progress)
+    weight = _compare("weight", scale.weight_samples, scale.weight_epochs, scale, progress)
     numbers = {
         "dropout_bn": {
             name: {
@@ -115,18 +107,18 @@ def run(scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
 
 def _gap_claim(id_: str, name: str, label: str) -> Claim:
     return Claim(
-        id_,
-        "regularization",
-        "总结 / Dropout和批量归一化",
-        "正则化技术:防止过拟合,提高模型泛化能力",
-        f"{label} reduces overfitting.",
-        f"Gap = mean validation loss - mean training loss over the last 5 epochs: {label} vs no regularization.",
-        (
-            f"{T}test_dropout_narrows_the_train_validation_loss_gap",
-            f"{T}test_batch_norm_narrows_the_loss_gap_at_this_scale",
+        id=id_,
+        section="regularization",
+        source="总结 / Dropout和批量归一化",
+        quote="正则化技术:防止过拟合,提高模型泛化能力",
+        translation=f"{label} reduces overfitting.",
+        method=f"Gap = mean validation loss - mean training loss over the last 5 epochs: {label} vs no regularization.",
+        tests=cite(
+            "regularization::test_dropout_narrows_the_train_validation_loss_gap",
+            "regularization::test_batch_norm_narrows_the_loss_gap_at_this_scale",
         ),
-        lambda n: n["dropout_bn"][name]["gap"] < n["dropout_bn"]["none"]["gap"],
-        lambda n: (
+        holds=lambda n: n["dropout_bn"][name]["gap"] < n["dropout_bn"]["none"]["gap"],
+        evidence=lambda n: (
             f"gap {n['dropout_bn'][name]['gap']:.4f} vs {n['dropout_bn']['none']['gap']:.4f} without regularization"
         ),
         figures=("dropout_batchnorm",),
@@ -135,15 +127,15 @@ def _gap_claim(id_: str, name: str, label: str) -> Claim:
 
 CLAIMS = [
     Claim(
-        "R1",
-        "regularization",
-        "Dropout和批量归一化",
-        "# 创建容易过拟合的数据",
-        "The data (500 samples, 50 features, 10 informative) is easy to overfit.",
-        f"The unregularized model's loss gap over the last 5 epochs exceeds {OVERFIT_GAP}.",
-        (f"{T}test_the_loss_gap_is_validation_minus_training_over_the_last_epochs",),
-        lambda n: n["dropout_bn"]["none"]["gap"] > OVERFIT_GAP,
-        lambda n: (
+        id="R1",
+        section="regularization",
+        source="Dropout和批量归一化",
+        quote="# 创建容易过拟合的数据",
+        translation="The data (500 samples, 50 features, 10 informative) is easy to overfit.",
+        method=f"The unregularized model's loss gap over the last 5 epochs exceeds {OVERFIT_GAP}.",
+        tests=cite("regularization::test_the_loss_gap_is_validation_minus_training_over_the_last_epochs"),
+        holds=lambda n: n["dropout_bn"]["none"]["gap"] > OVERFIT_GAP,
+        evidence=lambda n: (
             f"gap without regularization {n['dropout_bn']['none']['gap']:.4f} (val loss {n['dropout_bn']['none']['val_loss'][-1]:.4f}, train {n['dropout_bn']['none']['loss'][-1]:.4f})"
         ),
         figures=("dropout_batchnorm",),
@@ -152,64 +144,68 @@ CLAIMS = [
     _gap_claim("R3", "batch_norm", "Batch normalization"),
     _gap_claim("R4", "both", "Dropout + batch normalization"),
     Claim(
-        "R5",
-        "regularization",
-        "Dropout和批量归一化",
-        'print("最终验证准确率比较:") / 提高模型泛化能力',
-        "Regularization improves generalization: a regularized model ends with a higher validation accuracy.",
-        "Final validation accuracy (as the document prints it) of the best regularized model vs the unregularized one.",
-        (f"{T}test_dropout_narrows_the_train_validation_loss_gap",),
-        lambda n: (
+        id="R5",
+        section="regularization",
+        source="Dropout和批量归一化",
+        quote='print("最终验证准确率比较:") / 提高模型泛化能力',
+        translation="Regularization improves generalization: a regularized model ends with a higher validation accuracy.",
+        method="Final validation accuracy (as the document prints it) of the best regularized model vs the unregularized one.",
+        tests=cite("regularization::test_dropout_narrows_the_train_validation_loss_gap"),
+        holds=lambda n: (
             max(v["final_val_accuracy"] for k, v in n["dropout_bn"].items() if k != "none")
             > n["dropout_bn"]["none"]["final_val_accuracy"]
         ),
-        lambda n: ", ".join(f"{k} {v['final_val_accuracy']:.4f}" for k, v in n["dropout_bn"].items()),
+        evidence=lambda n: ", ".join(
+            f"{k} {v['final_val_accuracy']:.4f}" for k, v in n["dropout_bn"].items()
+        ),
         figures=("dropout_batchnorm",),
     ),
     Claim(
-        "R6",
-        "regularization",
-        "L1和L2正则化",
-        "'L1 (0.01)': tf.keras.regularizers.l1(0.01) ... plt.title('第一层权重分布')",
-        "L1 regularization makes the first-layer weights sparse.",
-        f"Fraction of first-layer weights with |w| < 1e-3: L1 vs none (margin {SPARSITY_MARGIN}).",
-        (f"{T}test_l1_leaves_more_near_zero_first_layer_weights_than_no_regularization",),
-        lambda n: n["weight"]["l1"]["near_zero"] > n["weight"]["none"]["near_zero"] + SPARSITY_MARGIN,
-        lambda n: (
+        id="R6",
+        section="regularization",
+        source="L1和L2正则化",
+        quote="'L1 (0.01)': tf.keras.regularizers.l1(0.01) ... plt.title('第一层权重分布')",
+        translation="L1 regularization makes the first-layer weights sparse.",
+        method=f"Fraction of first-layer weights with |w| < 1e-3: L1 vs none (margin {SPARSITY_MARGIN}).",
+        tests=cite(
+            "regularization::test_l1_leaves_more_near_zero_first_layer_weights_than_no_regularization"
+        ),
+        holds=lambda n: n["weight"]["l1"]["near_zero"] > n["weight"]["none"]["near_zero"] + SPARSITY_MARGIN,
+        evidence=lambda n: (
             f"near-zero fraction: L1 {n['weight']['l1']['near_zero']:.3f}, none {n['weight']['none']['near_zero']:.3f}"
         ),
         figures=("weight_regularization",),
     ),
     Claim(
-        "R7",
-        "regularization",
-        "L1和L2正则化",
-        "'L2 (0.01)': tf.keras.regularizers.l2(0.01) ... plt.title('权重范数比较')",
-        "L2 regularization shrinks the weights.",
-        "First-layer L2 norm: L2 vs none.",
-        (f"{T}test_l2_gives_a_smaller_first_layer_weight_norm_than_no_regularization",),
-        lambda n: n["weight"]["l2"]["l2_norm"] < n["weight"]["none"]["l2_norm"],
-        lambda n: (
+        id="R7",
+        section="regularization",
+        source="L1和L2正则化",
+        quote="'L2 (0.01)': tf.keras.regularizers.l2(0.01) ... plt.title('权重范数比较')",
+        translation="L2 regularization shrinks the weights.",
+        method="First-layer L2 norm: L2 vs none.",
+        tests=cite("regularization::test_l2_gives_a_smaller_first_layer_weight_norm_than_no_regularization"),
+        holds=lambda n: n["weight"]["l2"]["l2_norm"] < n["weight"]["none"]["l2_norm"],
+        evidence=lambda n: (
             f"L2 norm: L2 {n['weight']['l2']['l2_norm']:.3f}, none {n['weight']['none']['l2_norm']:.3f}"
         ),
         figures=("weight_regularization",),
     ),
     Claim(
-        "R8",
-        "regularization",
-        "L1和L2正则化",
-        "'L1+L2 (0.01)': tf.keras.regularizers.l1_l2(l1=0.01, l2=0.01)",
-        "L1+L2 regularization both sparsifies and shrinks the weights.",
-        "First-layer near-zero fraction and L2 norm: L1+L2 vs none.",
-        (
-            f"{T}test_weight_norms_satisfy_l2_le_l1_le_sqrt_n_l2",
-            f"{T}test_the_weight_figure_bars_are_the_first_layer_l1_and_l2_norms",
+        id="R8",
+        section="regularization",
+        source="L1和L2正则化",
+        quote="'L1+L2 (0.01)': tf.keras.regularizers.l1_l2(l1=0.01, l2=0.01)",
+        translation="L1+L2 regularization both sparsifies and shrinks the weights.",
+        method="First-layer near-zero fraction and L2 norm: L1+L2 vs none.",
+        tests=cite(
+            "regularization::test_weight_norms_satisfy_l2_le_l1_le_sqrt_n_l2",
+            "regularization::test_the_weight_figure_bars_are_the_first_layer_l1_and_l2_norms",
         ),
-        lambda n: (
+        holds=lambda n: (
             n["weight"]["l1_l2"]["near_zero"] > n["weight"]["none"]["near_zero"] + SPARSITY_MARGIN
             and n["weight"]["l1_l2"]["l2_norm"] < n["weight"]["none"]["l2_norm"]
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"near-zero {n['weight']['l1_l2']['near_zero']:.3f} vs {n['weight']['none']['near_zero']:.3f}; "
             f"L2 norm {n['weight']['l1_l2']['l2_norm']:.3f} vs {n['weight']['none']['l2_norm']:.3f}"
         ),

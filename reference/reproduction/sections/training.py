@@ -15,17 +15,20 @@ import numpy as np
 import tensorflow as tf
 
 from reference.data import load_classification
+from reference.loop import STOP_EARLY, History, clip_gradients, objective_for
 from reference.models import build_model, document_model
 from reference.reproduction.captures import capture_d5, capture_d6, capture_d11, capture_d12
+from reference.reproduction.citations import cite
 from reference.reproduction.figures import plot_training_curves, plot_validation_comparison
 from reference.reproduction.ledger import Claim
 from reference.reproduction.progress import Progress
 from reference.reproduction.results import SectionResult, Table, fmt
 from reference.reproduction.scale import Scale
-from reference.trainer import STOP_EARLY, Trainer, clip_gradients, objective_for
-from reference.training import History, train_eager, train_trainer
+from reference.trainer import Trainer
+from reference.training import train_eager, train_trainer
 
-T = "tests/reference/test_"
+__all__ = ["CLAIMS", "DEFECT_IDS", "run"]
+
 LEARNED_ACCURACY = 0.8  # "learns the task": validation accuracy well above chance (0.5)
 CLIP_NORM = 1.0
 EXPLODE = 100.0  # inputs scaled by this make every first-layer gradient large
@@ -176,110 +179,110 @@ def _restored(r: dict) -> bool:
 
 CLAIMS = [
     Claim(
-        "T1",
-        "training",
-        "训练基础概念",
-        "深度学习模型的训练是一个迭代优化过程,通过最小化损失函数来学习数据中的模式。",
-        "Training is an iterative optimization that learns the data's patterns by minimizing the loss.",
-        "The basic eager loop's training loss: last epoch below the first.",
-        (f"{T}training.py::test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous",),
-        lambda n: n["basic"]["loss"][-1] < n["basic"]["loss"][0],
-        lambda n: (
+        id="T1",
+        section="training",
+        source="训练基础概念",
+        quote="深度学习模型的训练是一个迭代优化过程,通过最小化损失函数来学习数据中的模式。",
+        translation="Training is an iterative optimization that learns the data's patterns by minimizing the loss.",
+        method="The basic eager loop's training loss: last epoch below the first.",
+        tests=cite("training::test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous"),
+        holds=lambda n: n["basic"]["loss"][-1] < n["basic"]["loss"][0],
+        evidence=lambda n: (
             f"training loss {n['basic']['loss'][0]:.4f} -> {n['basic']['loss'][-1]:.4f} over {n['basic']['epochs_run']} epochs"
         ),
         figures=("basic_loop",),
     ),
     Claim(
-        "T2",
-        "training",
-        "基本训练循环",
-        'def basic_training_loop(): """演示基本的训练循环"""',
-        "The basic training loop (GradientTape, Adam 0.001, 100 epochs, batch 32) learns the classification task.",
-        f"Final validation accuracy of the basic loop above {LEARNED_ACCURACY}.",
-        (f"{T}training.py::test_the_basic_eager_loop_reaches_the_stated_validation_accuracy",),
-        lambda n: n["basic"]["final_val_accuracy"] > LEARNED_ACCURACY,
-        lambda n: (
+        id="T2",
+        section="training",
+        source="基本训练循环",
+        quote='def basic_training_loop(): """演示基本的训练循环"""',
+        translation="The basic training loop (GradientTape, Adam 0.001, 100 epochs, batch 32) learns the classification task.",
+        method=f"Final validation accuracy of the basic loop above {LEARNED_ACCURACY}.",
+        tests=cite("training::test_the_basic_eager_loop_reaches_the_stated_validation_accuracy"),
+        holds=lambda n: n["basic"]["final_val_accuracy"] > LEARNED_ACCURACY,
+        evidence=lambda n: (
             f"final validation accuracy {n['basic']['final_val_accuracy']:.4f} (best {n['basic']['best_val_accuracy']:.4f})"
         ),
         figures=("basic_loop",),
     ),
     Claim(
-        "T3",
-        "training",
-        "高级训练技巧",
-        "# 梯度裁剪 gradients = [tf.clip_by_norm(grad, 1.0) for grad in gradients]",
-        "Gradient clipping bounds the norm of every gradient tensor by 1.0 (keeping its direction).",
-        f"Gradients of the advanced model on a batch scaled by {EXPLODE:g}: largest tensor norm before and after clipping.",
-        (
-            f"{T}training.py::test_per_tensor_clipping_bounds_every_gradient_norm_and_keeps_directions",
-            f"{T}training.py::test_a_trainer_step_moves_each_variable_by_at_most_the_clip_norm",
+        id="T3",
+        section="training",
+        source="高级训练技巧",
+        quote="# 梯度裁剪 gradients = [tf.clip_by_norm(grad, 1.0) for grad in gradients]",
+        translation="Gradient clipping bounds the norm of every gradient tensor by 1.0 (keeping its direction).",
+        method=f"Gradients of the advanced model on a batch scaled by {EXPLODE:g}: largest tensor norm before and after clipping.",
+        tests=cite(
+            "training::test_per_tensor_clipping_bounds_every_gradient_norm_and_keeps_directions",
+            "training::test_a_trainer_step_moves_each_variable_by_at_most_the_clip_norm",
         ),
-        lambda n: (
+        holds=lambda n: (
             n["clipping"]["max_before"] > CLIP_NORM
             and n["clipping"]["max_after"] <= CLIP_NORM * (1 + 1e-5)
             and n["clipping"]["min_cosine"] > 1 - 1e-5
         ),
-        lambda n: (
+        evidence=lambda n: (
             f"largest norm {n['clipping']['max_before']:.4g} -> {n['clipping']['max_after']:.6f}; "
             f"{n['clipping']['tensors_clipped']} tensors clipped; min cosine {n['clipping']['min_cosine']:.6f}"
         ),
     ),
     Claim(
-        "T4",
-        "training",
-        "高级训练技巧",
-        '# 早停检查 ... if patience_counter >= patience: print(f"早停在第 {epoch} 轮")',
-        "Early stopping ends training once the validation loss has not improved for `patience` (15) epochs.",
-        "The advanced trainer (ExponentialDecay): stopped by early stopping exactly patience epochs after its best epoch.",
-        (f"{T}training.py::test_trainer_stops_patience_epochs_after_the_best_and_restores_it",),
-        lambda n: _early_stopped(n["advanced"], n["patience"]),
-        lambda n: (
+        id="T4",
+        section="training",
+        source="高级训练技巧",
+        quote='# 早停检查 ... if patience_counter >= patience: print(f"早停在第 {epoch} 轮")',
+        translation="Early stopping ends training once the validation loss has not improved for `patience` (15) epochs.",
+        method="The advanced trainer (ExponentialDecay): stopped by early stopping exactly patience epochs after its best epoch.",
+        tests=cite("training::test_trainer_stops_patience_epochs_after_the_best_and_restores_it"),
+        holds=lambda n: _early_stopped(n["advanced"], n["patience"]),
+        evidence=lambda n: (
             f"stopped at epoch {n['advanced']['stopped_epoch']} ({n['advanced']['stopped_reason']}), best epoch {n['advanced']['best_epoch']}, patience {n['patience']}"
         ),
         needs=("D5", "D6"),
         figures=("advanced_trainer",),
     ),
     Claim(
-        "T5",
-        "training",
-        "高级训练技巧",
-        "# 保存最佳模型 ... # 加载最佳模型 self.model.load_weights('best_model_weights.h5')",
-        "The trainer keeps the weights of the best validation epoch and restores them at the end.",
-        "Validation loss of the returned model against the best validation loss logged.",
-        (
-            f"{T}training.py::test_trainer_stops_patience_epochs_after_the_best_and_restores_it",
-            f"{T}training.py::test_a_checkpoint_round_trip_restores_the_weights",
+        id="T5",
+        section="training",
+        source="高级训练技巧",
+        quote="# 保存最佳模型 ... # 加载最佳模型 self.model.load_weights('best_model_weights.h5')",
+        translation="The trainer keeps the weights of the best validation epoch and restores them at the end.",
+        method="Validation loss of the returned model against the best validation loss logged.",
+        tests=cite(
+            "training::test_trainer_stops_patience_epochs_after_the_best_and_restores_it",
+            "training::test_a_checkpoint_round_trip_restores_the_weights",
         ),
-        lambda n: _restored(n["advanced"]),
-        lambda n: (
+        holds=lambda n: _restored(n["advanced"]),
+        evidence=lambda n: (
             f"returned model's validation loss {n['advanced']['restored_val_loss']:.6f}, best logged {n['advanced']['best_val_loss']:.6f}"
         ),
         needs=("D5", "D6"),
         figures=("advanced_trainer",),
     ),
     Claim(
-        "T6",
-        "training",
-        "高级训练技巧",
-        "advanced_model, advanced_history = advanced_training_demo()",
-        "The advanced trainer (batch norm, dropout, clipping, decaying rate, early stopping) learns the task.",
-        f"Best validation accuracy of the advanced trainer above {LEARNED_ACCURACY}.",
-        (f"{T}training.py::test_trainer_and_fit_follow_the_eager_loops_trajectory",),
-        lambda n: n["advanced"]["best_val_accuracy"] > LEARNED_ACCURACY,
-        lambda n: f"best validation accuracy {n['advanced']['best_val_accuracy']:.4f}",
+        id="T6",
+        section="training",
+        source="高级训练技巧",
+        quote="advanced_model, advanced_history = advanced_training_demo()",
+        translation="The advanced trainer (batch norm, dropout, clipping, decaying rate, early stopping) learns the task.",
+        method=f"Best validation accuracy of the advanced trainer above {LEARNED_ACCURACY}.",
+        tests=cite("training::test_trainer_and_fit_follow_the_eager_loops_trajectory"),
+        holds=lambda n: n["advanced"]["best_val_accuracy"] > LEARNED_ACCURACY,
+        evidence=lambda n: f"best validation accuracy {n['advanced']['best_val_accuracy']:.4f}",
         needs=("D5", "D6"),
         figures=("advanced_trainer",),
     ),
     Claim(
-        "T7",
-        "training",
-        "总结",
-        "学习率调度:动态调整学习率提升训练效果",
-        "Adjusting the learning rate during training (a schedule) improves the result.",
-        "The advanced trainer with ExponentialDecay(0.001, 100, 0.96) vs the same run at a constant 0.001: best validation loss.",
-        (f"{T}training.py::test_logged_learning_rate_is_the_schedule_at_the_steps_done",),
-        lambda n: n["advanced"]["best_val_loss"] <= n["constant"]["best_val_loss"],
-        lambda n: (
+        id="T7",
+        section="training",
+        source="总结",
+        quote="学习率调度:动态调整学习率提升训练效果",
+        translation="Adjusting the learning rate during training (a schedule) improves the result.",
+        method="The advanced trainer with ExponentialDecay(0.001, 100, 0.96) vs the same run at a constant 0.001: best validation loss.",
+        tests=cite("training::test_logged_learning_rate_is_the_schedule_at_the_steps_done"),
+        holds=lambda n: n["advanced"]["best_val_loss"] <= n["constant"]["best_val_loss"],
+        evidence=lambda n: (
             f"best validation loss: schedule {n['advanced']['best_val_loss']:.4f}, constant {n['constant']['best_val_loss']:.4f}; "
             f"best accuracy {n['advanced']['best_val_accuracy']:.4f} vs {n['constant']['best_val_accuracy']:.4f}"
         ),
@@ -287,16 +290,20 @@ CLAIMS = [
         figures=("schedule_vs_constant",),
     ),
     Claim(
-        "T8",
-        "training",
-        "训练基础概念",
-        "# 设置随机种子 tf.random.set_seed(42) np.random.seed(42)",
-        "Setting the random seeds makes a run repeatable.",
-        "Two builds of the basic model after seeding: max |difference| of the first kernel (document's seeding "
-        "and keras.utils.set_random_seed).",
-        (f"{T}document_training.py::test_d12_keras_set_random_seed_repeats_the_build_and_the_dropout_mask",),
-        lambda n: n["seeding"]["ours_max_difference"] == 0.0,
-        lambda n: (
+        id="T8",
+        section="training",
+        source="训练基础概念",
+        quote="# 设置随机种子 tf.random.set_seed(42) np.random.seed(42)",
+        translation="Setting the random seeds makes a run repeatable.",
+        method=(
+            "Two builds of the basic model after seeding: max |difference| of the first kernel (document's seeding "
+            "and keras.utils.set_random_seed)."
+        ),
+        tests=cite(
+            "document_training::test_d12_keras_set_random_seed_repeats_the_build_and_the_dropout_mask"
+        ),
+        holds=lambda n: n["seeding"]["ours_max_difference"] == 0.0,
+        evidence=lambda n: (
             f"max |difference|: document's seeding {n['seeding']['document_max_difference']:.3g}, "
             f"keras.utils.set_random_seed {n['seeding']['ours_max_difference']:.3g}"
         ),
