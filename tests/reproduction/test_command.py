@@ -1,8 +1,8 @@
 """The reproduction command end to end at the quick scale: run once, then check its report.
 
-The module fixture runs ``python -m reference.reproduction --quick`` in-process into a temporary
-folder; every test reads what it wrote (HTML, JSON, PNG files, index). Bad options and an
-interrupted run are checked separately, without training.
+The fixture reads what ``python -m reference.reproduction --quick`` wrote into a temporary folder (a
+child process started at the end of collection, see ``conftest.py``): HTML, JSON, PNG files, index.
+Bad options and an interrupted run are checked separately, without training.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    (out / "benchmarks.html").write_text("<html></html>")  # another command's report, for the index
-    code = cli.main(["--quick", "--quiet", "--out-dir", str(out)])
+def quick_run(quick_run_process):
+    """What ``--quick`` wrote: the folder, the exit code, the JSON and the HTML (see ``conftest.py``)."""
+    code, output = quick_run_process.wait()
+    out = quick_run_process.out
+    assert code == cli.EXIT_OK, output[-2000:]
     report = json.loads((out / "reproduction.json").read_text(encoding="utf-8"))
     html = (out / "reproduction.html").read_text(encoding="utf-8")
     return out, code, report, html
