@@ -1,0 +1,125 @@
+"""The argument checks every public function uses: what passes, what is refused, and the message shape."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reference.validation import check_bool, check_choice, check_float, check_int, check_path
+
+MESSAGE = re.compile(
+    r"^Argument `(?P<name>\w+)` must be (?P<requirement>.+)\. Received: (?P=name)=(?P<value>.+)$"
+)
+
+
+def _message(call) -> re.Match:
+    with pytest.raises(ValueError) as raised:
+        call()
+    match = MESSAGE.match(str(raised.value))
+    assert match, str(raised.value)
+    return match
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(3, 3), (np.int64(3), 3), (np.uint8(0), 0), (-2, -2)],
+    ids=["int", "numpy int64", "numpy uint8", "negative"],
+)
+def test_python_and_numpy_integers_pass_as_plain_ints(value, expected):
+    checked = check_int("steps", value)
+    assert checked == expected and type(checked) is int
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, np.bool_(False), 100.0, np.float32(2), "3", None, 1 + 0j],
+    ids=["bool", "numpy bool", "integral float", "numpy float", "str", "None", "complex"],
+)
+def test_integers_refuse_bools_floats_and_strings(value):
+    match = _message(lambda: check_int("steps", value))
+    assert match["name"] == "steps" and match["requirement"].startswith("an integer")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "bad", "requirement"),
+    [
+        ({"low": 1}, 0, "an integer >= 1"),
+        ({"high": 10}, 11, "an integer <= 10"),
+        ({"low": 1, "high": 100}, 101, "an integer in [1, 100]"),
+    ],
+)
+def test_integer_bounds_are_inclusive_and_named(kwargs, bad, requirement):
+    assert check_int("n", kwargs.get("low", kwargs.get("high")), **kwargs) is not None
+    assert _message(lambda: check_int("n", bad, **kwargs))["requirement"] == requirement
+
+
+@pytest.mark.parametrize("value", [math.nan, np.float32("nan"), math.inf, -math.inf])
+def test_floats_refuse_nan_and_infinities_by_default(value):
+    assert _message(lambda: check_float("lr", value))["requirement"] == "a finite number"
+
+
+def test_infinities_pass_only_when_asked_and_nan_never():
+    assert check_float("clip", math.inf, finite=False) == math.inf
+    assert _message(lambda: check_float("clip", math.nan, finite=False))["value"] == "nan"
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, width=32))
+@settings(max_examples=60, deadline=None)
+def test_an_open_lower_bound_refuses_exactly_the_values_at_or_below_it(x):
+    if x > 0:
+        assert check_float("lr", np.float32(x), low=0, low_open=True) == float(np.float32(x))
+    else:
+        assert _message(lambda: check_float("lr", x, low=0, low_open=True))["requirement"] == (
+            "a finite number > 0"
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "requirement"),
+    [
+        ({"low": 0, "high": 1}, "a finite number in [0, 1]"),
+        ({"low": 0, "high": 1, "low_open": True}, "a finite number in (0, 1]"),
+        ({"low": 0, "high": 1, "high_open": True}, "a finite number in [0, 1)"),
+        ({"high": 1, "high_open": True}, "a finite number < 1"),
+    ],
+)
+def test_range_messages_name_open_and_closed_ends(kwargs, requirement):
+    assert _message(lambda: check_float("beta", 2.5, **kwargs))["requirement"] == requirement
+
+
+@pytest.mark.parametrize("value", [True, "0.5", None, [0.5]])
+def test_floats_refuse_bools_strings_and_containers(value):
+    _message(lambda: check_float("rate", value))
+
+
+def test_bool_accepts_only_true_and_false():
+    assert check_bool("shuffle", np.bool_(True)) is True
+    for bad in (1, 0, "yes", None):
+        assert _message(lambda bad=bad: check_bool("shuffle", bad))["requirement"] == "True or False"
+
+
+def test_choice_names_every_option_and_compares_types():
+    assert check_choice("clip", "global", ("per_tensor", "global")) == "global"
+    match = _message(lambda: check_choice("clip", "norm", ("per_tensor", "global")))
+    assert match["requirement"] == "one of 'per_tensor', 'global'" and match["value"] == "'norm'"
+    _message(lambda: check_choice("passes", True, (1, 2)))
+
+
+def test_paths_refuse_empty_and_non_path_values_and_check_kind(tmp_path):
+    assert check_path("out", str(tmp_path)) == tmp_path
+    for bad in ("", None, 3):
+        _message(lambda bad=bad: check_path("out", bad))
+    (tmp_path / "file").write_text("x")
+    assert _message(lambda: check_path("out", tmp_path / "file", kind="dir"))["requirement"] == (
+        "a folder, not a file"
+    )
+    assert _message(lambda: check_path("data", tmp_path / "none", exists=True))["requirement"] == (
+        "an existing path"
+    )
+    assert check_path("data", Path(tmp_path / "file"), exists=True, kind="file").is_file()
