@@ -11,10 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference.validation import check_bool, check_choice, check_float, check_int, check_path
+from reference.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_path,
+    check_str,
+)
 
 MESSAGE = re.compile(
-    r"^Argument `(?P<name>\w+)` must be (?P<requirement>.+)\. Received: (?P=name)=(?P<value>.+)$"
+    r"^Argument `(?P<name>\w+)` must be (?P<requirement>.+)\. "
+    r"Received: (?P=name)(?P<at>\[[\d, ]*\]|\.\w+)?=(?P<value>.+)$"
 )
 
 
@@ -123,3 +133,72 @@ def test_paths_refuse_empty_and_non_path_values_and_check_kind(tmp_path):
         "an existing path"
     )
     assert check_path("data", Path(tmp_path / "file"), exists=True, kind="file").is_file()
+
+
+def test_optional_checks_let_none_through_and_say_so():
+    assert check_int("patience", None, optional=True) is None
+    assert check_float("weight_decay", None, optional=True) is None
+    assert check_path("weights_path", None, optional=True) is None
+    assert check_str("name", None, optional=True) is None
+    assert _message(lambda: check_int("patience", -1, low=0, optional=True))["requirement"] == (
+        "an integer >= 0 or None"
+    )
+    _message(lambda: check_int("patience", None))
+
+
+def test_numpy_floats_are_shown_as_written_not_widened():
+    assert _message(lambda: check_float("p", np.float32(-0.3), low=0))["value"] == "-0.3"
+
+
+def test_strings_must_be_non_empty_strings():
+    assert check_str("monitor", "val_loss") == "val_loss"
+    for bad in ("", None, 3, b"val_loss"):
+        assert _message(lambda bad=bad: check_str("monitor", bad))["requirement"] == "a non-empty string"
+
+
+def test_instance_names_the_type_asked_for():
+    assert check_instance("path", Path("x"), Path, "a Path") == Path("x")
+    assert _message(lambda: check_instance("path", "x", Path, "a Path"))["requirement"] == "a Path"
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "at", "shown"),
+    [
+        (np.array([[0.2, -0.3]], np.float32), {"low": 0, "high": 1}, "[0, 1]", "-0.3"),
+        (np.array([0.5, 1.7]), {"low": 0, "high": 1}, "[1]", "1.7"),
+        (np.array([[1.0, 2.0], [3.0, np.nan]]), {}, "[1, 1]", "nan"),
+        (np.array([1.0, -np.inf]), {}, "[1]", "-inf"),
+        (np.array([0.0, 1.5, 2.0]), {"integral": True}, "[1]", "1.5"),
+        (np.array([0, 3, 1]), {"low": 0, "high": 3, "high_open": True}, "[1]", "3"),
+        (np.array([1, 0]), {"dtype": "float"}, ".dtype", "int64"),
+        (np.array([0.5]), {"dtype": "integer"}, ".dtype", "float64"),
+        (np.array([True, False]), {}, ".dtype", "bool"),
+        (np.array(["a"]), {}, ".dtype", "<U1"),
+        (np.zeros(3), {"ndim": 2}, ".shape", "(3,)"),
+        (5.0, {"high": 1}, None, "5.0"),
+    ],
+    ids=[
+        "below-low",
+        "above-high",
+        "nan",
+        "infinity",
+        "fraction",
+        "open-end",
+        "integer-for-float",
+        "float-for-integer",
+        "bool",
+        "str",
+        "ndim",
+        "scalar",
+    ],
+)
+def test_arrays_name_the_first_element_or_attribute_that_fails(value, kwargs, at, shown):
+    match = _message(lambda: check_array("y", value, **kwargs))
+    assert (match["at"], match["value"]) == (at, shown)
+
+
+def test_arrays_pass_whole_floats_infinities_when_asked_and_return_the_array():
+    labels = check_array("y", [0.0, 2.0], integral=True, low=0)
+    assert isinstance(labels, np.ndarray) and labels.tolist() == [0.0, 2.0]
+    assert check_array("z", np.array([np.inf]), finite=False).tolist() == [np.inf]
+    assert _message(lambda: check_array("z", np.array([np.nan]), finite=False))["value"] == "nan"
