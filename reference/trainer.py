@@ -19,15 +19,17 @@ import tensorflow as tf
 from reference.loop import (
     BestWeights,
     History,
+    _check_callbacks,
     _check_clip,
     _check_input_dim,
-    _check_positive_int,
+    _check_model,
     clip_gradients,
     objective_for,
     regularization_loss,
     run_epochs,
 )
 from reference.monitor import current_learning_rate
+from reference.validation import check_instance, check_int, fail
 
 __all__ = ["Trainer"]
 
@@ -49,8 +51,12 @@ class Trainer:
         restore_best: load the best weights at the end.
         weights_path: keep best weights in this ``.weights.h5`` file instead of memory (D6).
 
+    A NaN or infinite loss, gradient norm or weight stops ``train`` with a
+    ``NonFiniteTrainingWarning`` and finite weights in the model (``BestWeights``).
+
     Raises:
-        ValueError: bad ``clip``, ``clip_norm``, ``patience`` or ``weights_path``.
+        ValueError: a bad ``model``, ``optimizer``, ``loss``, ``clip``, ``clip_norm``, ``patience``,
+            ``restore_best`` or ``weights_path``.
     """
 
     def __init__(
@@ -65,6 +71,8 @@ class Trainer:
         restore_best: bool = True,
         weights_path: str | os.PathLike | None = None,
     ):
+        _check_model("model", model)
+        check_instance("optimizer", optimizer, keras.optimizers.Optimizer, "a keras Optimizer")
         _check_clip(clip, clip_norm)
         self.guard = BestWeights(patience, restore_best=restore_best, weights_path=weights_path)
         self.model, self.optimizer = model, optimizer
@@ -135,14 +143,20 @@ class Trainer:
         """Train for at most ``epochs`` epochs; returns the ``History``.
 
         Raises:
-            ValueError: non-positive ``epochs``, empty data sets, or feature counts that do
-                not match the model.
+            ValueError: ``epochs`` not an integer >= 1, data sets that are not ``tf.data`` data sets
+                of ``(features, labels)`` batches, empty ones, or feature counts that do not match
+                the model.
         """
-        _check_positive_int("epochs", epochs)
+        check_int("epochs", epochs, low=1)
+        _check_callbacks(callbacks)
         for name, dataset in (("train_dataset", train_dataset), ("val_dataset", val_dataset)):
-            _check_input_dim(self.model, dataset.element_spec[0].shape[-1], name)
+            check_instance(name, dataset, tf.data.Dataset, "a tf.data.Dataset of (features, labels) batches")
+            spec = dataset.element_spec
+            if not isinstance(spec, tuple) or len(spec) != 2:
+                fail(name, "a tf.data.Dataset of (features, labels) batches", spec, at=".element_spec")
+            _check_input_dim(self.model, spec[0].shape[-1], name, ".element_spec[0].shape[-1]")
             if int(dataset.cardinality()) == 0:
-                raise ValueError(f"Argument `{name}` is empty. Received: cardinality=0")
+                fail(name, "a non-empty data set", 0, at=".cardinality()")
         if not self.optimizer.built:
             self.optimizer.build(self.model.trainable_variables)
         # One trace per step function: the batch dimension of the specs is None.

@@ -9,8 +9,16 @@
 
 All three add the model's regularization losses to the loss (as ``fit`` does; the document's
 loops never meet a regularized model), drive Keras callbacks at epoch level with the same
-``logs`` keys (``EPOCH_KEYS``), stop on a non-finite loss keeping the best weights so far, and
-can stop early with ``patience``. ``TRAINING_WAYS`` maps a name to each entry point.
+``logs`` keys (``EPOCH_KEYS``), and can stop early with ``patience``. ``TRAINING_WAYS`` maps a
+name to each entry point.
+
+Bad input is refused before anything is built: every argument is checked (``ValueError`` naming
+it), the ``Split`` holds only finite numbers (checked where it is made), and its labels must
+suit the output layer: in [0, 1] for one unit (BCE), whole numbers in [0, k) for k units.
+Values that become non-finite while training (a learning rate of 1e10, a NaN that a fused
+graph-mode relu hides from the loss) are caught at every epoch end by ``BestWeights``: the run
+stops with ``stopped_reason = "non_finite"`` and a ``NonFiniteTrainingWarning``, and the model
+holds finite weights (``reference.loop``).
 """
 
 from __future__ import annotations
@@ -27,9 +35,10 @@ from reference.loop import (
     EPOCH_KEYS,
     BestWeights,
     History,
+    _check_callbacks,
     _check_clip,
     _check_input_dim,
-    _check_positive_int,
+    _check_model,
     build_optimizer,
     clip_gradients,
     objective_for,
@@ -38,17 +47,41 @@ from reference.loop import (
 )
 from reference.monitor import current_learning_rate
 from reference.trainer import Trainer
+from reference.validation import check_array, check_bool, check_instance, check_int, fail
 
 __all__ = ["TRAINING_WAYS", "GradientNormModel", "train_eager", "train_fit", "train_trainer"]
 
 
-def _check_run(model: keras.Model, split: Split, epochs: int, batch_size: int) -> None:
-    _check_positive_int("epochs", epochs)
-    _check_positive_int("batch_size", batch_size)
+def _check_labels(model: keras.Model, split: Split) -> None:
+    """Labels the objective can score: in [0, 1] for one output unit (BCE), classes in [0, k) for k units."""
+    units = model.output_shape[-1]
+    for name in ("y_train", "y_test"):
+        labels = getattr(split, name)
+        if units == 1:
+            check_array(f"split.{name}", labels, low=0, high=1)
+        else:
+            check_array(f"split.{name}", labels, integral=True, low=0, high=units, high_open=True)
+
+
+def _check_run(model, split, epochs, batch_size, optimizer, loss, callbacks, shuffle, seed) -> None:
+    """What every way checks before it builds anything."""
+    _check_model("model", model)
+    check_instance("split", split, Split, "a reference.data.Split")
+    check_int("epochs", epochs, low=1)
+    check_int("batch_size", batch_size, low=1)
+    check_instance(
+        "optimizer", optimizer, (keras.optimizers.Optimizer, type(None)), "a keras Optimizer or None"
+    )
+    if loss is not None and not callable(loss):
+        fail("loss", "a keras Loss, a callable or None", loss)
+    _check_callbacks(callbacks)
+    check_bool("shuffle", shuffle)
+    check_int("seed", seed, low=0, optional=True)
     for name in ("x_train", "x_test"):
         if len(getattr(split, name)) == 0:
-            raise ValueError(f"Argument `split` is an empty data set. Received: split.{name}.shape=(0, ...)")
-    _check_input_dim(model, split.n_features, "split")
+            fail("split", "a non-empty data set", getattr(split, name).shape, at=f".{name}.shape")
+    _check_input_dim(model, split.n_features, "split", ".n_features")
+    _check_labels(model, split)
 
 
 def _optimizer(optimizer: keras.optimizers.Optimizer | None) -> keras.optimizers.Optimizer:
@@ -80,10 +113,11 @@ def train_eager(
     Adam(1e-3)); the other arguments are those of ``train_fit``.
 
     Raises:
-        ValueError: non-positive ``epochs`` or ``batch_size``, negative ``patience``, an empty
-            split, or a feature count that does not match the model.
+        ValueError: an argument outside its domain (``epochs`` and ``batch_size`` integers >= 1,
+            ``patience`` >= 0 or None, ``clip``, ``clip_norm``, ``weights_path``), an empty split,
+            a feature count that does not match the model, or labels the output layer cannot score.
     """
-    _check_run(model, split, epochs, batch_size)
+    _check_run(model, split, epochs, batch_size, optimizer, loss, callbacks, shuffle, seed)
     _check_clip(clip, clip_norm)
     guard = BestWeights(patience, restore_best=restore_best, weights_path=weights_path)
     optimizer = _optimizer(optimizer)
@@ -139,9 +173,9 @@ def train_trainer(
     best weights restored.
 
     Raises:
-        ValueError: as ``train_eager``, and bad ``clip``/``clip_norm``/``weights_path``.
+        ValueError: as ``train_eager``.
     """
-    _check_run(model, split, epochs, batch_size)
+    _check_run(model, split, epochs, batch_size, optimizer, loss, callbacks, shuffle, seed)
     trainer = Trainer(
         model,
         _optimizer(optimizer),
@@ -169,8 +203,9 @@ class GradientNormModel(keras.Model):
     """
 
     def __init__(self, inner: keras.Model, *, clip: str | None = None, clip_norm: float = 1.0, **kwargs):
-        super().__init__(**kwargs)
+        _check_model("inner", inner)
         _check_clip(clip, clip_norm)
+        super().__init__(**kwargs)
         self.inner, self.clip, self.clip_norm = inner, clip, clip_norm
         self.gradient_norm_tracker = keras.metrics.Mean(name="gradient_norm")
 
@@ -244,7 +279,7 @@ def train_fit(
     Raises:
         ValueError: as ``train_eager``.
     """
-    _check_run(model, split, epochs, batch_size)
+    _check_run(model, split, epochs, batch_size, optimizer, loss, callbacks, shuffle, seed)
     guard = BestWeights(patience, restore_best=restore_best, weights_path=weights_path)
     objective = objective_for(model, loss)
     fit_model = GradientNormModel(model, clip=clip, clip_norm=clip_norm)
