@@ -2,8 +2,8 @@
 
 Every function takes ``(y_true, y_pred)`` and returns one value per sample: Keras losses
 average over the LAST axis. The suite tests TensorFlow, so the cross-entropies and
-regression losses are ``keras.losses`` themselves; this module adds argument checks
-that fail with a clear ``ValueError`` before TensorFlow sees bad input.
+regression losses are ``keras.losses`` themselves; this module checks the inputs first and
+fails with a clear ``ValueError`` before TensorFlow sees a value outside the loss's domain.
 
 Binary cross-entropy on probabilities clips ``p`` to ``[eps, 1 - eps]`` with
 ``eps = 1e-7`` (``keras.config.epsilon()``); on logits it is exact.
@@ -16,19 +16,51 @@ The focal loss (Lin et al. 2017, https://arxiv.org/abs/1708.02002), element-wise
 
 then averaged over the last axis. The document's version (``reference.document.document_focal_loss``)
 multiplies the element-wise modulator by the already-averaged cross-entropy (D1).
+
+Input checks. Keras clips a probability of -0.3, 1.7 or +inf into [1e-7, 1 - 1e-7] and scores it
+as a near-perfect prediction, truncates a sparse label of 1.5 to 1, and a focal loss on a label
+of 5 is negative: so each function refuses, with the argument, the first bad element and its
+value (``Received: y_pred[0, 2]=1.7``):
+
+| inputs | ``y_true`` | ``y_pred`` |
+|---|---|---|
+| binary (BCE, focal) | numbers in [0, 1] | probabilities in [0, 1], or finite logits |
+| categorical | numbers in [0, 1], each row summing to 1 | probabilities in [0, 1] with a positive row sum (Keras divides by it), or finite logits |
+| sparse | whole numbers in [0, classes) (an int or a float array) | as categorical |
+| regression (MSE, MAE, Huber) | finite numbers | finite numbers |
+| MSLE | finite numbers >= 0 (Keras would clip a negative one to 1e-7) | finite numbers >= 0 |
+
+Every value must be finite. ``y_pred`` must be floating-point (an integer ``y_pred`` would give
+a TensorFlow ``TypeError`` that names neither argument nor dtype); ``y_true`` may be integer
+(Keras casts it to ``y_pred``'s dtype), never ``bool`` or text. Shapes must match up to one
+trailing axis of size 1.
+
+Inside a ``tf.function`` (a traced step, ``model.fit``'s train function, ``FocalLoss`` in a
+compiled model) the inputs are symbolic: the dtypes and the static shapes are still checked, once,
+at trace time; the values are not, and a value outside the domain is then computed as Keras
+computes it (clipped). No ``tf.debugging`` assertion is added to the graph, so a traced step costs
+exactly what the Keras loss costs. The training loops of ``reference.training`` check the labels
+against the model where the data enters and stop on a non-finite loss, gradient or weight.
+The benchmarks (``benchmarks/workloads.py``) time steps built on ``keras.losses`` objects, not on
+this module, so none of these checks is in what they time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from reference.validation import check_array, check_bool, check_choice, check_float, fail
+
 __all__ = [
     "LOSSES",
+    "LOSS_PREDICTIONS",
+    "LOSS_TARGETS",
     "FocalLoss",
     "LossEntry",
     "LossFn",
@@ -50,10 +82,46 @@ LossFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
 # 1 - p_t is clamped here so that (1 - p_t)^gamma keeps a finite gradient for gamma < 1.
 _TINY = float(np.finfo(np.float32).tiny)
+# A categorical label row sums to 1; float32 normalization leaves ~1e-7 per class.
+_ROW_SUM_ATOL = 1e-4
+
+# What y_true and y_pred hold, and the element-wise domain ``check_array`` enforces on each.
+LOSS_TARGETS = ("binary", "sparse", "categorical", "regression", "nonnegative")
+LOSS_PREDICTIONS = ("probabilities", "logits", "values", "nonnegative")
+_TARGET_DOMAINS = {
+    "binary": {"low": 0, "high": 1},
+    "categorical": {"low": 0, "high": 1},
+    "regression": {},
+    "nonnegative": {"low": 0},
+}
+_PREDICTION_DOMAINS = {
+    "probabilities": {"low": 0, "high": 1},
+    "logits": {},
+    "values": {},
+    "nonnegative": {"low": 0},
+}
 
 
 def _shape(x) -> tuple:
     return tuple(np.shape(x)) if not hasattr(x, "shape") else tuple(x.shape)
+
+
+def _check_kind(name: str, x: Any, *, floating: bool) -> None:
+    """Floating-point ``y_pred``; numeric ``y_true`` (``bool``, text and objects refused). Static: works when traced."""
+    raw = getattr(x, "dtype", None)
+    raw = np.asarray(x).dtype if raw is None else raw
+    try:
+        dtype = tf.as_dtype(raw)
+    except TypeError:
+        dtype = tf.string
+    if not (dtype.is_floating or (dtype.is_integer and not floating)):
+        shown = raw if isinstance(raw, np.dtype) else np.dtype(dtype.as_numpy_dtype)
+        fail(
+            name,
+            "an array of floating-point numbers" if floating else "an array of numbers",
+            shown,
+            at=".dtype",
+        )
 
 
 def _check_same_shape(y_true, y_pred) -> None:
@@ -61,84 +129,111 @@ def _check_same_shape(y_true, y_pred) -> None:
     t, p = _shape(y_true), _shape(y_pred)
     if None in t or None in p or t == p or t == (*p, 1) or p == (*t, 1):
         return
-    raise ValueError(
-        "Arguments `y_true` and `y_pred` must have matching shapes. "
-        f"Received: y_true.shape={t}, y_pred.shape={p}"
-    )
+    fail("y_pred", f"of the shape of `y_true` {t}, up to a trailing axis of size 1", p, at=".shape")
 
 
-def _check_sparse(y_true, y_pred) -> None:
+def _check_sparse_shapes(y_true, y_pred) -> None:
     t, p = _shape(y_true), _shape(y_pred)
     if not p:
-        raise ValueError(f"Argument `y_pred` must have a class axis. Received: y_pred.shape={p}")
+        fail("y_pred", "an array with a class axis (the last)", p, at=".shape")
     if t not in (p[:-1], (*p[:-1], 1)) and None not in t and None not in p:
-        raise ValueError(
-            "Argument `y_true` must hold one integer label per row of `y_pred`. "
-            f"Received: y_true.shape={t}, y_pred.shape={p}"
-        )
-    if not tf.executing_eagerly() or isinstance(y_true, tf.Variable):
+        fail("y_true", f"one label per row of `y_pred` (shape {p[:-1]})", t, at=".shape")
+
+
+def _check_rows(name: str, values: np.ndarray, requirement: str, bad_row) -> None:
+    if values.ndim == 0:
         return
-    labels = np.asarray(y_true)
-    n_classes = p[-1]
-    if labels.size and n_classes is not None and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)].ravel()[0]
-        raise ValueError(
-            f"Argument `y_true` holds a label out of range [0, {n_classes}). Received: y_true contains {bad}"
+    sums = values.sum(axis=-1)
+    bad = bad_row(sums)
+    if np.any(bad):
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        fail(name, requirement, values[index].tolist(), at=f"[{', '.join(map(str, index))}]")
+
+
+def _check_inputs(y_true, y_pred, target: str, prediction: str) -> None:
+    """Dtypes and static shapes always (free at trace time), element values when they exist (eager)."""
+    _check_kind("y_true", y_true, floating=False)
+    _check_kind("y_pred", y_pred, floating=True)
+    if target == "sparse":
+        _check_sparse_shapes(y_true, y_pred)
+    else:
+        _check_same_shape(y_true, y_pred)
+    if (
+        not tf.executing_eagerly()
+        or isinstance(y_true, keras.KerasTensor)
+        or isinstance(y_pred, keras.KerasTensor)
+    ):
+        return
+    scores = check_array("y_pred", y_pred, dtype="float", **_PREDICTION_DOMAINS[prediction])
+    if target == "sparse":
+        classes = _shape(y_pred)[-1]
+        check_array("y_true", y_true, integral=True, low=0, high=classes, high_open=True)
+    else:
+        labels = check_array("y_true", y_true, **_TARGET_DOMAINS[target])
+    if target == "categorical":
+        _check_rows(
+            "y_true",
+            labels,
+            "rows of numbers in [0, 1] that sum to 1",
+            lambda s: np.abs(s - 1) > _ROW_SUM_ATOL,
         )
+    if target in ("sparse", "categorical") and prediction == "probabilities":
+        _check_rows("y_pred", scores, "rows of probabilities with a positive sum", lambda s: s <= 0)
 
 
-def _check_alpha_gamma(alpha: float, gamma: float) -> None:
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"Argument `alpha` must be in [0, 1]. Received: alpha={alpha}")
-    if gamma < 0.0:
-        raise ValueError(f"Argument `gamma` must be >= 0. Received: gamma={gamma}")
+def _check_focal_parameters(alpha: Any, gamma: Any, from_logits: Any) -> tuple[float, float, bool]:
+    return (
+        check_float("alpha", alpha, low=0.0, high=1.0),
+        check_float("gamma", gamma, low=0.0),
+        check_bool("from_logits", from_logits),
+    )
 
 
 def binary_crossentropy(y_true, y_pred) -> tf.Tensor:
     """BCE on probabilities: -mean(y log p + (1 - y) log(1 - p)), p clipped to [1e-7, 1 - 1e-7]."""
-    _check_same_shape(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "binary", "probabilities")
     return keras.losses.binary_crossentropy(y_true, y_pred)
 
 
 def binary_crossentropy_from_logits(y_true, y_pred) -> tf.Tensor:
     """BCE on logits z: mean(max(z, 0) - z y + log(1 + exp(-|z|))), exact for any z."""
-    _check_same_shape(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "binary", "logits")
     return keras.losses.binary_crossentropy(y_true, y_pred, from_logits=True)
 
 
 def categorical_crossentropy(y_true, y_pred) -> tf.Tensor:
     """CE on probabilities: -sum(y log p), p = y_pred / sum(y_pred) clipped to [1e-7, 1 - 1e-7]."""
-    _check_same_shape(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "categorical", "probabilities")
     return keras.losses.categorical_crossentropy(y_true, y_pred)
 
 
 def categorical_crossentropy_from_logits(y_true, y_pred) -> tf.Tensor:
     """CE on logits: -sum(y log softmax(z))."""
-    _check_same_shape(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "categorical", "logits")
     return keras.losses.categorical_crossentropy(y_true, y_pred, from_logits=True)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred) -> tf.Tensor:
     """CE on probabilities with integer labels: -log p[label], p normalized and clipped as above."""
-    _check_sparse(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "sparse", "probabilities")
     return keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
 
 
 def sparse_categorical_crossentropy_from_logits(y_true, y_pred) -> tf.Tensor:
     """CE on logits with integer labels: -log softmax(z)[label]."""
-    _check_sparse(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "sparse", "logits")
     return keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
 
 
 def mean_squared_error(y_true, y_pred) -> tf.Tensor:
     """MSE: mean((y - y_hat)^2)."""
-    _check_same_shape(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "regression", "values")
     return keras.losses.mean_squared_error(y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred) -> tf.Tensor:
     """MAE: mean(|y - y_hat|)."""
-    _check_same_shape(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "regression", "values")
     return keras.losses.mean_absolute_error(y_true, y_pred)
 
 
@@ -146,17 +241,16 @@ def huber(y_true, y_pred, *, delta: float = 1.0) -> tf.Tensor:
     """Huber: mean of 0.5 e^2 where |e| <= delta, else delta |e| - 0.5 delta^2 (e = y_hat - y).
 
     Raises:
-        ValueError: ``delta <= 0`` or mismatched shapes.
+        ValueError: ``delta`` not a finite number > 0, or inputs outside the domain (module docstring).
     """
-    if not delta > 0:
-        raise ValueError(f"Argument `delta` must be > 0. Received: delta={delta}")
-    _check_same_shape(y_true, y_pred)
+    delta = check_float("delta", delta, low=0.0, low_open=True)
+    _check_inputs(y_true, y_pred, "regression", "values")
     return keras.losses.huber(y_true, y_pred, delta=delta)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred) -> tf.Tensor:
     """MSLE: mean((log(max(y_hat, 1e-7) + 1) - log(max(y, 1e-7) + 1))^2)."""
-    _check_same_shape(y_true, y_pred)
+    _check_inputs(y_true, y_pred, "nonnegative", "nonnegative")
     return keras.losses.mean_squared_logarithmic_error(y_true, y_pred)
 
 
@@ -176,10 +270,11 @@ def focal_loss(y_true, y_pred, *, alpha: float = 0.25, gamma: float = 2.0, from_
         from_logits: whether ``y_pred`` holds logits.
 
     Raises:
-        ValueError: alpha outside [0, 1], gamma < 0, or shapes that cannot match.
+        ValueError: alpha outside [0, 1], gamma not a finite number >= 0 (NaN included), or inputs
+            outside the domain (labels in [0, 1], probabilities in [0, 1] or finite logits).
     """
-    _check_alpha_gamma(alpha, gamma)
-    _check_same_shape(y_true, y_pred)
+    alpha, gamma, from_logits = _check_focal_parameters(alpha, gamma, from_logits)
+    _check_inputs(y_true, y_pred, "binary", "logits" if from_logits else "probabilities")
     y_pred = tf.convert_to_tensor(y_pred)
     y_true = tf.cast(y_true, y_pred.dtype)
     if y_true.shape.rank == y_pred.shape.rank + 1:
@@ -199,9 +294,16 @@ def focal_loss(y_true, y_pred, *, alpha: float = 0.25, gamma: float = 2.0, from_
     return tf.reduce_mean(alpha_t * modulator * ce, axis=-1)
 
 
+_REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+
 @keras.saving.register_keras_serializable(package="reference")
 class FocalLoss(keras.losses.Loss):
-    """``focal_loss`` as a Keras ``Loss``: serializable, reduction handled by Keras."""
+    """``focal_loss`` as a Keras ``Loss``: serializable, reduction handled by Keras.
+
+    Its arguments are checked as ``focal_loss``'s; inside ``model.fit`` its inputs are symbolic, so
+    their values are not (module docstring).
+    """
 
     def __init__(
         self,
@@ -212,7 +314,8 @@ class FocalLoss(keras.losses.Loss):
         name: str = "focal_loss",
         dtype=None,
     ):
-        _check_alpha_gamma(alpha, gamma)
+        alpha, gamma, from_logits = _check_focal_parameters(alpha, gamma, from_logits)
+        check_choice("reduction", reduction, _REDUCTIONS)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.alpha = alpha
         self.gamma = gamma
@@ -235,13 +338,19 @@ class LossEntry:
     """One loss of the registry: its function and what its inputs are.
 
     ``target`` is ``binary`` (labels in [0, 1]), ``sparse`` (integer labels), ``categorical``
-    (one-hot or soft labels) or ``regression``; ``prediction`` is ``probabilities``,
-    ``logits`` or ``values``.
+    (one-hot or soft labels), ``regression`` or ``nonnegative`` (regression targets >= 0);
+    ``prediction`` is ``probabilities``, ``logits``, ``values`` or ``nonnegative`` (values >= 0).
     """
 
     fn: LossFn
     target: str
     prediction: str
+
+    def __post_init__(self):
+        if not callable(self.fn):
+            fail("fn", "callable", self.fn)
+        check_choice("target", self.target, LOSS_TARGETS)
+        check_choice("prediction", self.prediction, LOSS_PREDICTIONS)
 
 
 LOSSES: dict[str, LossEntry] = {
@@ -258,7 +367,7 @@ LOSSES: dict[str, LossEntry] = {
     "mean_squared_error": LossEntry(mean_squared_error, "regression", "values"),
     "mean_absolute_error": LossEntry(mean_absolute_error, "regression", "values"),
     "huber": LossEntry(huber, "regression", "values"),
-    "mean_squared_logarithmic_error": LossEntry(mean_squared_logarithmic_error, "regression", "values"),
+    "mean_squared_logarithmic_error": LossEntry(mean_squared_logarithmic_error, "nonnegative", "nonnegative"),
     "focal_loss": LossEntry(focal_loss, "binary", "probabilities"),
     "focal_loss_from_logits": LossEntry(
         lambda y_true, y_pred: focal_loss(y_true, y_pred, from_logits=True), "binary", "logits"
@@ -272,6 +381,4 @@ def get_loss(name: str) -> LossFn:
     Raises:
         ValueError: unknown name (the message lists the valid ones).
     """
-    if name not in LOSSES:
-        raise ValueError(f"Unknown loss name={name!r}; valid names: {sorted(LOSSES)}")
-    return LOSSES[name].fn
+    return LOSSES[check_choice("name", name, LOSSES)].fn

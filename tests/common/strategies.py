@@ -77,4 +77,6 @@ def inputs_for(target: str, prediction: str):
         return sparse_inputs(prediction)
     if target == "categorical":
         return categorical_inputs(prediction)
+    if target == "nonnegative":
+        return regression_inputs(nonnegative_values)
     return regression_inputs()
