@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -38,6 +38,7 @@ __all__ = [
     "check_float",
     "check_instance",
     "check_int",
+    "check_mapping",
     "check_path",
     "check_str",
     "fail",
@@ -70,12 +71,14 @@ def _or_none(requirement: str, optional: bool) -> str:
 
 
 def _bounds_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
-    if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    if low is not None:
-        return f"{'>' if low_open else '>='} {low}"
-    if high is not None:
-        return f"{'<' if high_open else '<='} {high}"
+    """``in [0, 1)``, ``> 0``, ``<= 10``: bounds as written, ``0.0`` shown as ``0``."""
+    lo, hi = (None if b is None else f"{b:g}" for b in (low, high))
+    if lo is not None and hi is not None:
+        return f"in {'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+    if lo is not None:
+        return f"{'>' if low_open else '>='} {lo}"
+    if hi is not None:
+        return f"{'<' if high_open else '<='} {hi}"
     return ""
 
 
@@ -187,6 +190,16 @@ def check_instance(name: str, value: Any, types: type | tuple[type, ...], descri
     return value
 
 
+def check_mapping(name: str, value: Any, values: type | tuple[type, ...], description: str) -> Mapping:
+    """``value`` if it is a non-empty mapping whose every value is an instance of ``values``;
+    ``description`` is what the message asks for (``"a non-empty mapping of name -> ModelSpec"``)."""
+    if not isinstance(value, Mapping) or not value:
+        fail(name, description, value)
+    for item in value.values():
+        check_instance(name, item, values, description)
+    return value
+
+
 _ARRAY_KINDS = {
     "number": ("iuf", "numbers"),
     "float": ("f", "floating-point numbers"),
@@ -241,7 +254,7 @@ def check_array(
     if allowed is not None and array.ndim not in allowed:
         dims = " or ".join(map(str, allowed))
         fail(name, f"an array of {dims} dimension{'s' if allowed != (1,) else ''}", array.shape, at=".shape")
-    requirement = " ".join(filter(None, ("whole" if integral else "", "finite" if finite else "", text)))
+    requirement = "whole numbers" if integral else " ".join(filter(None, ("finite" if finite else "", text)))
     bounds = _bounds_text(low, high, low_open, high_open)
     if array.dtype.kind == "f":
         _check_floats(name, array, f"{requirement} {bounds}".strip(), finite=finite, integral=integral)

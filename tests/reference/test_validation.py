@@ -18,6 +18,7 @@ from reference.validation import (
     check_float,
     check_instance,
     check_int,
+    check_mapping,
     check_path,
     check_str,
 )
@@ -159,6 +160,14 @@ def test_strings_must_be_non_empty_strings():
 def test_instance_names_the_type_asked_for():
     assert check_instance("path", Path("x"), Path, "a Path") == Path("x")
     assert _message(lambda: check_instance("path", "x", Path, "a Path"))["requirement"] == "a Path"
+
+
+def test_mappings_must_be_non_empty_and_hold_the_type_asked_for():
+    assert check_mapping("configs", {"a": 1}, int, "a mapping of ints") == {"a": 1}
+    for bad in ({}, [1], {"a": "1"}):
+        assert _message(lambda bad=bad: check_mapping("configs", bad, int, "a mapping of ints"))[
+            "requirement"
+        ] == ("a mapping of ints")
 
 
 @pytest.mark.parametrize(
