@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from reference.loop import _check_callbacks
 from reference.monitor import current_learning_rate
+from reference.validation import check_bool, check_float, check_instance, check_int, fail
 
 __all__ = [
     "CUT_RTOL",
@@ -42,6 +44,8 @@ TINY_FEATURES = 8
 
 def tiny_data(seed: int, n: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """``n`` rows of uniform features in [0, 1); label 1 where their sum exceeds half the features."""
+    check_int("seed", seed, low=0)
+    check_int("n", n, low=1)
     x = np.random.default_rng(seed).random((n, TINY_FEATURES), dtype=np.float32)
     return x, (x.sum(axis=1) > TINY_FEATURES / 2).astype(np.float32)
 
@@ -51,6 +55,8 @@ def tiny_classifier(*, frozen: bool = False, learning_rate: float = 0.001) -> ke
 
     ``frozen`` makes every weight non-trainable: the loss never changes.
     """
+    check_bool("frozen", frozen)
+    learning_rate = check_float("learning_rate", learning_rate, low=0.0, low_open=True)
     model = keras.Sequential(
         [
             keras.Input((TINY_FEATURES,)),
@@ -77,6 +83,11 @@ class PlateauRates:
     after: list[float]
     logged: list[float]
 
+    def __post_init__(self):
+        for name in ("after", "logged"):
+            if len(getattr(self, name)) != len(self.used):
+                fail(name, f"one rate per epoch, as `used` ({len(self.used)})", getattr(self, name))
+
     def first_cut(self) -> int | None:
         """The first epoch whose end lowered the rate (``after < used``), or None."""
         for epoch, (used, after) in enumerate(zip(self.used, self.after, strict=True)):
@@ -87,6 +98,9 @@ class PlateauRates:
 
 def plateau_rates(callbacks: Sequence[keras.callbacks.Callback], *, epochs: int, seed: int) -> PlateauRates:
     """Fit a frozen ``tiny_classifier`` on ``tiny_data(seed)`` (its own validation data) with ``callbacks``."""
+    _check_callbacks(callbacks)
+    check_int("epochs", epochs, low=1)
+    check_int("seed", seed, low=0)
     keras.utils.set_random_seed(seed)
     model, (x, y) = tiny_classifier(frozen=True), tiny_data(seed)
     used, after = [], []
@@ -121,12 +135,17 @@ class FailedSave:
     saved_weights: list[np.ndarray]
     error: BaseException | None
 
+    def __post_init__(self):
+        check_instance("error", self.error, (BaseException, type(None)), "an exception or None")
+
 
 def fit_then_fail_while_saving(checkpoint: keras.callbacks.Callback, *, seed: int) -> FailedSave:
     """One epoch with ``checkpoint`` that saves, then one whose save fails while writing the last layer.
 
     ``error`` is None if the second ``fit`` did not raise (the checkpoint did not save).
     """
+    check_instance("checkpoint", checkpoint, keras.callbacks.Callback, "a keras Callback")
+    check_int("seed", seed, low=0)
     keras.utils.set_random_seed(seed)
     model, (x, y) = tiny_classifier(learning_rate=0.1), tiny_data(seed)
     model.fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)

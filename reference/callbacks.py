@@ -44,7 +44,6 @@ import logging
 import math
 import os
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -54,6 +53,7 @@ from reference.document import document_callbacks
 from reference.files import atomic_path
 from reference.loop import build_optimizer
 from reference.models import build_model, document_model
+from reference.validation import check_bool, check_choice, check_float, check_int, check_path, check_str
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -78,19 +78,6 @@ CSV_NAME = "training_log.csv"
 TENSORBOARD_DIR = "logs"
 
 
-def _check(condition: bool, name: str, value, requirement: str) -> None:
-    if not condition:
-        raise ValueError(f"Argument `{name}` must be {requirement}. Received: {name}={value!r}")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    _check(_is_int(value) and value >= minimum, name, value, f"an int >= {minimum}")
-
-
 class MultiplicativeDecay:
     """A ``LearningRateScheduler`` function that decays the CURRENT rate (keeps plateau cuts).
 
@@ -105,10 +92,8 @@ class MultiplicativeDecay:
     """
 
     def __init__(self, factor: float = DOCUMENT_DECAY, min_lr: float = 0.0):
-        _check(0.0 < factor <= 1.0, "factor", factor, "in (0, 1]")
-        _check(min_lr >= 0.0, "min_lr", min_lr, ">= 0")
-        self.factor = float(factor)
-        self.min_lr = float(min_lr)
+        self.factor = check_float("factor", factor, low=0.0, high=1.0, low_open=True)
+        self.min_lr = check_float("min_lr", min_lr, low=0.0)
 
     def __call__(self, epoch: int, lr: float) -> float:
         if epoch == 0:
@@ -127,7 +112,40 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     Overrides Keras 3's ``ModelCheckpoint._save_model`` (and calls its ``_get_file_path`` and
     ``_should_save_model``): the only place where the save happens. A test simulates a
     failing save, so a Keras release that renames these shows up as a test failure.
+
+    Raises:
+        ValueError: ``filepath`` not a path, ``mode`` not ``auto``/``min``/``max`` (Keras only
+            warns and falls back to ``auto``), or what Keras refuses (a suffix that does not match
+            ``save_weights_only``, a bad ``save_freq``).
     """
+
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
+        check_path("filepath", filepath)
+        check_str("monitor", monitor)
+        check_bool("save_best_only", save_best_only)
+        check_bool("save_weights_only", save_weights_only)
+        check_choice("mode", mode, ("auto", "min", "max"))
+        check_float("initial_value_threshold", initial_value_threshold, optional=True)
+        super().__init__(
+            filepath,
+            monitor,
+            verbose,
+            save_best_only,
+            save_weights_only,
+            mode,
+            save_freq,
+            initial_value_threshold,
+        )
 
     def _save_model(self, epoch, batch, logs):
         filepath = self._get_file_path(epoch, batch, logs)
@@ -202,10 +220,8 @@ class ThresholdStopping(keras.callbacks.Callback):
 
     def __init__(self, threshold: float = 0.95, monitor: str = "val_accuracy"):
         super().__init__()
-        _check(0.0 <= threshold <= 1.0, "threshold", threshold, "in [0, 1]")
-        _check(isinstance(monitor, str) and bool(monitor), "monitor", monitor, "a non-empty str")
-        self.threshold = float(threshold)
-        self.monitor = monitor
+        self.threshold = check_float("threshold", threshold, low=0.0, high=1.0)
+        self.monitor = check_str("monitor", monitor)
         self.stopped_epoch: int | None = None
 
     def on_train_begin(self, logs=None):
@@ -256,14 +272,14 @@ def make_callbacks(
     Raises:
         ValueError: an argument out of range; the message names it.
     """
-    _check_int("patience", patience, 0)
-    _check_int("lr_patience", lr_patience, 0)
-    _check(0.0 < lr_factor < 1.0, "lr_factor", lr_factor, "in (0, 1)")
-    _check(min_lr >= 0.0, "min_lr", min_lr, ">= 0")
-    _check(lr_decay is None or 0.0 < lr_decay <= 1.0, "lr_decay", lr_decay, "None or in (0, 1]")
-    _check_int("histogram_freq", histogram_freq, 0)
-    _check(bool(checkpoint_monitor), "checkpoint_monitor", checkpoint_monitor, "a metric name")
-    workdir = Path(workdir)
+    workdir = check_path("workdir", workdir, kind="dir")
+    patience = check_int("patience", patience, low=0)
+    lr_patience = check_int("lr_patience", lr_patience, low=0)
+    lr_factor = check_float("lr_factor", lr_factor, low=0.0, high=1.0, low_open=True, high_open=True)
+    min_lr = check_float("min_lr", min_lr, low=0.0)
+    lr_decay = check_float("lr_decay", lr_decay, low=0.0, high=1.0, low_open=True, optional=True)
+    histogram_freq = check_int("histogram_freq", histogram_freq, low=0)
+    checkpoint_monitor = check_str("checkpoint_monitor", checkpoint_monitor)
     workdir.mkdir(parents=True, exist_ok=True)
     schedulers = []
     if lr_decay is not None:
@@ -304,9 +320,16 @@ def demonstrate_callbacks(
 
     Returns:
         The trained model and the ``History``.
+
+    Raises:
+        ValueError: a bad ``workdir``, ``document``, ``epochs``, ``batch_size``, ``mnist_path`` or ``seed``.
     """
-    _check_int("epochs", epochs, 1)
-    _check_int("batch_size", batch_size, 1)
+    check_path("workdir", workdir, kind="dir")
+    check_bool("document", document)
+    check_int("epochs", epochs, low=1)
+    check_int("batch_size", batch_size, low=1)
+    check_path("mnist_path", mnist_path, exists=True, kind="file", optional=True)
+    seed = check_int("seed", seed, low=0, optional=True)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     split = load_mnist(mnist_path)

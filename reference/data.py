@@ -25,6 +25,16 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import train_test_split
 
 from reference.document import document_standardize
+from reference.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_path,
+    check_str,
+    fail,
+)
 
 __all__ = [
     "DATA_SEED",
@@ -53,6 +63,14 @@ class ClassificationSpec:
     n_redundant: int = 2
     standardize: bool = True
 
+    def __post_init__(self):
+        check_int("n_samples", self.n_samples, low=10)
+        check_int("n_features", self.n_features, low=1)
+        check_float("test_size", self.test_size, low=0, high=1, low_open=True, high_open=True)
+        check_int("n_informative", self.n_informative, low=1)
+        check_int("n_redundant", self.n_redundant, low=0, high=self.n_features - self.n_informative)
+        check_bool("standardize", self.standardize)
+
 
 # The document's own parameters, per demo. The basic loop does not standardize.
 DOCUMENT_DATASETS: dict[str, ClassificationSpec] = {
@@ -66,7 +84,16 @@ DOCUMENT_DATASETS: dict[str, ClassificationSpec] = {
 
 @dataclass(frozen=True)
 class Split:
-    """A train/test split as float32 features and float32 (binary) or int (class) labels."""
+    """A train/test split as float32 features and float32 (binary) or int (class) labels.
+
+    Checked where the data enters: features are 2-D arrays of finite numbers with the same
+    number of columns, labels 1-D (or one column) arrays of finite numbers with one label per
+    row. A NaN or infinite value is refused with its place (``Received: x_train[3, 7]=nan``)
+    rather than trained on. Empty splits pass here; the training functions refuse them.
+
+    Raises:
+        ValueError: an array that is not as above (the message names the field and the element).
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -74,9 +101,36 @@ class Split:
     y_test: np.ndarray
     source: str = "make_classification"
 
+    def __post_init__(self):
+        x_train = check_array("x_train", self.x_train, ndim=2)
+        x_test = check_array("x_test", self.x_test, ndim=2)
+        if x_test.shape[1] != x_train.shape[1]:
+            fail(
+                "x_test",
+                f"an array of the {x_train.shape[1]} columns of `x_train`",
+                x_test.shape,
+                at=".shape",
+            )
+        for features, name in ((x_train, "y_train"), (x_test, "y_test")):
+            _check_labels_for(name, getattr(self, name), len(features))
+        check_str("source", self.source)
+
     @property
     def n_features(self) -> int:
         return int(self.x_train.shape[1])
+
+
+def _check_labels_for(name: str, labels, rows: int) -> np.ndarray:
+    """One finite label per row: shape ``(rows,)`` or ``(rows, 1)``."""
+    labels = check_array(name, labels, ndim=(1, 2))
+    if labels.shape[0] != rows or labels.shape[1:] not in ((), (1,)):
+        fail(
+            name,
+            f"one label per row of the features, shape ({rows},) or ({rows}, 1)",
+            labels.shape,
+            at=".shape",
+        )
+    return labels
 
 
 class MnistFallbackWarning(UserWarning):
@@ -88,7 +142,15 @@ def standardize(train: np.ndarray, test: np.ndarray):
 
     A constant training feature is divided by 1. The document standardizes the test split with
     its own mean and std instead (defect D10, ``reference.document.document_standardize``).
+
+    Raises:
+        ValueError: not 2-D arrays of finite numbers, an empty ``train``, or different column counts.
     """
+    train, test = check_array("train", train, ndim=2), check_array("test", test, ndim=2)
+    if len(train) == 0:
+        fail("train", "a non-empty array (its statistics are used)", train.shape, at=".shape")
+    if test.shape[1] != train.shape[1]:
+        fail("test", f"an array of the {train.shape[1]} columns of `train`", test.shape, at=".shape")
     mean, std = train.mean(axis=0), train.std(axis=0)
     std = np.where(std == 0, 1.0, std)
     return (train - mean) / std, (test - mean) / std
@@ -110,13 +172,13 @@ def load_classification(
         n_samples: a smaller sample count for quick runs (default: the document's).
 
     Raises:
-        ValueError: unknown name or a non-positive ``n_samples``.
+        ValueError: unknown name, ``n_samples`` not an integer >= 10, or non-bool flags.
     """
-    if name not in DOCUMENT_DATASETS:
-        raise ValueError(f"Unknown data set name={name!r}; valid names: {sorted(DOCUMENT_DATASETS)}")
-    spec = DOCUMENT_DATASETS[name]
-    if n_samples is not None and n_samples < 10:
-        raise ValueError(f"Argument `n_samples` must be >= 10. Received: n_samples={n_samples}")
+    spec = DOCUMENT_DATASETS[check_choice("name", name, DOCUMENT_DATASETS)]
+    if standardized is not None:
+        check_bool("standardized", standardized)
+    check_bool("leaky", leaky)
+    check_int("n_samples", n_samples, low=10, optional=True)
     x, y = make_classification(
         n_samples=n_samples or spec.n_samples,
         n_features=spec.n_features,
@@ -141,7 +203,14 @@ def load_classification(
 def random_binary_split(
     n_train: int = 1000, n_val: int = 200, n_features: int = 20, *, seed: int = DATA_SEED
 ) -> Split:
-    """The custom-callback demo's data: uniform features and random 0/1 labels (nothing to learn)."""
+    """The custom-callback demo's data: uniform features and random 0/1 labels (nothing to learn).
+
+    Raises:
+        ValueError: sizes not integers >= 1, or ``seed`` not an integer >= 0.
+    """
+    for name, value in (("n_train", n_train), ("n_val", n_val), ("n_features", n_features)):
+        check_int(name, value, low=1)
+    check_int("seed", seed, low=0)
     rng = np.random.default_rng(seed)
     return Split(
         rng.random((n_train, n_features), dtype=np.float32),
@@ -164,17 +233,20 @@ def make_dataset(
     """A ``tf.data`` pipeline as the document builds it: shuffle, batch, prefetch.
 
     Raises:
-        ValueError: non-positive ``batch_size``, empty data, or features and labels of
-            different lengths.
+        ValueError: ``batch_size`` not an integer >= 1 (``True`` included), features or labels that
+            are not arrays of finite numbers (the message names the first bad element), empty
+            data, features and labels of different lengths, or a bad ``shuffle``/``seed``/``buffer_size``.
     """
-    if not isinstance(batch_size, int | np.integer) or batch_size <= 0:
-        raise ValueError(f"Argument `batch_size` must be a positive int. Received: batch_size={batch_size!r}")
-    if len(x) == 0:
-        raise ValueError(f"Argument `x` is an empty data set. Received: x.shape={np.shape(x)}")
-    if len(x) != len(y):
-        raise ValueError(
-            f"Arguments `x` and `y` must have the same length. Received: len(x)={len(x)}, len(y)={len(y)}"
-        )
+    check_int("batch_size", batch_size, low=1)
+    check_bool("shuffle", shuffle)
+    check_int("seed", seed, low=0, optional=True)
+    check_int("buffer_size", buffer_size, low=1)
+    x = check_array("x", x)
+    if x.ndim == 0 or len(x) == 0:
+        fail("x", "a non-empty array of finite numbers, one row per sample", x.shape, at=".shape")
+    y = check_array("y", y)
+    if y.ndim == 0 or len(y) != len(x):
+        fail("y", f"one label per row of `x` ({len(x)})", y.shape, at=".shape")
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         dataset = dataset.shuffle(buffer_size, seed=seed, reshuffle_each_iteration=True)
@@ -197,13 +269,12 @@ def load_mnist(path: str | os.PathLike | None = None, *, n_train: int = 5000, n_
     capped at ``n_train``/``n_test``. ``Split.source`` says which one was used.
 
     Raises:
-        ValueError: non-positive ``n_train`` or ``n_test``; a given ``path`` that does not exist.
+        ValueError: ``n_train`` or ``n_test`` not an integer >= 1; a given ``path`` that is not an
+            existing file.
     """
-    for arg, value in (("n_train", n_train), ("n_test", n_test)):
-        if value <= 0:
-            raise ValueError(f"Argument `{arg}` must be > 0. Received: {arg}={value}")
-    if path is not None and not Path(path).is_file():
-        raise ValueError(f"Argument `path` is not a file. Received: path={str(path)!r}")
+    check_int("n_train", n_train, low=1)
+    check_int("n_test", n_test, low=1)
+    check_path("path", path, exists=True, kind="file", optional=True)
     for candidate in _mnist_candidates(path):
         if candidate.is_file():
             with np.load(candidate) as f:

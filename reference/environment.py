@@ -36,6 +36,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from reference.validation import check_instance, check_int, check_path
+
 __all__ = [
     "collect_environment",
     "cpu_model",
@@ -67,7 +69,12 @@ def memory_bytes() -> int | None:
 
 
 def git_commit(cwd: str | Path | None = None) -> dict | None:
-    """``{"id": <sha>, "dirty": bool}`` of the git checkout at ``cwd``, or ``None`` outside one."""
+    """``{"id": <sha>, "dirty": bool}`` of the git checkout at ``cwd``, or ``None`` outside one.
+
+    Raises:
+        ValueError: ``cwd`` is neither None nor a path (an existing one must be a folder).
+    """
+    cwd = check_path("cwd", cwd, kind="dir", optional=True)
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -81,7 +88,12 @@ def git_commit(cwd: str | Path | None = None) -> dict | None:
 
 
 def gpu_details(index: int) -> dict:
-    """TensorFlow's details of physical GPU ``index`` (``device_name``, ``compute_capability``)."""
+    """TensorFlow's details of physical GPU ``index`` (``device_name``, ``compute_capability``).
+
+    Raises:
+        ValueError: ``index`` not an integer >= 0.
+    """
+    index = check_int("index", index, low=0)
     import tensorflow as tf
 
     physical = tf.config.list_physical_devices("GPU")
@@ -110,7 +122,11 @@ def collect_environment(cwd: str | Path | None = None) -> dict:
 
     Args:
         cwd: the folder whose git checkout is recorded (default: the current folder).
+
+    Raises:
+        ValueError: ``cwd`` is neither None nor a path (an existing one must be a folder).
     """
+    cwd = check_path("cwd", cwd, kind="dir", optional=True)
     import keras
     import tensorflow as tf
 
@@ -146,7 +162,12 @@ def _text(value: object) -> str:
 
 
 def describe_environment(environment: dict) -> dict[str, str]:
-    """Each key's value as one line of text: memory in GiB, nested fields as ``key=value``, an empty list ``none``."""
+    """Each key's value as one line of text: memory in GiB, nested fields as ``key=value``, an empty list ``none``.
+
+    Raises:
+        ValueError: ``environment`` is not a dict.
+    """
+    check_instance("environment", environment, dict, "a dict (as collect_environment returns)")
     described = {}
     for key, value in environment.items():
         if key == "memory_bytes" and isinstance(value, int | float) and not isinstance(value, bool):

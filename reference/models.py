@@ -10,6 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import keras
+import numpy as np
+
+from reference.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_str,
+    fail,
+)
 
 __all__ = ["DOCUMENT_MODELS", "OUTPUT_ACTIVATIONS", "ModelSpec", "build_model", "document_model"]
 
@@ -28,6 +40,11 @@ class ModelSpec:
         l1, l2: kernel regularization strengths of the hidden layers (0 means none).
         output_units: width of the output layer.
         output_activation: ``sigmoid``, ``softmax`` or ``linear`` (logits).
+
+    Raises:
+        ValueError: a field outside its domain: ``input_dim`` and ``output_units`` integers >= 1,
+            ``hidden`` a non-empty sequence of integers >= 1, ``dropout`` empty or one rate in
+            [0, 1) per hidden layer, ``l1``/``l2`` finite numbers >= 0, ``batch_norm`` a bool.
     """
 
     input_dim: int
@@ -40,29 +57,21 @@ class ModelSpec:
     output_activation: str = "sigmoid"
 
     def __post_init__(self):
-        if self.input_dim <= 0:
-            raise ValueError(f"Argument `input_dim` must be > 0. Received: input_dim={self.input_dim}")
-        if not self.hidden or any(w <= 0 for w in self.hidden):
-            raise ValueError(f"Argument `hidden` must be positive widths. Received: hidden={self.hidden}")
-        if self.dropout and len(self.dropout) != len(self.hidden):
-            raise ValueError(
-                f"Argument `dropout` needs one rate per hidden layer ({len(self.hidden)}). "
-                f"Received: dropout={self.dropout}"
-            )
-        if any(not 0.0 <= r < 1.0 for r in self.dropout):
-            raise ValueError(f"Argument `dropout` rates must be in [0, 1). Received: dropout={self.dropout}")
-        for name in ("l1", "l2"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"Argument `{name}` must be >= 0. Received: {name}={getattr(self, name)}")
-        if self.output_units <= 0:
-            raise ValueError(
-                f"Argument `output_units` must be > 0. Received: output_units={self.output_units}"
-            )
-        if self.output_activation not in OUTPUT_ACTIVATIONS:
-            raise ValueError(
-                f"Argument `output_activation` must be one of {OUTPUT_ACTIVATIONS}. "
-                f"Received: output_activation={self.output_activation!r}"
-            )
+        check_int("input_dim", self.input_dim, low=1)
+        if isinstance(self.hidden, str) or np.ndim(self.hidden) != 1 or np.size(self.hidden) == 0:
+            fail("hidden", "a non-empty sequence of integers >= 1", self.hidden)
+        hidden = check_array("hidden", self.hidden, dtype="integer", low=1)
+        dropout = check_array("dropout", self.dropout, ndim=1, low=0, high=1, high_open=True)
+        if dropout.size and dropout.size != hidden.size:
+            fail("dropout", f"one rate per hidden layer ({hidden.size}) or empty", self.dropout)
+        # Stored as tuples of Python numbers: a spec is hashable and Keras gets plain ints.
+        object.__setattr__(self, "hidden", tuple(int(w) for w in hidden))
+        object.__setattr__(self, "dropout", tuple(float(r) for r in dropout))
+        check_bool("batch_norm", self.batch_norm)
+        check_float("l1", self.l1, low=0)
+        check_float("l2", self.l2, low=0)
+        check_int("output_units", self.output_units, low=1)
+        check_choice("output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
 
     def with_input_dim(self, input_dim: int) -> ModelSpec:
         """The same model for a data set with another feature count (e.g. the MNIST stand-in)."""
@@ -84,7 +93,13 @@ def _regularizer(spec: ModelSpec):
 
 
 def build_model(spec: ModelSpec, *, name: str | None = None) -> keras.Sequential:
-    """A ``keras.Sequential`` for ``spec``; weights come from Keras's global seed."""
+    """A ``keras.Sequential`` for ``spec``; weights come from Keras's global seed.
+
+    Raises:
+        ValueError: ``spec`` is not a ``ModelSpec``, or ``name`` not a non-empty string or None.
+    """
+    check_instance("spec", spec, ModelSpec, "a ModelSpec")
+    check_str("name", name, optional=True)
     layers: list[keras.layers.Layer] = [keras.Input((spec.input_dim,))]
     rates = spec.dropout or (0.0,) * len(spec.hidden)
     for width, rate in zip(spec.hidden, rates, strict=True):
@@ -117,6 +132,4 @@ DOCUMENT_MODELS: dict[str, ModelSpec] = {
 
 def document_model(name: str) -> ModelSpec:
     """The spec of one of the document's models, by name (a key of ``DOCUMENT_MODELS``)."""
-    if name not in DOCUMENT_MODELS:
-        raise ValueError(f"Unknown model name={name!r}; valid names: {sorted(DOCUMENT_MODELS)}")
-    return DOCUMENT_MODELS[name]
+    return DOCUMENT_MODELS[check_choice("name", name, DOCUMENT_MODELS)]

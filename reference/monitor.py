@@ -24,6 +24,8 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
+from reference.validation import check_instance, check_int, fail
+
 __all__ = ["DOCUMENT_WINDOW", "SERIES", "TrainingMonitor", "current_learning_rate", "global_norm"]
 
 SERIES = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "gradient_norm")
@@ -38,8 +40,10 @@ def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     emits a DeprecationWarning (no ``copy`` keyword in ``__array__``).
 
     Raises:
+        ValueError: ``optimizer`` is not a Keras optimizer.
         RuntimeError: called while tracing a ``tf.function`` (the value is symbolic there).
     """
+    check_instance("optimizer", optimizer, keras.optimizers.Optimizer, "a keras Optimizer")
     if not tf.executing_eagerly():
         raise RuntimeError(
             "current_learning_rate reads a value and must run eagerly, not inside a tf.function; "
@@ -49,7 +53,13 @@ def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
 
 
 def global_norm(gradients: Iterable) -> float:
-    """sqrt(sum over tensors and entries of g^2), skipping ``None`` gradients (eager values)."""
+    """sqrt(sum over tensors and entries of g^2), skipping ``None`` gradients (eager values).
+
+    Raises:
+        ValueError: ``gradients`` is not an iterable of tensors or arrays (a single tensor, a string).
+    """
+    if isinstance(gradients, str) or not isinstance(gradients, Iterable) or hasattr(gradients, "shape"):
+        fail("gradients", "an iterable of tensors or arrays (one per variable)", gradients)
     squares = [keras.ops.sum(keras.ops.square(g)) for g in gradients if g is not None]
     if not squares:
         return 0.0
@@ -107,7 +117,11 @@ class TrainingMonitor(keras.callbacks.Callback):
                 optionally ``learning_rate`` and ``gradient_norm``); floats, NumPy or tensors.
             learning_rate: overrides ``logs["learning_rate"]``.
             gradient_norm: overrides ``logs["gradient_norm"]`` and the observed batch norms.
+
+        Raises:
+            ValueError: ``logs`` is not a mapping.
         """
+        check_instance("logs", logs, Mapping, "a mapping of metric name -> value")
         for key in SERIES[:4]:
             self.metrics[key].append(_as_float(logs.get(key)))
         if learning_rate is None:
@@ -145,10 +159,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         Returns len(loss) - window + 1 values (none when fewer than ``window`` epochs).
 
         Raises:
-            ValueError: ``window`` is not a positive int.
+            ValueError: ``window`` is not an integer >= 1.
         """
-        if not isinstance(window, int | np.integer) or isinstance(window, bool) or window < 1:
-            raise ValueError(f"Argument `window` must be an int >= 1. Received: window={window!r}")
+        window = check_int("window", window, low=1)
         loss = np.asarray(self.metrics["loss"], dtype=np.float64)
         if len(loss) < window:
             return np.empty(0)

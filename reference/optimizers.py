@@ -19,7 +19,7 @@ al. 2018 (AMSGrad), Hinton 2012 (RMSprop), Duchi et al. 2011 (Adagrad).
 
 from __future__ import annotations
 
-import math
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,6 +29,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
+
+from reference.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    check_str,
+    fail,
+)
 
 __all__ = [
     "DOCUMENT_INITIAL",
@@ -65,6 +77,12 @@ class OptimizerEntry:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
 
+    def __post_init__(self):
+        if not (isinstance(self.factory, type) and issubclass(self.factory, keras.optimizers.Optimizer)):
+            fail("factory", "a keras Optimizer class", self.factory)
+        check_instance("defaults", self.defaults, Mapping, "a mapping of keyword arguments")
+        check_instance("label", self.label, str, "a string")
+
 
 OPTIMIZERS: Mapping[str, OptimizerEntry] = MappingProxyType(
     {
@@ -77,19 +95,43 @@ OPTIMIZERS: Mapping[str, OptimizerEntry] = MappingProxyType(
 )
 OPTIMIZER_NAMES: tuple[str, ...] = tuple(OPTIMIZERS)
 
-# Hyperparameter -> half-open range [low, high); checked before Keras sees them.
-_HYPERPARAMETER_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+
+def _unit_interval(name: str, value: Any) -> float:
+    return check_float(name, value, low=0.0, high=1.0, high_open=True)
+
+
+def _positive_or_none(name: str, value: Any) -> float | None:
+    return check_float(name, value, low=0.0, low_open=True, optional=True)
+
+
+# Keyword -> check, for every keyword argument of the document's four Keras classes. Keras itself
+# checks only SGD's momentum (in [0, 1]), gradient_accumulation_steps (>= 2), ema_momentum and one
+# clipping argument at most; the rest reach the update rule unchecked (see ``make_optimizer``).
+# The checks return Python floats: Keras's SGD refuses an int momentum.
+_KEYWORD_CHECKS: Mapping[str, Callable[[str, Any], Any]] = MappingProxyType(
     {
-        "momentum": (0.0, 1.0),
-        "beta_1": (0.0, 1.0),
-        "beta_2": (0.0, 1.0),
-        "rho": (0.0, 1.0),
-        "epsilon": (0.0, math.inf),
-        "initial_accumulator_value": (0.0, math.inf),
+        "momentum": _unit_interval,
+        "beta_1": _unit_interval,
+        "beta_2": _unit_interval,
+        "rho": _unit_interval,
+        "epsilon": lambda n, v: check_float(n, v, low=0.0, low_open=True),
+        "initial_accumulator_value": lambda n, v: check_float(n, v, low=0.0),
+        "nesterov": check_bool,
+        "amsgrad": check_bool,
+        "centered": check_bool,
+        "use_ema": check_bool,
+        "weight_decay": lambda n, v: check_float(n, v, low=0.0, optional=True),
+        "clipnorm": _positive_or_none,
+        "clipvalue": _positive_or_none,
+        "global_clipnorm": _positive_or_none,
+        "ema_momentum": lambda n, v: check_float(n, v, low=0.0, high=1.0),
+        "ema_overwrite_frequency": lambda n, v: check_int(n, v, low=1, optional=True),
+        "loss_scale_factor": _positive_or_none,
+        "gradient_accumulation_steps": lambda n, v: check_int(n, v, low=2, optional=True),
+        "name": lambda n, v: check_str(n, v, optional=True),
     }
 )
-_FLOAT_HYPERPARAMETERS = frozenset(_HYPERPARAMETER_RANGES)
-_BOOLEAN_HYPERPARAMETERS = frozenset({"nesterov", "amsgrad", "centered"})
+_CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
 class OptimizationHistory(NamedTuple):
@@ -99,22 +141,32 @@ class OptimizationHistory(NamedTuple):
     params: np.ndarray
 
 
-def _check_learning_rate(learning_rate: Any) -> None:
+def _check_learning_rate(learning_rate: Any) -> Any:
     if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        return
-    is_number = isinstance(learning_rate, (int, float, np.floating, np.integer))
-    if isinstance(learning_rate, bool) or not is_number or not 0 < learning_rate < math.inf:
-        raise ValueError(
-            "Argument `learning_rate` must be a finite number > 0 or a LearningRateSchedule. "
-            f"Received: learning_rate={learning_rate!r}"
+        return learning_rate
+    try:
+        return check_float("learning_rate", learning_rate, low=0.0, low_open=True)
+    except ValueError:
+        pass  # the message names the schedule too
+    fail("learning_rate", "a finite number > 0 or a LearningRateSchedule", learning_rate)
+
+
+def _check_keywords(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    # A keyword of a later Keras without a check here is refused rather than passed unchecked.
+    accepted = set(inspect.signature(OPTIMIZERS[name].factory).parameters) & set(_KEYWORD_CHECKS)
+    checked = {}
+    for key, value in settings.items():
+        if key not in accepted:
+            fail(key, f"an argument of the {name!r} optimizer ({', '.join(sorted(accepted))})", value)
+        checked[key] = _KEYWORD_CHECKS[key](key, value)
+    clipping = [key for key in _CLIPPING if checked.get(key) is not None]
+    if len(clipping) > 1:
+        fail(
+            clipping[1],
+            f"None when `{clipping[0]}` is set (one clipping argument at most)",
+            checked[clipping[1]],
         )
-
-
-def _check_hyperparameter(name: str, value: Any) -> None:
-    low, high = _HYPERPARAMETER_RANGES[name]
-    is_number = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if not (is_number and low <= value < high):
-        raise ValueError(f"Argument `{name}` must be in [{low}, {high}). Received: {name}={value!r}")
+    return checked
 
 
 def make_optimizer(
@@ -122,39 +174,56 @@ def make_optimizer(
 ) -> keras.optimizers.Optimizer:
     """A fresh Keras optimizer of the document, with its settings unless overridden.
 
+    Every keyword is checked here, because Keras checks few of them and a value outside its domain
+    otherwise trains silently wrong:
+
+    - ``momentum``, ``beta_1``, ``beta_2``, ``rho`` in [0, 1): a moving average with weight 1 never
+      takes in a gradient (``beta_1 = 1`` keeps m = 0 and divides by ``1 - 1^t = 0``);
+    - ``epsilon`` > 0: Adam divides by ``sqrt(v) + eps``, RMSprop by ``sqrt(v + eps)``; with
+      ``eps = 0`` a coordinate whose gradients were all 0 gets 0 / 0 = NaN;
+    - ``initial_accumulator_value`` >= 0 (Adagrad takes its square root);
+    - ``clipnorm``, ``clipvalue``, ``global_clipnorm`` > 0 or None: Keras silently ignores a value
+      <= 0 (``if self.clipnorm and self.clipnorm > 0``), so ``clipnorm=0`` would train unclipped;
+      one of them at most;
+    - ``weight_decay`` >= 0 or None (a negative decay grows the weights);
+    - ``loss_scale_factor`` > 0 or None, ``gradient_accumulation_steps`` an integer >= 2 or None,
+      ``ema_momentum`` in [0, 1], ``ema_overwrite_frequency`` an integer >= 1 or None;
+    - ``nesterov``, ``amsgrad``, ``centered``, ``use_ema``: ``True`` or ``False``.
+
     Args:
         name: one of ``OPTIMIZER_NAMES`` (``sgd``, ``sgd_momentum``, ``adam``, ``rmsprop``, ``adagrad``).
-        learning_rate: a number > 0 (the document's 0.1 by default) or a ``LearningRateSchedule``.
-        **kwargs: further Keras arguments (``momentum``, ``nesterov``, ``beta_1``, ``beta_2``,
-            ``amsgrad``, ``rho``, ``centered``, ``epsilon``, ``initial_accumulator_value``...);
-            they override the document's settings.
+        learning_rate: a finite number > 0 (the document's 0.1 by default) or a ``LearningRateSchedule``.
+        **kwargs: further keyword arguments of that Keras class (above); they override the
+            document's settings.
 
     Returns:
         A new, unbuilt ``keras.optimizers.Optimizer``.
 
     Raises:
         ValueError: unknown ``name`` (the message lists the valid ones), a learning rate that is
-            not > 0, or a hyperparameter out of its range.
+            not > 0, a keyword the class does not take, or a value outside its domain.
     """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"Argument `name` must be one of {list(OPTIMIZER_NAMES)}. Received: name={name!r}")
-    _check_learning_rate(learning_rate)
-    entry = OPTIMIZERS[name]
-    settings = {**entry.defaults, **kwargs}
-    for key, value in settings.items():
-        if key in _HYPERPARAMETER_RANGES:
-            _check_hyperparameter(key, value)
-        if key in _BOOLEAN_HYPERPARAMETERS and not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"Argument `{key}` must be a bool. Received: {key}={value!r}")
-    # Keras's SGD insists on a Python float momentum (an int 0 is refused).
-    settings = {k: float(v) if k in _FLOAT_HYPERPARAMETERS else v for k, v in settings.items()}
-    if isinstance(learning_rate, (int, float, np.floating, np.integer)):
-        learning_rate = float(learning_rate)
-    return entry.factory(learning_rate=learning_rate, **settings)
+    check_choice("name", name, OPTIMIZER_NAMES)
+    learning_rate = _check_learning_rate(learning_rate)
+    settings = _check_keywords(name, {**OPTIMIZERS[name].defaults, **kwargs})
+    return OPTIMIZERS[name].factory(learning_rate=learning_rate, **settings)
+
+
+def _check_point(x: Any) -> None:
+    """A float tensor (static checks: they hold while ``minimize`` traces the objective)."""
+    if not tf.is_tensor(x) and not isinstance(x, tf.Variable):
+        fail("x", "a float tensor (tf.Tensor or tf.Variable)", x)
+    if not x.dtype.is_floating:
+        fail("x", "a float tensor", np.dtype(x.dtype.as_numpy_dtype), at=".dtype")
 
 
 def quadratic(x: tf.Tensor) -> tf.Tensor:
-    """The document's test function ``f(x) = sum((x - 2)^2)``; minimum 0 at ``x = 2``."""
+    """The document's test function ``f(x) = sum((x - 2)^2)``; minimum 0 at ``x = 2``.
+
+    Raises:
+        ValueError: ``x`` is not a float tensor.
+    """
+    _check_point(x)
     return tf.reduce_sum(tf.square(x - 2.0))
 
 
@@ -165,12 +234,10 @@ def ill_conditioned_quadratic(x: tf.Tensor, condition_number: float = 100.0) -> 
     ``condition_number = 1`` is the document's quadratic. Minimum 0 at ``x = 2``.
 
     Raises:
-        ValueError: ``condition_number < 1``.
+        ValueError: ``x`` not a float tensor, ``condition_number`` not a finite number >= 1.
     """
-    if not condition_number >= 1:
-        raise ValueError(
-            f"Argument `condition_number` must be >= 1. Received: condition_number={condition_number}"
-        )
+    _check_point(x)
+    condition_number = check_float("condition_number", condition_number, low=1.0)
     n = int(x.shape[-1])
     exponents = np.arange(n) / max(n - 1, 1)
     curvatures = tf.constant(condition_number**exponents, dtype=x.dtype)
@@ -181,33 +248,34 @@ def rosenbrock(x: tf.Tensor, a: float = 1.0, b: float = 100.0) -> tf.Tensor:
     """``f(x) = sum_i b (x_{i+1} - x_i^2)^2 + (a - x_i)^2``; minimum 0 at ``x = (a, a^2, ...)``.
 
     With the default ``a = 1`` the minimum is at all ones. Needs at least two coordinates.
+
+    Raises:
+        ValueError: ``x`` not a float tensor of >= 2 coordinates, or ``a``, ``b`` not finite numbers.
     """
-    if int(x.shape[-1]) < 2:
-        raise ValueError(f"Argument `x` must have >= 2 coordinates. Received: x.shape={x.shape}")
+    _check_point(x)
+    a, b = check_float("a", a), check_float("b", b)
+    if x.shape[-1] is not None and int(x.shape[-1]) < 2:
+        fail("x", "a vector of >= 2 coordinates", tuple(x.shape), at=".shape")
     head, tail = x[..., :-1], x[..., 1:]
     return tf.reduce_sum(b * tf.square(tail - tf.square(head)) + tf.square(a - head))
 
 
-def _check_minimize_arguments(objective, optimizer, initial, steps, dtype) -> np.ndarray:
+def _check_objective(objective: Any) -> None:
     if not callable(objective):
-        raise ValueError(f"Argument `objective` must be callable. Received: objective={objective!r}")
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise ValueError(f"Argument `optimizer` must be a keras Optimizer. Received: optimizer={optimizer!r}")
+        fail("objective", "callable", objective)
+
+
+def _check_minimize_arguments(objective, optimizer, initial, steps, dtype) -> np.ndarray:
+    _check_objective(objective)
+    check_instance("optimizer", optimizer, keras.optimizers.Optimizer, "a keras Optimizer")
     if optimizer.built:
-        raise ValueError(
-            "Argument `optimizer` must be fresh (not yet built on other variables). "
-            f"Received: optimizer={optimizer.name} with iterations={int(optimizer.iterations)}"
-        )
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
-    if dtype not in MINIMIZE_DTYPES:
-        raise ValueError(f"Argument `dtype` must be one of {MINIMIZE_DTYPES}. Received: dtype={dtype!r}")
-    start = np.asarray(initial, dtype=dtype)
-    if start.ndim != 1 or start.size == 0 or not np.all(np.isfinite(start)):
-        raise ValueError(
-            f"Argument `initial` must be a non-empty 1-D array of finite numbers. Received: initial={initial!r}"
-        )
-    return start
+        fail("optimizer", "fresh (not yet built on other variables)", optimizer)
+    check_int("steps", steps, low=1)
+    check_choice("dtype", dtype, MINIMIZE_DTYPES)
+    start = check_array("initial", initial, ndim=1)
+    if start.size == 0:
+        fail("initial", "a non-empty 1-D array of finite numbers", initial)
+    return start.astype(dtype)
 
 
 def minimize(
@@ -278,8 +346,17 @@ def compare_optimizers(
 
     Returns:
         ``{name: OptimizationHistory}`` in the order of ``names``.
+
+    Raises:
+        ValueError: an unknown name, or a bad argument of ``make_optimizer`` or ``minimize``.
     """
-    start = tuple(initial)
+    _check_objective(objective)
+    if isinstance(names, str) or not isinstance(names, Iterable) or not list(names):
+        fail("names", f"a non-empty sequence of names from {OPTIMIZER_NAMES}", names)
+    names = [check_choice("names", name, OPTIMIZER_NAMES) for name in names]
+    learning_rate = _check_learning_rate(learning_rate)
+    check_int("steps", steps, low=1)
+    start = tuple(check_array("initial", list(initial), ndim=1).tolist())
     return {name: minimize(objective, make_optimizer(name, learning_rate), start, steps) for name in names}
 
 
@@ -292,7 +369,13 @@ def plot_optimizer_comparison(histories: Mapping[str, OptimizationHistory]) -> F
     Returns:
         A ``matplotlib.figure.Figure`` with one ``Axes`` and one line per history, labelled with
         the document's legend names.
+
+    Raises:
+        ValueError: ``histories`` is not a non-empty mapping of ``OptimizationHistory``.
     """
+    check_mapping(
+        "histories", histories, OptimizationHistory, "a non-empty mapping of name -> OptimizationHistory"
+    )
     figure = Figure(figsize=(12, 8))
     axes = figure.add_subplot()
     for name, history in histories.items():

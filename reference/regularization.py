@@ -22,10 +22,19 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-from reference.data import DATA_SEED, Split, load_classification
+from reference.data import DATA_SEED, DOCUMENT_DATASETS, Split, load_classification
 from reference.loop import History
 from reference.models import DOCUMENT_MODELS, ModelSpec, build_model
 from reference.training import train_fit
+from reference.validation import (
+    check_array,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_mapping,
+    fail,
+)
 
 __all__ = [
     "COMPARISONS",
@@ -58,6 +67,21 @@ WEIGHT_CONFIGS: dict[str, ModelSpec] = {
 }
 
 
+def _check_configs(configs) -> None:
+    check_mapping("configs", configs, ModelSpec, "a non-empty mapping of name -> ModelSpec")
+
+
+def _check_train(train) -> None:
+    if not callable(train):
+        fail("train", "one of reference.training.TRAINING_WAYS (callable)", train)
+
+
+def _check_results(results) -> None:
+    check_mapping(
+        "results", results, RegularizationResult, "a non-empty mapping of name -> RegularizationResult"
+    )
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One of the document's comparisons: its data set, its configurations and its epochs.
@@ -68,6 +92,11 @@ class Comparison:
     data: str
     configs: Mapping[str, ModelSpec]
     epochs: int
+
+    def __post_init__(self):
+        check_choice("data", self.data, DOCUMENT_DATASETS)
+        _check_configs(self.configs)
+        check_int("epochs", self.epochs, low=1)
 
 
 COMPARISONS: dict[str, Comparison] = {
@@ -85,6 +114,10 @@ class RegularizationResult:
 
     history: History
     first_layer_kernel: np.ndarray
+
+    def __post_init__(self):
+        check_instance("history", self.history, History, "a reference.loop.History")
+        check_array("first_layer_kernel", self.first_layer_kernel, ndim=2)
 
 
 def _first_dense_kernel(model: keras.Model) -> np.ndarray:
@@ -117,10 +150,16 @@ def run_configurations(
         name -> ``RegularizationResult``, in the order of ``configs``.
 
     Raises:
-        ValueError: no configurations, or a bad argument of ``train``.
+        ValueError: no configurations, a bad ``split``, ``learning_rate``, ``seed`` or ``train``, or a
+            bad argument of ``train``.
     """
-    if not configs:
-        raise ValueError("Argument `configs` must name at least one configuration. Received: configs={}")
+    _check_configs(configs)
+    check_instance("split", split, Split, "a reference.data.Split")
+    check_int("epochs", epochs, low=1)
+    check_int("batch_size", batch_size, low=1)
+    learning_rate = check_float("learning_rate", learning_rate, low=0.0, low_open=True)
+    check_int("seed", seed, low=0)
+    _check_train(train)
     results = {}
     for name, spec in configs.items():
         keras.utils.set_random_seed(seed)
@@ -159,18 +198,19 @@ def run_comparison(
         batch_size, seed, train: as ``run_configurations``.
 
     Raises:
-        ValueError: an unknown comparison or configuration, or a bad argument of ``train``.
+        ValueError: an unknown comparison or configuration, or a bad ``n_samples``, ``epochs``,
+            ``hidden`` or argument of ``train``.
     """
-    if name not in COMPARISONS:
-        raise ValueError(f"Argument `name` must be one of {sorted(COMPARISONS)}. Received: name={name!r}")
-    comparison = COMPARISONS[name]
-    names = list(comparison.configs) if configurations is None else list(configurations)
-    unknown = [n for n in names if n not in comparison.configs]
-    if unknown:
-        raise ValueError(
-            f"Argument `configurations` must name configurations of {name!r} ({list(comparison.configs)}). "
-            f"Received: configurations={names}"
+    comparison = COMPARISONS[check_choice("name", name, COMPARISONS)]
+    if configurations is None:
+        names = list(comparison.configs)
+    elif isinstance(configurations, str) or not isinstance(configurations, Sequence) or not configurations:
+        fail(
+            "configurations", f"a non-empty sequence of names from {list(comparison.configs)}", configurations
         )
+    else:
+        names = [check_choice("configurations", n, comparison.configs) for n in configurations]
+    check_int("epochs", epochs, low=1, optional=True)
     configs = {
         n: comparison.configs[n] if hidden is None else replace(comparison.configs[n], hidden=hidden)
         for n in names
@@ -186,15 +226,30 @@ def run_comparison(
 
 
 def near_zero_fraction(weights: np.ndarray, threshold: float = NEAR_ZERO_THRESHOLD) -> float:
-    """The fraction of weights with ``|w| < threshold``."""
-    if threshold <= 0:
-        raise ValueError(f"Argument `threshold` must be > 0. Received: threshold={threshold}")
+    """The fraction of weights with ``|w| < threshold``.
+
+    Raises:
+        ValueError: ``weights`` not a non-empty array of finite numbers, ``threshold`` not a finite number > 0.
+    """
+    weights = _check_weights(weights)
+    threshold = check_float("threshold", threshold, low=0.0, low_open=True)
     return float(np.mean(np.abs(weights) < threshold))
 
 
+def _check_weights(weights) -> np.ndarray:
+    weights = check_array("weights", weights)
+    if weights.size == 0:
+        fail("weights", "a non-empty array of finite numbers", weights.shape, at=".shape")
+    return weights
+
+
 def weight_norms(weights: np.ndarray) -> tuple[float, float]:
-    """The document's norms of a kernel: ``(sum |w|, sqrt(sum w^2))``."""
-    w = np.asarray(weights, dtype=np.float64)
+    """The document's norms of a kernel: ``(sum |w|, sqrt(sum w^2))``.
+
+    Raises:
+        ValueError: ``weights`` not a non-empty array of finite numbers.
+    """
+    w = _check_weights(weights).astype(np.float64)
     return float(np.abs(w).sum()), float(np.sqrt((w**2).sum()))
 
 
@@ -203,11 +258,16 @@ def generalization_gap(history: History, *, metric: str = "loss", last: int = GA
 
     ``loss``: ``mean(val_loss) - mean(loss)``; ``accuracy``: ``mean(accuracy) - mean(val_accuracy)``.
     The training values are those logged during training (dropout active, penalties included).
+
+    Raises:
+        ValueError: ``history`` not a ``History`` of at least one epoch, ``metric`` not ``loss`` or
+            ``accuracy``, ``last`` not an integer >= 1.
     """
-    if metric not in ("loss", "accuracy"):
-        raise ValueError(f"Argument `metric` must be 'loss' or 'accuracy'. Received: metric={metric!r}")
-    if last <= 0:
-        raise ValueError(f"Argument `last` must be > 0. Received: last={last}")
+    check_instance("history", history, History, "a reference.loop.History")
+    if not history.loss:
+        fail("history", "a History of at least one epoch", history.loss, at=".loss")
+    check_choice("metric", metric, ("loss", "accuracy"))
+    check_int("last", last, low=1)
     train = np.mean(getattr(history, metric)[-last:])
     val = np.mean(getattr(history, f"val_{metric}")[-last:])
     return float(val - train if metric == "loss" else train - val)
@@ -215,6 +275,7 @@ def generalization_gap(history: History, *, metric: str = "loss", last: int = GA
 
 def plot_loss_curves(results: Mapping[str, RegularizationResult]) -> Figure:
     """The dropout/batch-norm figure: one panel per configuration, training and validation loss."""
+    _check_results(results)
     n_cols = 2
     n_rows = -(-len(results) // n_cols)
     fig = Figure(figsize=(15, 5 * n_rows), layout="tight")
@@ -230,6 +291,7 @@ def plot_loss_curves(results: Mapping[str, RegularizationResult]) -> Figure:
 
 def plot_weight_comparison(results: Mapping[str, RegularizationResult]) -> Figure:
     """The weight-regularization figure: train loss, validation loss, first-layer weights, norms."""
+    _check_results(results)
     fig = Figure(figsize=(15, 10), layout="tight")
     (train_ax, val_ax), (hist_ax, norm_ax) = fig.subplots(2, 2)
     for name, result in results.items():

@@ -18,7 +18,6 @@ D3 (no clamp after ``total_steps``) and D4 (no ``get_config``).
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,17 @@ import keras
 import numpy as np
 from keras import ops
 from matplotlib.figure import Figure
+
+from reference.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_str,
+    fail,
+)
 
 __all__ = [
     "BUILTIN_SCHEDULE_NAMES",
@@ -44,23 +54,8 @@ __all__ = [
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
-def _fail(name: str, condition: str, value: Any) -> None:
-    raise ValueError(f"Argument `{name}` must be {condition}. Received: {name}={value!r}")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _check_rate(name: str, value: Any, *, positive: bool) -> None:
-    in_range = _is_number(value) and math.isfinite(value) and (value > 0 if positive else value >= 0)
-    if not in_range:
-        _fail(name, "a finite number > 0" if positive else "a finite number >= 0", value)
-
-
-def _check_integer(name: str, value: Any, *, minimum: int) -> None:
-    if not (_is_number(value) and float(value).is_integer() and value >= minimum):
-        _fail(name, f"an integer >= {minimum}", value)
+def _positive(name: str, value: Any) -> float:
+    return check_float(name, value, low=0.0, low_open=True)
 
 
 @keras.saving.register_keras_serializable(package="reference")
@@ -76,10 +71,11 @@ class WarmupCosineDecay(LearningRateSchedule):
     first, so an optimizer's int64 ``iterations`` works, in eager mode and inside ``tf.function``.
 
     Args:
-        warmup_steps: steps of linear warmup, an integer >= 0.
+        warmup_steps: steps of linear warmup, an integer >= 0 (``100.0`` is refused: a float step
+            count hides a computation upstream).
         total_steps: step at which the decay ends, an integer > ``warmup_steps``.
-        initial_learning_rate: peak rate reached at ``warmup_steps``, >= 0.
-        min_learning_rate: final rate, in ``[0, initial_learning_rate]``.
+        initial_learning_rate: peak rate reached at ``warmup_steps``, a finite number > 0.
+        min_learning_rate: final rate, in ``[0, initial_learning_rate]`` (a decay never rises).
 
     Raises:
         ValueError: an argument out of range (the message names it and its value).
@@ -93,20 +89,17 @@ class WarmupCosineDecay(LearningRateSchedule):
         min_learning_rate: float = 0.0,
     ):
         super().__init__()
-        _check_integer("warmup_steps", warmup_steps, minimum=0)
-        _check_integer("total_steps", total_steps, minimum=0)
+        warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
+        total_steps = check_int("total_steps", total_steps, low=1)
         if total_steps <= warmup_steps:
-            raise ValueError(
-                "Argument `total_steps` must be > `warmup_steps`. "
-                f"Received: total_steps={total_steps!r}, warmup_steps={warmup_steps!r}"
-            )
-        _check_rate("initial_learning_rate", initial_learning_rate, positive=False)
-        _check_rate("min_learning_rate", min_learning_rate, positive=False)
+            fail("total_steps", f"> `warmup_steps` ({warmup_steps})", total_steps)
+        initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
+        min_learning_rate = check_float("min_learning_rate", min_learning_rate, low=0.0)
         if min_learning_rate > initial_learning_rate:
-            raise ValueError(
-                "Argument `min_learning_rate` must be <= `initial_learning_rate`. "
-                f"Received: min_learning_rate={min_learning_rate!r}, "
-                f"initial_learning_rate={initial_learning_rate!r}"
+            fail(
+                "min_learning_rate",
+                f"<= `initial_learning_rate` ({initial_learning_rate})",
+                min_learning_rate,
             )
         self.warmup_steps = warmup_steps
         self.total_steps = total_steps
@@ -136,28 +129,44 @@ class WarmupCosineDecay(LearningRateSchedule):
         }
 
 
-def _check_boundaries_and_values(arguments: dict[str, Any]) -> None:
-    boundaries, values = arguments["boundaries"], arguments["values"]
-    if not all(_is_number(b) for b in boundaries) or any(b >= c for b, c in itertools.pairwise(boundaries)):
-        _fail("boundaries", "a strictly increasing sequence of numbers", boundaries)
-    for value in values:
-        if not (_is_number(value) and value > 0 and math.isfinite(value)):
-            _fail("values", "finite numbers > 0", values)
-    if len(values) != len(boundaries) + 1:
-        _fail("values", f"one longer than `boundaries` ({len(boundaries) + 1})", values)
+def _check_boundaries_and_values(boundaries: Any, values: Any) -> None:
+    """Keras casts the boundaries to the step's integer type: a boundary of 100.5 would act as 100."""
+    bounds = check_array("boundaries", boundaries, ndim=1, low=0, integral=True)
+    if bounds.size == 0 or np.any(np.diff(bounds) <= 0):
+        fail("boundaries", "a non-empty, strictly increasing sequence of whole numbers >= 0", boundaries)
+    rates = check_array("values", values, ndim=1, low=0.0, low_open=True)
+    if rates.size != bounds.size + 1:
+        fail("values", f"{bounds.size + 1} numbers, one more than `boundaries`", values)
 
 
-# Argument -> check, for the arguments of the built-in schedules.
-_CHECKS: Mapping[str, Callable[[str, Any], None]] = MappingProxyType(
+def _check_relations(arguments: Mapping[str, Any]) -> None:
+    """A decay never rises: the end, the floor and the warmup target stay on their side of the start."""
+    initial = arguments.get("initial_learning_rate")
+    end = arguments.get("end_learning_rate")
+    if end is not None and end > initial:
+        fail("end_learning_rate", f"<= `initial_learning_rate` ({initial}): a decay never rises", end)
+    target = arguments.get("warmup_target")
+    if target is not None and target < initial:
+        fail("warmup_target", f">= `initial_learning_rate` ({initial}): a warmup rises", target)
+
+
+# Argument -> check, for every constructor argument of the built-in schedules (Keras checks only
+# ``decay_steps > 0`` and the number of piecewise values).
+_CHECKS: Mapping[str, Callable[[str, Any], Any]] = MappingProxyType(
     {
-        "initial_learning_rate": lambda n, v: _check_rate(n, v, positive=True),
-        "decay_steps": lambda n, v: _check_integer(n, v, minimum=1),
-        "decay_rate": lambda n, v: _check_rate(n, v, positive=True),
-        "end_learning_rate": lambda n, v: _check_rate(n, v, positive=False),
-        "power": lambda n, v: _check_rate(n, v, positive=True),
-        "alpha": lambda n, v: None if _is_number(v) and 0 <= v <= 1 else _fail(n, "in [0, 1]", v),
-        "staircase": lambda n, v: None if isinstance(v, bool) else _fail(n, "a bool", v),
-        "cycle": lambda n, v: None if isinstance(v, bool) else _fail(n, "a bool", v),
+        "initial_learning_rate": _positive,
+        "decay_steps": lambda n, v: check_int(n, v, low=1),
+        # ExponentialDecay computes lr0 * rate^(step / decay_steps): a rate > 1 is a growth, not a
+        # decay (5 takes 0.1 to 1e6 in 1000 steps of 100), so the domain of a decay is (0, 1].
+        "decay_rate": lambda n, v: check_float(n, v, low=0.0, high=1.0, low_open=True),
+        "end_learning_rate": lambda n, v: check_float(n, v, low=0.0),
+        "power": _positive,
+        "alpha": lambda n, v: check_float(n, v, low=0.0, high=1.0),
+        "staircase": check_bool,
+        "cycle": check_bool,
+        "warmup_target": lambda n, v: check_float(n, v, low=0.0, low_open=True, optional=True),
+        "warmup_steps": lambda n, v: check_int(n, v, low=0),
+        "name": check_str,
     }
 )
 
@@ -169,6 +178,12 @@ class ScheduleEntry:
     factory: type[LearningRateSchedule]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     title: str = ""
+
+    def __post_init__(self):
+        if not (isinstance(self.factory, type) and issubclass(self.factory, LearningRateSchedule)):
+            fail("factory", "a LearningRateSchedule class", self.factory)
+        check_instance("defaults", self.defaults, Mapping, "a mapping of constructor arguments")
+        check_instance("title", self.title, str, "a string")
 
 
 SCHEDULES: Mapping[str, ScheduleEntry] = MappingProxyType(
@@ -222,31 +237,41 @@ def make_schedule(name: str, **overrides: Any) -> LearningRateSchedule:
             (``exponential``, ``polynomial``, ``piecewise``, ``cosine``) and ``warmup_cosine``.
         **overrides: constructor arguments of that schedule replacing the document's.
 
+    Every argument is checked here (Keras checks only ``decay_steps > 0``): rates are finite and
+    > 0, ``end_learning_rate`` in [0, initial], ``decay_rate`` in (0, 1] (above 1 the exponential
+    grows), ``power`` > 0, ``alpha`` in [0, 1], ``warmup_target`` >= initial, step counts integers,
+    piecewise ``boundaries`` strictly increasing whole numbers with one more value than boundaries.
+
     Returns:
         A new ``LearningRateSchedule``.
 
     Raises:
         ValueError: unknown ``name`` or argument, or an argument out of range.
     """
-    if name not in SCHEDULES:
-        raise ValueError(f"Argument `name` must be one of {list(SCHEDULE_NAMES)}. Received: name={name!r}")
+    check_choice("name", name, SCHEDULE_NAMES)
     entry = SCHEDULES[name]
     accepted = set(inspect.signature(entry.factory).parameters) - {"self"}
-    unknown = sorted(set(overrides) - accepted)
-    if unknown:
-        _fail(unknown[0], f"one of {sorted(accepted)} for the {name!r} schedule", overrides[unknown[0]])
+    for key, value in overrides.items():
+        if key not in accepted:
+            fail(key, f"an argument of the {name!r} schedule ({', '.join(sorted(accepted))})", value)
     arguments = {**entry.defaults, **overrides}
-    for key, value in arguments.items():
-        if key in _CHECKS:
-            _CHECKS[key](key, value)
     if name == "piecewise":
-        _check_boundaries_and_values(arguments)
-    return entry.factory(**arguments)
+        _check_boundaries_and_values(arguments["boundaries"], arguments["values"])
+    checked = {key: _CHECKS[key](key, value) if key in _CHECKS else value for key, value in arguments.items()}
+    _check_relations(checked)
+    return entry.factory(**checked)
 
 
 def schedule_values(schedule: LearningRateSchedule, steps: Sequence[int] | np.ndarray) -> np.ndarray:
-    """The schedule at each step, evaluated in one call on an int64 vector (as float32)."""
-    values = schedule(ops.convert_to_tensor(np.asarray(steps, dtype=np.int64)))
+    """The schedule at each step, evaluated in one call on an int64 vector (as float32).
+
+    Raises:
+        ValueError: ``schedule`` is not a ``LearningRateSchedule``, or ``steps`` are not whole
+            numbers >= 0.
+    """
+    check_instance("schedule", schedule, LearningRateSchedule, "a LearningRateSchedule")
+    steps = check_array("steps", steps, low=0, integral=True)
+    values = schedule(ops.convert_to_tensor(steps.astype(np.int64)))
     return np.broadcast_to(ops.convert_to_numpy(values), np.shape(steps)).astype(np.float32)
 
 
@@ -261,8 +286,8 @@ def plot_schedules(builtin_steps: int = 500, warmup_steps_shown: int = 1000) -> 
         A ``Figure`` with five ``Axes``: the four built-ins, then ``warmup_cosine`` spanning the
         bottom row; one line each, titled ``"<title> schedule"``.
     """
-    _check_integer("builtin_steps", builtin_steps, minimum=1)
-    _check_integer("warmup_steps_shown", warmup_steps_shown, minimum=1)
+    builtin_steps = check_int("builtin_steps", builtin_steps, low=1)
+    warmup_steps_shown = check_int("warmup_steps_shown", warmup_steps_shown, low=1)
     figure = Figure(figsize=(15, 14), layout="constrained")
     grid = figure.add_gridspec(3, 2)
     cells = [grid[0, 0], grid[0, 1], grid[1, 0], grid[1, 1], grid[2, :]]

@@ -6,7 +6,6 @@ import csv
 import importlib.metadata
 import logging
 import os
-import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -330,33 +329,3 @@ def test_epoch_timer_reports_through_logging_and_prints_nothing(caplog, capsys):
     assert "val_accuracy 0.2500" in caplog.text
     assert "Mean epoch time" in caplog.text
     assert capsys.readouterr().out == ""
-
-
-# --- bad input ------------------------------------------------------------------------------------
-
-BAD_ARGUMENTS = [
-    pytest.param(lambda p: make_callbacks(p, patience=-1), "patience=-1", id="negative-patience"),
-    pytest.param(lambda p: make_callbacks(p, lr_patience=-2), "lr_patience=-2", id="negative-lr-patience"),
-    pytest.param(lambda p: make_callbacks(p, patience=1.5), "patience=1.5", id="float-patience"),
-    pytest.param(lambda p: make_callbacks(p, lr_factor=0.0), "lr_factor=0.0", id="zero-factor"),
-    pytest.param(lambda p: make_callbacks(p, lr_factor=1.0), "lr_factor=1.0", id="factor-one"),
-    pytest.param(lambda p: make_callbacks(p, min_lr=-1e-3), "min_lr=-0.001", id="negative-min-lr"),
-    pytest.param(lambda p: make_callbacks(p, lr_decay=0.0), "lr_decay=0.0", id="zero-decay"),
-    pytest.param(lambda p: make_callbacks(p, lr_decay=1.1), "lr_decay=1.1", id="growing-decay"),
-    pytest.param(lambda p: make_callbacks(p, histogram_freq=-1), "histogram_freq=-1", id="hist-freq"),
-    pytest.param(lambda p: make_callbacks(p, checkpoint_monitor=""), "checkpoint_monitor=''", id="monitor"),
-    pytest.param(lambda p: ThresholdStopping(threshold=1.5), "threshold=1.5", id="threshold-above-1"),
-    pytest.param(lambda p: ThresholdStopping(threshold=-0.1), "threshold=-0.1", id="threshold-below-0"),
-    pytest.param(lambda p: ThresholdStopping(monitor=""), "monitor=''", id="empty-monitor"),
-    pytest.param(lambda p: MultiplicativeDecay(factor=0.0), "factor=0.0", id="decay-factor-zero"),
-    pytest.param(lambda p: MultiplicativeDecay(min_lr=-1.0), "min_lr=-1.0", id="decay-min-lr"),
-    pytest.param(lambda p: demonstrate_callbacks(p, epochs=0), "epochs=0", id="demo-epochs"),
-    pytest.param(lambda p: demonstrate_callbacks(p, batch_size=-8), "batch_size=-8", id="demo-batch"),
-]
-
-
-@pytest.mark.parametrize(("build", "received"), BAD_ARGUMENTS)
-def test_invalid_arguments_raise_a_value_error_naming_them(tmp_path, build, received):
-    name = received.split("=")[0]
-    with pytest.raises(ValueError, match=rf"`{name}`.*Received: {re.escape(received)}"):
-        build(tmp_path)

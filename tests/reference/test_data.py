@@ -172,24 +172,3 @@ def test_without_mnist_the_digits_stand_in_with_a_warning_and_no_download(tmp_pa
     assert split.x_train.min() >= 0.0
     assert split.x_train.max() <= 1.0
     assert "digits" in split.source
-
-
-# --- bad input ---------------------------------------------------------------------------------
-
-BAD_CALLS = [
-    pytest.param(lambda: load_classification("mnist"), "name", id="unknown-data-set"),
-    pytest.param(lambda: load_classification("basic", n_samples=5), "n_samples", id="too-few-samples"),
-    pytest.param(lambda: make_dataset(np.zeros((4, 2)), np.zeros(4), 0), "batch_size", id="zero-batch"),
-    pytest.param(lambda: make_dataset(np.zeros((4, 2)), np.zeros(4), 2.0), "batch_size", id="float-batch"),
-    pytest.param(lambda: make_dataset(np.zeros((0, 2)), np.zeros(0), 2), "x", id="empty-data"),
-    pytest.param(lambda: make_dataset(np.zeros((4, 2)), np.zeros(3), 2), "x", id="length-mismatch"),
-    pytest.param(lambda: load_mnist(n_train=0), "n_train", id="zero-n-train"),
-    pytest.param(lambda: load_mnist(n_test=-1), "n_test", id="negative-n-test"),
-    pytest.param(lambda: load_mnist("/nonexistent/mnist.npz"), "path", id="missing-path"),
-]
-
-
-@pytest.mark.parametrize(("call", "argument"), BAD_CALLS)
-def test_bad_input_raises_a_value_error_naming_the_argument(call, argument):
-    with pytest.raises(ValueError, match=argument):
-        call()

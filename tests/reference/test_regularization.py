@@ -143,28 +143,6 @@ def test_the_accuracy_gap_is_training_minus_validation():
     assert generalization_gap(history, metric="accuracy", last=2) == pytest.approx(0.2)
 
 
-BAD_CALLS = [
-    pytest.param(lambda: near_zero_fraction(np.zeros(3), threshold=0.0), "threshold", id="zero-threshold"),
-    pytest.param(lambda: generalization_gap(synthetic_history([1], [1]), metric="f1"), "metric", id="metric"),
-    pytest.param(lambda: generalization_gap(synthetic_history([1], [1]), last=0), "last", id="zero-last"),
-    pytest.param(
-        lambda: run_configurations({}, load_classification("basic", n_samples=20), epochs=1),
-        "configs",
-        id="none",
-    ),
-    pytest.param(lambda: run_comparison("dropout"), "name", id="unknown-comparison"),
-    pytest.param(
-        lambda: run_comparison("weight", configurations=["l3"]), "configurations", id="unknown-config"
-    ),
-]
-
-
-@pytest.mark.parametrize(("call", "argument"), BAD_CALLS)
-def test_bad_input_raises_a_value_error_naming_the_argument(call, argument):
-    with pytest.raises(ValueError, match=f"`{argument}`"):
-        call()
-
-
 # --- figures -----------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from reference.loop import (
     EPOCH_KEYS,
     STOP_CALLBACK,
     STOP_EARLY,
+    STOP_MAX_EPOCHS,
     STOP_NON_FINITE,
     BestWeights,
     History,
@@ -437,6 +438,12 @@ def test_best_weights_in_keras_fit_stops_on_nan_weights_behind_a_finite_loss():
             callbacks=[BestWeights(restore_best=False)],
         )
     assert_weights_equal(model.get_weights(), initial)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_numpy_integer_epochs_and_batch_size_train_in_every_way(way):
+    history = TRAINING_WAYS[way](build_model(TINY), tiny_split(), epochs=np.int64(2), batch_size=np.int32(32))
+    assert (len(history.loss), history.stopped_reason) == (2, STOP_MAX_EPOCHS)
 
 
 # --- the document's basic loop on the document's data ------------------------------------------
