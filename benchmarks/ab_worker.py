@@ -3,7 +3,7 @@
 It runs under the environment's own interpreter with only this project's ``benchmarks`` and
 ``reference`` packages on ``PYTHONPATH``, so that environment needs TensorFlow (with its Keras and
 NumPy) and nothing else. The job comes in ``TFBENCH_AB_JOB`` (JSON: ``quick``, ``device``, ``seed``,
-``burst_s``, ``inject``). It builds, traces, compiles and checks each case once when asked
+``burst_s``, ``inject``, ``propose``). It builds, traces, compiles and checks each case once when asked
 (``prepare``), outside any timing, then times short bursts of it on request.
 
 Protocol, one JSON object a line: commands on stdin, answers on stdout prefixed with ``@@``
@@ -19,8 +19,9 @@ Protocol, one JSON object a line: commands on stdin, answers on stdout prefixed 
     <- @@{"ok": true, "step_s": 0.00071, "calls": 70}
     -> {"cmd": "quit"}
 
-``prepare`` proposes a size: ``steps`` per call (``measure_fused_steps`` for fused modes, else 1) and
-``calls = clip(round(burst_s / call_s), MIN_CALLS, MAX_CALLS)``. ``size`` fixes the size every
+``prepare`` proposes a size when the job says ``propose`` (the baseline's worker): ``steps`` per call
+(fused modes: ``measure_fused_steps`` aiming at ``burst_s / MIN_CALLS`` per call, at least 1 step;
+others 1) and ``calls = clip(round(burst_s / call_s), MIN_CALLS, MAX_CALLS)``. ``size`` fixes the size every
 environment uses for the case (the command sends the baseline's proposal to all), compiles that
 ``steps`` if it is new and warms it: environments compare the same work. A prepare that fails its
 mode check (``benchmarks.checks``) or raises answers ``passed: false`` with the message, and the case
@@ -44,6 +45,7 @@ import statistics
 import sys
 import time
 import traceback
+from dataclasses import replace
 
 __all__ = [
     "JOB_ENV",
@@ -98,8 +100,10 @@ class _Session:
         from benchmarks.settings import FULL, QUICK
 
         self.tf = tf
-        self.settings = QUICK if job["quick"] else FULL
         self.seed, self.burst_s, self.inject = int(job["seed"]), float(job["burst_s"]), float(job["inject"])
+        self.propose = bool(job.get("propose", True))
+        matrix = QUICK if job["quick"] else FULL
+        self.settings = replace(matrix, fused_round_s=self.burst_s / MIN_CALLS, fused_min_steps=1)
         self.device_kind = job["device"].split(":")[0]
         self.device = f"/device:{job['device']}"
         if job["device"] not in {d.name.split("device:")[-1] for d in tf.config.list_logical_devices()}:
@@ -119,6 +123,7 @@ class _Session:
         from benchmarks.workloads import build_problem
 
         workload, batch, mode = self.matrix[label]
+        started = time.perf_counter()
         with self.tf.device(self.device):
             problem = build_problem(workload, batch, seed=self.seed)
             runner = build_runner(mode, problem)
@@ -128,7 +133,7 @@ class _Session:
             )
             if not check.passed:
                 return {"passed": False, "message": check.message(), "check": check.as_dict()}
-            steps = measure_fused_steps(runner, self.settings) if runner.fused else 1
+            steps = measure_fused_steps(runner, self.settings) if runner.fused and self.propose else 1
             call_s = warm_round_s(runner.timed(steps))
         calls = int(min(MAX_CALLS, max(MIN_CALLS, round(self.burst_s / max(call_s, 1e-9)))))
         self.runners[label] = runner
@@ -139,6 +144,7 @@ class _Session:
             "call_s": call_s,
             "trace_s": runner.trace_s,
             "first_call_s": first_call_s,
+            "prepare_s": time.perf_counter() - started,
             "check": check.as_dict(),
         }
 

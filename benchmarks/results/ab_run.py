@@ -132,7 +132,8 @@ def _prepare(workers: Workers, measured: Measurements, deadline: float, timeout:
                 sizes[case] = {"steps": answer["steps"], "calls": answer["calls"]}
                 for queue in queues.values():
                     queue.append(("size", case))
-        send_next(worker)
+        for idle in [w for w in workers.workers if w not in asked]:
+            send_next(idle)
 
 
 def _burst(worker: Worker, case: str, timeout: float) -> float:

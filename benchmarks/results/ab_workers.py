@@ -3,7 +3,8 @@
 ``Workers(environments, job)`` launches one ``python -m benchmarks.ab_worker`` per environment, under
 the environment's interpreter, with ``PYTHONPATH`` naming only a staging folder that links the
 environment's ``benchmarks/`` and ``reference/`` (so nothing else of this interpreter's path leaks
-in), in a session of its own, its stderr in a log file. The ideas are those of
+in), in a session of its own, its stderr in a log file; only the first environment's worker proposes
+each case's size (``propose`` in its job). The ideas are those of
 ``benchmarks.distributed.cluster``: answers are ``@@`` JSON lines, and a worker that exits, fails a
 command or does not answer in time raises ``WorkerError`` naming it (label, pid, exit code, last line
 of its stderr). ``close()`` (also on ``with`` exit and at interpreter exit) kills every worker's process
@@ -162,7 +163,7 @@ class Workers:
     def launch(self) -> None:
         """Start every worker (they import TensorFlow side by side); each must answer within ``timeout``."""
         atexit.register(self.close)
-        for environment in self.environments:
+        for index, environment in enumerate(self.environments):
             path = _stage(environment, self._folder)
             log = self._folder / f"{environment.label}.log"
             with open(log, "wb") as stderr:
@@ -171,7 +172,7 @@ class Workers:
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=stderr,
-                    env=_worker_env(environment, path, self.job),
+                    env=_worker_env(environment, path, self.job | {"propose": index == 0}),
                     cwd=path,
                     start_new_session=True,
                 )

@@ -15,6 +15,7 @@ The tests copy it to ``<tree>/benchmarks/ab_worker.py`` of a fake project tree a
 | ``FAKE_PROTOCOL`` | the protocol number announced (default 1) |
 | ``FAKE_LOG`` | a file to which the worker appends ``<label> pid <pid>`` at start and ``<label> <case> <time.monotonic()>`` per burst |
 | ``FAKE_SLEEP_S`` | seconds each burst sleeps (default 0) |
+| ``FAKE_PREPARE_S`` | seconds each prepare sleeps (default 0) |
 """
 
 import json
@@ -72,6 +73,7 @@ def main():
         case = command.get("case")
         if command["cmd"] == "prepare":
             stop_here("prepare")
+            time.sleep(float(os.environ.get("FAKE_PREPARE_S", "0")))
             if case == os.environ.get("FAKE_REFUSE"):
                 answer(ok=True, passed=False, message=f"mode of {case} disagrees with the eager step")
             else:

@@ -111,6 +111,14 @@ def test_the_interleavings_alternate_the_environments_in_a_random_order(tree, tm
         assert all(len({label for _, label, _ in b}) == 1 for b in blocks)
 
 
+def test_a_worker_that_prepared_before_the_baseline_still_times_every_case(tree, tmp_path):
+    """B is done preparing and waits before the baseline proposes the sizes: it is sent them then."""
+    out = tmp_path / "out"
+    assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_OK
+    times = json.loads((out / "ab.json").read_text())["times"]
+    assert all(len(times[label][case]) == 1 for label in "AB" for case in times["A"]) and len(times["B"]) == 4
+
+
 def test_the_run_stops_within_its_budget_and_says_how_many_rounds_it_made(
     tree, tmp_path, monkeypatch, capsys
 ):
