@@ -20,8 +20,8 @@ Protocol, one JSON object a line: commands on stdin, answers on stdout prefixed 
     -> {"cmd": "quit"}
 
 ``prepare`` proposes a size when the job says ``propose`` (the baseline's worker): ``steps`` per call
-(fused modes: ``measure_fused_steps`` aiming at ``burst_s / MIN_CALLS`` per call, at least 1 step;
-others 1) and ``calls = clip(round(burst_s / call_s), MIN_CALLS, MAX_CALLS)``. ``size`` fixes the size every
+(fused modes: ``measure_fused_steps`` aiming at ``burst_s / MIN_CALLS`` per call, at least 1 step,
+reusing a compiled count; others 1) and ``calls = clip(round(burst_s / call_s), MIN_CALLS, MAX_CALLS)``. ``size`` fixes the size every
 environment uses for the case (the command sends the baseline's proposal to all), compiles that
 ``steps`` if it is new and warms it: environments compare the same work. A prepare that fails its
 mode check (``benchmarks.checks``) or raises answers ``passed: false`` with the message, and the case
@@ -133,7 +133,8 @@ class _Session:
             )
             if not check.passed:
                 return {"passed": False, "message": check.message(), "check": check.as_dict()}
-            steps = measure_fused_steps(runner, self.settings) if runner.fused and self.propose else 1
+            fused = runner.fused and self.propose
+            steps = measure_fused_steps(runner, self.settings, reuse_compiled=True) if fused else 1
             call_s = warm_round_s(runner.timed(steps))
         calls = int(min(MAX_CALLS, max(MIN_CALLS, round(self.burst_s / max(call_s, 1e-9)))))
         self.runners[label] = runner

@@ -153,18 +153,26 @@ def warm_round_s(target: Callable[[], object]) -> float:
     return min(call_seconds(target), call_seconds(target))
 
 
-def measure_fused_steps(runner, settings: Settings) -> int:
+def measure_fused_steps(runner, settings: Settings, *, reuse_compiled: bool = False) -> int:
     """Steps per fused round for ``runner`` (a fused ``benchmarks.modes.Runner``), from warm calls.
 
     ``step_s = max((t(p) - t(1)) / (p - 1), t(p) / (2 p))`` with ``t(k)`` the warm time of a
     ``k``-step call and ``p = clip(fused_round_s // t(1) + 1, 2, FUSED_PROBE_MAX_STEPS)``: the cost
     of one more step without the call overhead, at least half the probe's average (noise guard);
     then ``choose_fused_steps(step_s, settings)``. Untimed settings take ``fused_min_steps``.
+
+    ``reuse_compiled``: a count already compiled is kept when its call lasts at least half of
+    ``fused_round_s`` (1 step when ``t(1)`` does, else the probe when ``t(p)`` does, within the
+    settings' bounds): ``fused_xla`` compiles once per count, 1-25 s each on a 2-core CPU.
     """
     if not settings.timed:
         return choose_fused_steps(0.0, settings)
     one = warm_round_s(runner.timed(1))
+    if reuse_compiled and one >= settings.fused_round_s / 2 and settings.fused_min_steps <= 1:
+        return 1
     probe = int(min(FUSED_PROBE_MAX_STEPS, max(2, settings.fused_round_s // one + 1)))
     many = warm_round_s(runner.timed(probe))
+    if reuse_compiled and many >= settings.fused_round_s / 2 and settings.fused_min_steps <= probe:
+        return min(probe, settings.fused_max_steps)
     step_s = max((many - one) / (probe - 1), many / probe / 2)
     return choose_fused_steps(step_s, settings)
