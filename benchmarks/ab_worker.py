@@ -20,12 +20,13 @@ Protocol, one JSON object a line: commands on stdin, answers on stdout prefixed 
     -> {"cmd": "quit"}
 
 ``prepare`` proposes a size when the job says ``propose`` (the baseline's worker): ``steps`` per call
-(fused modes: ``measure_fused_steps`` aiming at ``burst_s / MIN_CALLS`` per call, at least 1 step,
-reusing a compiled count; others 1) and ``calls = clip(round(burst_s / call_s), MIN_CALLS, MAX_CALLS)``. ``size`` fixes the size every
-environment uses for the case (the command sends the baseline's proposal to all), compiles that
-``steps`` if it is new and warms it: environments compare the same work. A prepare that fails its
-mode check (``benchmarks.checks``) or raises answers ``passed: false`` with the message, and the case
-is never timed here.
+(fused modes: ``measure_fused_steps`` aiming at ``burst_s / FUSED_CALLS`` per call, at least 1 step,
+reusing a compiled count; others 1) and ``calls = clip(round(burst_s / call_s), 1, MAX_CALLS)``: a
+call longer than a burst is timed once (the rounds' signed-rank interval absorbs the bursts that a
+preemption hits). ``size`` fixes the size every environment uses for the case (the command sends
+the baseline's proposal to all), compiles that ``steps`` if it is new and warms it: environments
+compare the same work. A prepare that fails its mode check (``benchmarks.checks``) or raises answers
+``passed: false`` with the message, and the case is never timed here.
 
 A burst is ``calls`` timed calls of ``steps`` steps each, each ending with a host copy of the loss,
 after one untimed call when a call is shorter than ``WARM_CALL_BELOW_S`` (the first call after the
@@ -48,9 +49,9 @@ import traceback
 from dataclasses import replace
 
 __all__ = [
+    "FUSED_CALLS",
     "JOB_ENV",
     "MAX_CALLS",
-    "MIN_CALLS",
     "PREFIX",
     "PROTOCOL",
     "REQUIRED_PACKAGES",
@@ -63,7 +64,7 @@ PROTOCOL = 1
 PREFIX = "@@"
 JOB_ENV = "TFBENCH_AB_JOB"
 REQUIRED_PACKAGES = ("numpy", "tensorflow", "keras")
-MIN_CALLS = 3
+FUSED_CALLS = 3
 MAX_CALLS = 10_000
 WARM_CALL_BELOW_S = 0.01
 
@@ -103,7 +104,7 @@ class _Session:
         self.seed, self.burst_s, self.inject = int(job["seed"]), float(job["burst_s"]), float(job["inject"])
         self.propose = bool(job.get("propose", True))
         matrix = QUICK if job["quick"] else FULL
-        self.settings = replace(matrix, fused_round_s=self.burst_s / MIN_CALLS, fused_min_steps=1)
+        self.settings = replace(matrix, fused_round_s=self.burst_s / FUSED_CALLS, fused_min_steps=1)
         self.device_kind = job["device"].split(":")[0]
         self.device = f"/device:{job['device']}"
         if job["device"] not in {d.name.split("device:")[-1] for d in tf.config.list_logical_devices()}:
@@ -136,7 +137,7 @@ class _Session:
             fused = runner.fused and self.propose
             steps = measure_fused_steps(runner, self.settings, reuse_compiled=True) if fused else 1
             call_s = warm_round_s(runner.timed(steps))
-        calls = int(min(MAX_CALLS, max(MIN_CALLS, round(self.burst_s / max(call_s, 1e-9)))))
+        calls = int(min(MAX_CALLS, max(1, round(self.burst_s / max(call_s, 1e-9)))))
         self.runners[label] = runner
         return {
             "passed": True,

@@ -103,9 +103,9 @@ def _row(
 ) -> Row:
     estimate = ratio_estimate(d, alpha=alpha)
     mde = (
-        minimal_detectable_effect(estimate.log_sd, estimate.rounds, alpha=alpha, power=power)
-        if estimate.rounds >= 2
-        else math.nan
+        math.nan
+        if math.isnan(estimate.log_scale)
+        else minimal_detectable_effect(estimate.log_scale, estimate.rounds, alpha=alpha, power=power)
     )
     return Row(name, cases, estimate, verdict(estimate, threshold=threshold), mde, **medians)
 
@@ -204,7 +204,7 @@ def self_test(aa: Comparison, injected: Comparison, *, fraction: float, alpha: f
     above 1; ``mde_by_mode`` gives, per mode, the median and the largest case MDE and the MDE of the
     mode's aggregate row.
     """
-    alarms = [r.name for r in aa.rows if r.estimate.rounds >= 2 and not r.estimate.contains(1.0)]
+    alarms = [r.name for r in aa.rows if not math.isnan(r.estimate.low) and not r.estimate.contains(1.0)]
     aggregate_mde = {r.name.split(" (")[0]: r.mde for r in aa.aggregates}
     mde_by_mode = {}
     for mode in MODES:

@@ -105,8 +105,8 @@ def _run_lines(measured: Measurements, total_s: float) -> list[str]:
 
 def _legend(measured: Measurements, alpha: float, power: float) -> str:
     return (
-        f"B/A: ratio of step times (above 1: B slower), geometric mean of {measured.rounds} paired rounds; "
-        f"CI: {1 - alpha:.0%} t interval of the per-round log ratios; +-: its half width; "
+        f"B/A: ratio of step times (above 1: B slower), Hodges-Lehmann estimate over {measured.rounds} paired "
+        f"rounds; CI: {1 - alpha:.0%} Wilcoxon signed-rank interval of the per-round log ratios; +-: its half width; "
         f"MDE: slowdown this run detects with {power:.0%} power; "
         "regression: beyond the threshold and the interval above 1; inconclusive: the interval holds 1 and "
         "reaches beyond the threshold."

@@ -44,7 +44,7 @@ def test_a_prepared_case_passes_its_check_then_answers_bursts(monkeypatch, capsy
         ],
     )[::2]
     assert prepared["passed"] and prepared["check"]["loss_rel_err"] <= MODE_LOSS_RTOL
-    assert prepared["calls"] >= ab_worker.MIN_CALLS
+    assert prepared["calls"] >= 1
     assert burst["ok"] and burst["step_s"] > 0 and burst["calls"] == 4
 
 

@@ -57,7 +57,7 @@ def _gone(pid: int) -> bool:
 
 def test_a_20_percent_slower_b_is_a_regression_in_every_output(tree, tmp_path, capsys):
     out, markdown = tmp_path / "reports", tmp_path / "ab.md"
-    args = _args(tree, out, "--rounds", "5", "--markdown", str(markdown))
+    args = _args(tree, out, "--rounds", "8", "--markdown", str(markdown))
     code = ab.main([*args, "--set", "B:FAKE_SCALE=1.2", "--set", "B:FAKE_JITTER=0.01"])
     assert code == EXIT_REGRESSION
     result = json.loads((out / "ab.json").read_text())
@@ -65,7 +65,7 @@ def test_a_20_percent_slower_b_is_a_regression_in_every_output(tree, tmp_path, c
     assert overall["name"].startswith("ALL (4 cases")
     assert overall["verdict"] == REGRESSION
     assert overall["estimate"]["low"] < 1.2 < overall["estimate"]["high"]
-    assert result["rounds"] == 5 and all(len(t) == 5 for t in result["times"]["B"].values())
+    assert result["rounds"] == 8 and all(len(t) == 8 for t in result["times"]["B"].values())
     assert "REGRESSION" in capsys.readouterr().out
     assert "data:image/png;base64," in (out / "ab.html").read_text()
     assert 'href="ab.html"' in (out / "index.html").read_text()
@@ -76,7 +76,7 @@ def test_the_same_environment_twice_shows_no_change(tree, tmp_path, capsys):
     out = tmp_path / "reports"
     code = ab.main(
         [
-            *_args(tree, out, "--rounds", "4"),
+            *_args(tree, out, "--rounds", "6"),
             "--set",
             "B:FAKE_JITTER=0.01",
             "--set",
@@ -152,7 +152,7 @@ def test_a_case_refused_in_a_is_named_and_left_out(tree, tmp_path, capsys):
 def test_the_self_test_detects_the_injected_slowdown_and_no_change_between_a_and_a(tree, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["--self-test", "--env", f"A={PYTHON}", "--src", f"A={tree}", "--set", "A:FAKE_NOISE=0.3"]
-    code = ab.main([*args, "--rounds", "4", "--out-dir", str(out), "--timeout", "20"])
+    code = ab.main([*args, "--rounds", "6", "--out-dir", str(out), "--timeout", "20"])
     assert code == EXIT_OK
     result = json.loads((out / "ab.json").read_text())["self_test"]
     assert result["missed"] == [] and result["false_alarms"] == [] and result["injected_detected"]
