@@ -36,7 +36,7 @@ from pathlib import Path
 
 from benchmarks.results.ab_compare import compare, exit_code, self_test
 from benchmarks.results.ab_environments import Environment, parse_environments
-from benchmarks.results.ab_report import document, format_markdown, format_text, render_html
+from benchmarks.results.ab_report import Outcome, document, format_markdown, format_text, render_html
 from benchmarks.results.ab_run import INTERLEAVINGS, LOGGER, run_interleaved
 from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION, command
 from reference.files import atomic_path
@@ -259,6 +259,19 @@ def _terminate(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
+def _outcome(args, measured, environments: list[Environment], started: float) -> tuple[Outcome, int]:
+    """The comparisons (and the self-test's findings) and the exit status they give."""
+    comparisons = compare(measured, threshold=args.threshold, alpha=args.alpha, power=args.power)
+    result = None
+    if args.self_test:
+        result = self_test(comparisons[0], comparisons[1], fraction=environments[2].inject, alpha=args.alpha)
+        code = EXIT_OK if result.passed else EXIT_REGRESSION
+    else:
+        code = exit_code(comparisons)
+    total_s = time.monotonic() - started
+    return Outcome(measured, comparisons, args.threshold, args.alpha, args.power, total_s, result), code
+
+
 @command("tfbench-ab")
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line (``tfbench-ab``): the tables on stdout, the exit status as in the module docstring."""
@@ -282,34 +295,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
-    stats = {"threshold": args.threshold, "alpha": args.alpha, "power": args.power}
-    comparisons = compare(measured, **stats)
-    result = None
-    if args.self_test:
-        result = self_test(comparisons[0], comparisons[1], fraction=environments[2].inject, alpha=args.alpha)
-        code = EXIT_OK if result.passed else EXIT_REGRESSION
-    else:
-        code = exit_code(comparisons)
-    total_s = time.monotonic() - started
-    shown = {**stats, "total_s": total_s, "self_test_result": result}
+    outcome, code = _outcome(args, measured, environments, started)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     texts = {
-        args.out_dir / "ab.json": json.dumps(
-            document(
-                measured,
-                comparisons,
-                settings=settings,
-                total_s=total_s,
-                exit_code=code,
-                self_test_result=result,
-            ),
-            indent=2,
-        ),
-        args.out_dir / "ab.html": render_html(measured, comparisons, **shown),
+        args.out_dir / "ab.json": json.dumps(document(outcome, settings=settings, exit_code=code), indent=2),
+        args.out_dir / "ab.html": render_html(outcome),
     }
     if args.markdown is not None:
-        texts[args.markdown] = format_markdown(measured, comparisons, **shown)
+        texts[args.markdown] = format_markdown(outcome)
     _publish(texts)
     write_index(args.out_dir)
-    sys.stdout.write(format_text(measured, comparisons, **shown))
+    sys.stdout.write(format_text(outcome))
     return code

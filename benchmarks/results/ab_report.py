@@ -9,6 +9,7 @@ are in it, so a run can be analysed again.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
@@ -22,6 +23,7 @@ from benchmarks.results.report import templates
 __all__ = [
     "HEADER",
     "SCHEMA",
+    "Outcome",
     "document",
     "format_markdown",
     "format_text",
@@ -35,6 +37,19 @@ HEADER = ("case", "A step", "B step", "B/A", "CI", "+-", "MDE", "verdict")
 _VERDICT_COLORS = {REGRESSION: "#b00020", "improvement": "#1b7f3b", INCONCLUSIVE: "#b36b00"}
 INCHES_PER_ROW = 0.24
 _RATIO_TICKS = (0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What every output shows: the run, its comparisons, the statistics' settings, the self-test."""
+
+    measured: Measurements
+    comparisons: list[Comparison]
+    threshold: float
+    alpha: float
+    power: float
+    total_s: float
+    self_test: SelfTest | None = None
 
 
 def _time(seconds: float | None) -> str:
@@ -138,51 +153,38 @@ def _self_test_lines(result: SelfTest) -> list[str]:
     return lines
 
 
-def format_text(
-    measured: Measurements,
-    comparisons: list[Comparison],
-    *,
-    threshold: float,
-    alpha: float,
-    power: float,
-    total_s: float,
-    self_test_result: SelfTest | None = None,
-) -> str:
+def _footer(outcome: Outcome) -> list[str]:
+    lines = [*_self_test_lines(outcome.self_test), ""] if outcome.self_test is not None else []
+    return [
+        *lines,
+        *_run_lines(outcome.measured, outcome.total_s),
+        _legend(outcome.measured, outcome.alpha, outcome.power),
+    ]
+
+
+def format_text(outcome: Outcome) -> str:
     """Per comparison an aligned table (aggregates first), its summary line; then the run and legend."""
     lines: list[str] = []
-    for comparison in comparisons:
+    for comparison in outcome.comparisons:
         cells = [_header(comparison), *(_cells(r) for r in [*comparison.aggregates, *comparison.rows])]
         widths = [max(len(row[i]) for row in cells) for i in range(len(HEADER))]
         table = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
         table.insert(1, "  ".join("-" * w for w in widths))
         lines += [*table, ""]
         lines += [_refusal(r) for r in comparison.refused]
-        lines.append(summary(comparison, threshold, alpha))
-        lines.append("")
-    if self_test_result is not None:
-        lines += [*_self_test_lines(self_test_result), ""]
-    lines += [*_run_lines(measured, total_s), _legend(measured, alpha, power)]
-    return "\n".join(lines) + "\n"
+        lines += [summary(comparison, outcome.threshold, outcome.alpha), ""]
+    return "\n".join([*lines, *_footer(outcome)]) + "\n"
 
 
 def _markdown_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def format_markdown(
-    measured: Measurements,
-    comparisons: list[Comparison],
-    *,
-    threshold: float,
-    alpha: float,
-    power: float,
-    total_s: float,
-    self_test_result: SelfTest | None = None,
-) -> str:
+def format_markdown(outcome: Outcome) -> str:
     """The same tables in GitHub-flavoured Markdown (for a CI job summary)."""
     lines = ["### A/B comparison (tfbench-ab)", ""]
-    for comparison in comparisons:
-        lines += [f"**{_markdown_cell(summary(comparison, threshold, alpha))}**", ""]
+    for comparison in outcome.comparisons:
+        lines += [f"**{_markdown_cell(summary(comparison, outcome.threshold, outcome.alpha))}**", ""]
         lines.append("| " + " | ".join(_header(comparison)) + " |")
         lines.append("|" + "---|" * len(HEADER))
         for row in [*comparison.aggregates, *comparison.rows]:
@@ -190,30 +192,17 @@ def format_markdown(
             if row.verdict == REGRESSION:
                 cells[-1] = f"**{cells[-1]}**"
             lines.append("| " + " | ".join(cells) + " |")
-        lines += ["", *(f"- {_markdown_cell(_refusal(r))}" for r in comparison.refused)]
-        lines.append("")
-    if self_test_result is not None:
-        lines += [f"- {_markdown_cell(line)}" for line in _self_test_lines(self_test_result)] + [""]
-    lines += [
-        f"- {_markdown_cell(line)}"
-        for line in [*_run_lines(measured, total_s), _legend(measured, alpha, power)]
-    ]
+        lines += ["", *(f"- {_markdown_cell(_refusal(r))}" for r in comparison.refused), ""]
+    lines += [f"- {_markdown_cell(line)}" for line in _footer(outcome) if line]
     return "\n".join(lines) + "\n"
 
 
-def document(
-    measured: Measurements,
-    comparisons: list[Comparison],
-    *,
-    settings: dict,
-    total_s: float,
-    exit_code: int,
-    self_test_result: SelfTest | None = None,
-) -> dict:
+def document(outcome: Outcome, *, settings: dict, exit_code: int) -> dict:
     """The JSON form: settings, environments, every prepare answer, the raw step times, the comparisons.
 
-    NaN (an interval of fewer than two rounds) becomes ``null``: the file is strict JSON.
+    NaN (a row without an interval) becomes ``null``: the file is strict JSON.
     """
+    measured = outcome.measured
     return _json_safe(
         {
             "schema": SCHEMA,
@@ -227,11 +216,11 @@ def document(
             "interleave": measured.interleave,
             "stop_reason": measured.stop_reason,
             "prepare_s": measured.prepare_s,
-            "total_s": total_s,
+            "total_s": outcome.total_s,
             "prepared": measured.prepared,
             "times": measured.times,
-            "comparisons": [c.as_dict() for c in comparisons],
-            "self_test": None if self_test_result is None else self_test_result.as_dict(),
+            "comparisons": [c.as_dict() for c in outcome.comparisons],
+            "self_test": None if outcome.self_test is None else outcome.self_test.as_dict(),
             "exit_code": exit_code,
         }
     )
@@ -280,36 +269,28 @@ def ratio_figure(comparison: Comparison, threshold: float) -> Figure:
     return figure
 
 
-def render_html(
-    measured: Measurements,
-    comparisons: list[Comparison],
-    *,
-    threshold: float,
-    alpha: float,
-    power: float,
-    total_s: float,
-    self_test_result: SelfTest | None = None,
-) -> str:
+def render_html(outcome: Outcome) -> str:
     """The self-contained page (figures embedded as PNG data URIs)."""
+    measured = outcome.measured
     sections = [
         {
             "title": f"{c.candidate} against {c.baseline}",
-            "summary": summary(c, threshold, alpha),
-            "figure": to_data_uri(ratio_figure(c, threshold)),
+            "summary": summary(c, outcome.threshold, outcome.alpha),
+            "figure": to_data_uri(ratio_figure(c, outcome.threshold)),
             "header": _header(c),
             "rows": [{"cells": _cells(r), "verdict": r.verdict} for r in [*c.aggregates, *c.rows]],
             "refused": c.refused,
         }
-        for c in comparisons
+        for c in outcome.comparisons
     ]
     return (
         templates()
         .get_template("ab.html.j2")
         .render(
             sections=sections,
-            run_lines=_run_lines(measured, total_s),
-            legend=_legend(measured, alpha, power),
-            self_test=None if self_test_result is None else _self_test_lines(self_test_result),
+            run_lines=_run_lines(measured, outcome.total_s),
+            legend=_legend(measured, outcome.alpha, outcome.power),
+            self_test=None if outcome.self_test is None else _self_test_lines(outcome.self_test),
             prepared=[
                 {"environment": label, "case": case, **answer}
                 for label, answers in measured.prepared.items()
