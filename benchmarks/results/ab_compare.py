@@ -3,9 +3,9 @@
 Every environment after the first is compared with the first (A). Per case timed in both: the
 ratio of step times with its interval, verdict and minimal detectable effect
 (``benchmarks.results.ab_statistics``); then aggregate rows, the geometric mean over every compared
-case (``ALL``) and over each mode's cases, paired by round. A case refused in B (its mode check
-failed there, or B's matrix lacks it) while A timed it fails the comparison like a regression: a
-fast but wrong step is worse than a slow one.
+case (``ALL``) and over each mode's cases, paired by round. A case whose mode check failed in B
+while A timed it fails the comparison like a regression: a fast but wrong step is worse than a slow
+one. A case B's matrix lacks, or that the budget left unprepared, is named and not compared.
 
 The self-test (``self_test``) reads a run of three environments built from one: A, A again, and A
 with a known injected slowdown ``f``. A/A must show no change (the intervals that exclude 1 are
@@ -81,8 +81,9 @@ class Comparison:
 
     @property
     def failed(self) -> bool:
-        refused_in_candidate = any(r["environment"] == self.candidate for r in self.refused)
-        return refused_in_candidate or any(r.verdict == REGRESSION for r in [*self.rows, *self.aggregates])
+        """A regression row, or a case whose check failed in the candidate (not one it lacks or ran out of time for)."""
+        wrong = any(r["environment"] == self.candidate and r["kind"] == "check" for r in self.refused)
+        return wrong or any(r.verdict == REGRESSION for r in [*self.rows, *self.aggregates])
 
     def count(self, verdict_name: str) -> int:
         return sum(row.verdict == verdict_name for row in self.rows)
@@ -114,9 +115,9 @@ def _refused(measured: Measurements, baseline: str, candidate: str) -> list[dict
     refused = []
     for case in measured.cases:
         for label in (baseline, candidate):
-            reason = measured.refusal(label, case)
-            if reason is not None:
-                refused.append({"case": case, "environment": label, "reason": reason})
+            refusal = measured.refusal(label, case)
+            if refusal is not None:
+                refused.append({"case": case, "environment": label, **refusal})
                 break
     return refused
 

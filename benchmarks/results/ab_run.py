@@ -66,12 +66,18 @@ class Measurements:
         answer = self.prepared.get(label, {}).get(case, {})
         return bool(answer.get("passed") and answer.get("sized"))
 
-    def refusal(self, label: str, case: str) -> str | None:
-        """Why ``case`` was not timed in environment ``label`` (``None`` if it was ready)."""
+    def refusal(self, label: str, case: str) -> dict | None:
+        """Why ``case`` was not timed in ``label`` (``None`` if it was ready): ``{"kind", "reason"}``.
+
+        Kinds: ``check`` (its mode check failed, or preparing it raised), ``matrix`` (that
+        environment's benchmark matrix lacks it), ``budget`` (not prepared before the deadline).
+        """
         answer = self.prepared.get(label, {}).get(case)
         if answer is not None and not answer.get("passed"):
-            return str(answer.get("message", "refused"))
-        return None if self.passed(label, case) else "not prepared (the budget ran out first)"
+            return {"kind": answer.get("kind", "check"), "reason": str(answer.get("message", "refused"))}
+        if self.passed(label, case):
+            return None
+        return {"kind": "budget", "reason": "not prepared (the budget ran out first)"}
 
 
 def _check_protocol(worker: Worker, answer: dict) -> None:
@@ -99,7 +105,7 @@ def _prepare(workers: Workers, measured: Measurements, deadline: float, timeout:
     }
     for worker in workers.workers:
         measured.prepared[worker.label] = {
-            case: {"passed": False, "message": f"not in environment {worker.label}'s benchmark matrix"}
+            case: {"passed": False, "kind": "matrix", "message": f"not in {worker.label}'s benchmark matrix"}
             for case in measured.cases
             if ("prepare", case) not in queues[worker]
         }

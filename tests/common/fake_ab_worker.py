@@ -12,6 +12,7 @@ The tests copy it to ``<tree>/benchmarks/ab_worker.py`` of a fake project tree a
 | ``FAKE_MISSING`` | answer that this package is missing, exit 2 |
 | ``FAKE_CRASH``, ``FAKE_HANG`` | ``start``, ``prepare`` or ``burst``: exit 3 (after a line on stderr) or sleep there |
 | ``FAKE_REFUSE`` | a case label whose check fails |
+| ``FAKE_CASES`` | the case matrix, comma-separated (default ``CASES``) |
 | ``FAKE_PROTOCOL`` | the protocol number announced (default 1) |
 | ``FAKE_LOG`` | a file to which the worker appends ``<label> pid <pid>`` at start and ``<label> <case> <time.monotonic()>`` per burst |
 | ``FAKE_SLEEP_S`` | seconds each burst sleeps (default 0) |
@@ -65,7 +66,7 @@ def main():
         executable=sys.executable,
         python=sys.version.split()[0],
         versions={"tensorflow": "fake", "keras": "fake", "numpy": "fake"},
-        cases=CASES,
+        cases=os.environ["FAKE_CASES"].split(",") if os.environ.get("FAKE_CASES") else CASES,
     )
     bursts = {}
     for line in sys.stdin:

@@ -149,6 +149,13 @@ def test_a_case_refused_in_a_is_named_and_left_out(tree, tmp_path, capsys):
     assert "refused: basic-b32-fit in A" in capsys.readouterr().out
 
 
+def test_a_case_that_b_does_not_have_is_named_and_left_out_without_failing(tree, tmp_path, capsys):
+    lacking = "quadratic-b--eager,quadratic-b--function,basic-b32-function"
+    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", f"B:FAKE_CASES={lacking}"])
+    assert code == EXIT_OK
+    assert "refused: basic-b32-fit in B: not in B's benchmark matrix" in capsys.readouterr().out
+
+
 def test_the_self_test_detects_the_injected_slowdown_and_no_change_between_a_and_a(tree, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["--self-test", "--env", f"A={PYTHON}", "--src", f"A={tree}", "--set", "A:FAKE_NOISE=0.3"]
