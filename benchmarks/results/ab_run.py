@@ -156,7 +156,7 @@ def _round(
     rng: random.Random,
     interleave: str,
     timeout: float,
-):
+) -> dict[str, dict[str, float]]:
     """One round: ``{label: {case: step_s}}`` in the interleaving's random order."""
     result: dict[str, dict[str, float]] = {label: {} for label in timed}
     if interleave == "case":
