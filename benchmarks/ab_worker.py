@@ -2,13 +2,17 @@
 
 It runs under the environment's own interpreter with only this project's ``benchmarks`` and
 ``reference`` packages on ``PYTHONPATH``, so that environment needs TensorFlow (with its Keras and
-NumPy) and nothing else. The job comes in ``TFBENCH_AB_JOB`` (JSON: ``quick``, ``device``, ``seed``,
-``burst_s``, ``inject``, ``propose``). It builds, traces, compiles and checks each case once when asked
+NumPy) and nothing else. The job is the first line on stdin (JSON: ``quick``, ``device``, ``seed``,
+``burst_s``, ``inject``, ``propose``, ``label``), not a variable: the workers of two identical
+environments then start with the same variables, of the same sizes (the environment's size shifts
+the stack, a known source of several percent between otherwise identical processes; Mytkowicz et
+al. 2009). It builds, traces, compiles and checks each case once when asked
 (``prepare``), outside any timing, then times short bursts of it on request.
 
-Protocol, one JSON object a line: commands on stdin, answers on stdout prefixed with ``@@``
-(anything else on stdout is ignored)::
+Protocol, one JSON object a line: the job, then commands, on stdin; answers on stdout prefixed with
+``@@`` (anything else on stdout is ignored)::
 
+    -> {"quick": true, "device": "CPU:0", "seed": 0, "burst_s": 0.05, "inject": 0.0, ...}
     <- @@{"ok": true, "protocol": 1, "versions": {...}, "cases": ["basic-b32-eager", ...]}
     <- @@{"ok": false, "missing": "tensorflow", "error": "..."}        (then exit 2)
     -> {"cmd": "prepare", "case": "basic-b32-function"}
@@ -50,7 +54,6 @@ from dataclasses import replace
 
 __all__ = [
     "FUSED_CALLS",
-    "JOB_ENV",
     "MAX_CALLS",
     "PREFIX",
     "PROTOCOL",
@@ -62,7 +65,6 @@ __all__ = [
 
 PROTOCOL = 1
 PREFIX = "@@"
-JOB_ENV = "TFBENCH_AB_JOB"
 REQUIRED_PACKAGES = ("numpy", "tensorflow", "keras")
 FUSED_CALLS = 3
 MAX_CALLS = 10_000
@@ -216,7 +218,7 @@ def _serve(session: _Session) -> int:
 
 
 def main() -> int:
-    job = json.loads(os.environ[JOB_ENV])
+    job = json.loads(sys.stdin.readline())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     missing = _missing_package()
     if missing is not None:

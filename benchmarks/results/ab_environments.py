@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.ab_worker import JOB_ENV
 from reference.validation import fail
 
 __all__ = [
@@ -35,7 +34,7 @@ __all__ = [
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-RESERVED_VARIABLES = ("PYTHONPATH", "PYTHONHOME", JOB_ENV)
+RESERVED_VARIABLES = ("PYTHONPATH", "PYTHONHOME")
 MAX_INJECT = 1.0
 _LABEL = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
 _ENV = re.compile(rf"(?P<label>{_LABEL})=(?P<value>.+)")

@@ -3,8 +3,10 @@
 ``Workers(environments, job)`` launches one ``python -m benchmarks.ab_worker`` per environment, under
 the environment's interpreter, with ``PYTHONPATH`` naming only a staging folder that links the
 environment's ``benchmarks/`` and ``reference/`` (so nothing else of this interpreter's path leaks
-in), in a session of its own, its stderr in a log file; only the first environment's worker proposes
-each case's size (``propose`` in its job). The ideas are those of
+in), in a session of its own, its stderr in a log file, and sends it its job as the first line;
+only the first environment's worker proposes each case's size (``propose`` in its job). Workers of
+identical environments get the same variables with values of the same sizes (staging folders
+``path-00``, ``path-01``, ...; the same ``PYTHONHASHSEED``): only what ``--set`` gives differs. The ideas are those of
 ``benchmarks.distributed.cluster``: answers are ``@@`` JSON lines, and a worker that exits, fails a
 command or does not answer in time raises ``WorkerError`` naming it (label, pid, exit code, last line
 of its stderr). ``close()`` (also on ``with`` exit and at interpreter exit) kills every worker's process
@@ -27,7 +29,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.ab_worker import JOB_ENV, PREFIX
+from benchmarks.ab_worker import PREFIX
 from benchmarks.results.ab_environments import RESERVED_VARIABLES, Environment
 
 __all__ = ["STAGED_PACKAGES", "Worker", "WorkerError", "WorkerInputError", "Workers"]
@@ -128,19 +130,22 @@ class Worker:
         return self.receive()
 
 
-def _stage(environment: Environment, folder: Path) -> Path:
-    staged = folder / f"path-{environment.label}"
+def _stage(environment: Environment, folder: Path, index: int) -> Path:
+    staged = folder / f"path-{index:02d}"
     staged.mkdir()
     for package in STAGED_PACKAGES:
         (staged / package).symlink_to(environment.source / package, target_is_directory=True)
     return staged
 
 
-def _worker_env(environment: Environment, path: Path, job: dict) -> dict:
+def _worker_env(environment: Environment, path: Path, seed: int) -> dict:
+    """This process's variables, ``PYTHONPATH`` the staging folder, ``PYTHONHASHSEED`` the run's seed,
+    then the environment's own variables (which may override the hash seed)."""
     env = {k: v for k, v in os.environ.items() if k not in RESERVED_VARIABLES}
+    env.update(
+        PYTHONPATH=str(path), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED=str(seed)
+    )
     env.update(environment.variables)
-    env.update(PYTHONPATH=str(path), PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
-    env[JOB_ENV] = json.dumps(job | {"inject": environment.inject, "label": environment.label})
     return env
 
 
@@ -164,7 +169,7 @@ class Workers:
         """Start every worker (they import TensorFlow side by side); each must answer within ``timeout``."""
         atexit.register(self.close)
         for index, environment in enumerate(self.environments):
-            path = _stage(environment, self._folder)
+            path = _stage(environment, self._folder, index)
             log = self._folder / f"{environment.label}.log"
             with open(log, "wb") as stderr:
                 process = subprocess.Popen(
@@ -172,11 +177,14 @@ class Workers:
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=stderr,
-                    env=_worker_env(environment, path, self.job | {"propose": index == 0}),
+                    env=_worker_env(environment, path, int(self.job.get("seed", 0))),
                     cwd=path,
                     start_new_session=True,
                 )
-            self.workers.append(Worker(environment, process, log, self.timeout))
+            worker = Worker(environment, process, log, self.timeout)
+            job = self.job | {"propose": index == 0, "inject": environment.inject, "label": environment.label}
+            worker.send(job, "start", self.timeout)
+            self.workers.append(worker)
 
     def hello(self) -> list[dict]:
         """Every worker's first answer (versions, case matrix), in the environments' order.

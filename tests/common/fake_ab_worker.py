@@ -14,11 +14,12 @@ The tests copy it to ``<tree>/benchmarks/ab_worker.py`` of a fake project tree a
 | ``FAKE_REFUSE`` | a case label whose check fails |
 | ``FAKE_CASES`` | the case matrix, comma-separated (default ``CASES``) |
 | ``FAKE_PROTOCOL`` | the protocol number announced (default 1) |
-| ``FAKE_LOG`` | a file to which the worker appends ``<label> pid <pid>`` at start and ``<label> <case> <time.monotonic()>`` per burst |
+| ``FAKE_LOG`` | a file to which the worker appends ``<label> pid <pid>`` and ``<label> environ <sha256 of its variables, PYTHONPATH by its length>`` at start, ``<label> <case> <time.monotonic()>`` per burst |
 | ``FAKE_SLEEP_S`` | seconds each burst sleeps (default 0) |
 | ``FAKE_PREPARE_S`` | seconds each prepare sleeps (default 0) |
 """
 
+import hashlib
 import json
 import math
 import os
@@ -43,7 +44,7 @@ def stop_here(stage):
 
 
 def main():
-    job = json.loads(os.environ["TFBENCH_AB_JOB"])
+    job = json.loads(sys.stdin.readline())
     if os.environ.get("FAKE_MISSING"):
         answer(
             ok=False,
@@ -54,6 +55,10 @@ def main():
     if os.environ.get("FAKE_LOG"):
         with open(os.environ["FAKE_LOG"], "a") as log:
             log.write(f"{job['label']} pid {os.getpid()}\n")
+            variables = json.dumps(
+                sorted((k, v if k != "PYTHONPATH" else len(v)) for k, v in os.environ.items())
+            ).encode()
+            log.write(f"{job['label']} environ {hashlib.sha256(variables).hexdigest()}\n")
     stop_here("start")
     step_s = float(os.environ.get("FAKE_STEP_S", "0.001")) * float(os.environ.get("FAKE_SCALE", "1"))
     step_s *= 1 + float(job["inject"])

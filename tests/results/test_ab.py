@@ -43,6 +43,10 @@ def _args(tree: Path, out: Path, *extra: str, labels=("A", "B")) -> list[str]:
     return [*args, "--out-dir", str(out), "--budget", "60", "--timeout", "20", *extra]
 
 
+def _log_lines(log: Path, kind: str) -> dict[str, str]:
+    return {line.split()[0]: line.split()[-1] for line in log.read_text().splitlines() if f" {kind} " in line}
+
+
 def _pids(log: Path) -> list[int]:
     return [int(line.split()[-1]) for line in log.read_text().splitlines() if " pid " in line]
 
@@ -97,11 +101,9 @@ def test_the_interleavings_alternate_the_environments_in_a_random_order(tree, tm
     log = tmp_path / "bursts.log"
     args = [*_args(tree, tmp_path / "out", "--rounds", "6", "--interleave", interleave)]
     ab.main([*args, "--set", f"A:FAKE_LOG={log}", "--set", f"B:FAKE_LOG={log}"])
+    lines = [line.split() for line in log.read_text().splitlines()]
     bursts = sorted(
-        (float(stamp), label, case)
-        for label, case, stamp in (
-            line.split() for line in log.read_text().splitlines() if " pid " not in line
-        )
+        (float(stamp), label, case) for label, case, stamp in lines if case not in ("pid", "environ")
     )
     blocks = [bursts[i : i + block] for i in range(0, len(bursts), block)]
     if interleave == "case":
@@ -117,6 +119,14 @@ def test_a_worker_that_prepared_before_the_baseline_still_times_every_case(tree,
     assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_OK
     times = json.loads((out / "ab.json").read_text())["times"]
     assert all(len(times[label][case]) == 1 for label in "AB" for case in times["A"]) and len(times["B"]) == 4
+
+
+def test_two_identical_environments_start_with_the_same_variables_of_the_same_sizes(tree, tmp_path):
+    log = tmp_path / "workers.log"
+    args = [*_args(tree, tmp_path / "out", "--rounds", "1", "--seed", "3")]
+    ab.main([*args, "--set", f"A:FAKE_LOG={log}", "--set", f"B:FAKE_LOG={log}"])
+    digests = _log_lines(log, "environ")
+    assert set(digests) == {"A", "B"} and digests["A"] == digests["B"]
 
 
 def test_the_run_stops_within_its_budget_and_says_how_many_rounds_it_made(
