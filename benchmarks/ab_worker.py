@@ -3,7 +3,7 @@
 It runs under the environment's own interpreter with only this project's ``benchmarks`` and
 ``reference`` packages on ``PYTHONPATH``, so that environment needs TensorFlow (with its Keras and
 NumPy) and nothing else. The job is the first line on stdin (JSON: ``quick``, ``device``, ``seed``,
-``burst_s``, ``inject``, ``propose``, ``label``), not a variable: the workers of two identical
+``burst_s``, ``inject``, ``label``), not a variable: the workers of two identical
 environments then start with the same variables, of the same sizes (the environment's size shifts
 the stack, a known source of several percent between otherwise identical processes; Mytkowicz et
 al. 2009). It builds, traces, compiles and checks each case once when asked
@@ -23,7 +23,7 @@ Protocol, one JSON object a line: the job, then commands, on stdin; answers on s
     <- @@{"ok": true, "step_s": 0.00071, "calls": 70}
     -> {"cmd": "quit"}
 
-``prepare`` proposes a size when the job says ``propose`` (the baseline's worker): ``steps`` per call
+``prepare`` proposes a size: ``steps`` per call
 (fused modes: ``measure_fused_steps`` aiming at ``burst_s / FUSED_CALLS`` per call, at least 1 step,
 reusing a compiled count; others 1) and ``calls = clip(round(burst_s / call_s), 1, MAX_CALLS)``: a
 call longer than a burst is timed once (the rounds' signed-rank interval absorbs the bursts that a
@@ -104,7 +104,6 @@ class _Session:
 
         self.tf = tf
         self.seed, self.burst_s, self.inject = int(job["seed"]), float(job["burst_s"]), float(job["inject"])
-        self.propose = bool(job.get("propose", True))
         matrix = QUICK if job["quick"] else FULL
         self.settings = replace(matrix, fused_round_s=self.burst_s / FUSED_CALLS, fused_min_steps=1)
         self.device_kind = job["device"].split(":")[0]
@@ -136,8 +135,7 @@ class _Session:
             )
             if not check.passed:
                 return {"passed": False, "message": check.message(), "check": check.as_dict()}
-            fused = runner.fused and self.propose
-            steps = measure_fused_steps(runner, self.settings, reuse_compiled=True) if fused else 1
+            steps = measure_fused_steps(runner, self.settings, reuse_compiled=True) if runner.fused else 1
             call_s = warm_round_s(runner.timed(steps))
         calls = int(min(MAX_CALLS, max(1, round(self.burst_s / max(call_s, 1e-9)))))
         self.runners[label] = runner

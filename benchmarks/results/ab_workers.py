@@ -4,7 +4,7 @@
 the environment's interpreter, with ``PYTHONPATH`` naming only a staging folder that links the
 environment's ``benchmarks/`` and ``reference/`` (so nothing else of this interpreter's path leaks
 in), in a session of its own, its stderr in a log file, and sends it its job as the first line;
-only the first environment's worker proposes each case's size (``propose`` in its job). Workers of
+every worker does the same work (each proposes a size; the command uses the baseline's). Workers of
 identical environments get the same variables with values of the same sizes (staging folders
 ``path-00``, ``path-01``, ...; the same ``PYTHONHASHSEED``): only what ``--set`` gives differs. The ideas are those of
 ``benchmarks.distributed.cluster``: answers are ``@@`` JSON lines, and a worker that exits, fails a
@@ -182,7 +182,7 @@ class Workers:
                     start_new_session=True,
                 )
             worker = Worker(environment, process, log, self.timeout)
-            job = self.job | {"propose": index == 0, "inject": environment.inject, "label": environment.label}
+            job = self.job | {"inject": environment.inject, "label": environment.label}
             worker.send(job, "start", self.timeout)
             self.workers.append(worker)
 
