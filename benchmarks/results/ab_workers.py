@@ -6,12 +6,14 @@ environment's ``benchmarks/`` and ``reference/`` (so nothing else of this interp
 in), in a session of its own, its stderr in a log file, and sends it its job as the first line;
 every worker does the same work (each proposes a size; the command uses the baseline's). Workers of
 identical environments get the same variables with values of the same sizes (staging folders
-``path-00``, ``path-01``, ...; the same ``PYTHONHASHSEED``): only what ``--set`` gives differs. The ideas are those of
-``benchmarks.distributed.cluster``: answers are ``@@`` JSON lines, and a worker that exits, fails a
-command or does not answer in time raises ``WorkerError`` naming it (label, pid, exit code, last line
-of its stderr). ``close()`` (also on ``with`` exit and at interpreter exit) kills every worker's process
-group and removes the staging folder, so no process outlives the command. A worker whose parent dies
-without closing it reads the end of its stdin and exits.
+``path-00``, ``path-01``, ...; the same ``PYTHONHASHSEED``): only what ``--set`` gives differs.
+
+The ideas are those of ``benchmarks.distributed.cluster``: answers are ``@@`` JSON lines, and a
+worker that exits, fails a command or does not answer in time raises ``WorkerError`` naming it
+(label, pid, exit code, last line of its stderr). ``close()`` (also on ``with`` exit and at
+interpreter exit) kills every worker's process group and removes the staging folder, so no process
+outlives the command. A worker whose parent dies without closing it reads the end of its stdin and
+exits.
 """
 
 from __future__ import annotations
