@@ -5,7 +5,9 @@
   regression gate and the history in ``gate_plugin.py``).
 - What needs TensorFlow: ``harness`` (build, check, time a case), ``workloads``, ``modes``,
   ``checks``, ``devices``, ``flops``, ``settings``, and ``distributed/`` (worker processes).
-- ``results/``: the tools over result files (schema, report, gate, history, compare), free of
+- ``ab_worker``: one environment's worker for ``tfbench-ab`` (started under that environment's
+  interpreter by ``results/ab_workers.py``).
+- ``results/``: the tools over result files (schema, report, gate, history, compare, ab), free of
   TensorFlow.
 
 Run ``pytest --benchmark-only`` for the full matrix (``--bench-quick`` for the reduced one); plain

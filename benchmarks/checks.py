@@ -19,7 +19,7 @@ XLA-compiled runner (``xla``, ``fused_xla``, and ``fit`` where Keras turns XLA o
 of a workload with dropout is checked on its twin without dropout layers (same spec otherwise,
 ``ModelSpec.without_dropout``), built and compiled by the same mode code; the benchmark then
 times the real workload. Non-XLA modes draw the same masks as eager (measured: equal losses),
-so they are checked on the real workload, dropout included.
+so they are checked on the real workload, dropout included. ``check_case`` makes that choice.
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmarks.modes import Runner, train_step
-from benchmarks.workloads import Problem
+from benchmarks.modes import Runner, build_runner, train_step
+from benchmarks.workloads import Problem, Workload, build_problem
 
 __all__ = [
     "GPU_MODE_LOSS_RTOL",
     "MODE_LOSS_RTOL",
     "MODE_UPDATE_RTOL",
     "ModeCheck",
+    "check_case",
     "check_mode",
     "tolerances",
 ]
@@ -141,3 +142,32 @@ def check_mode(
         update_rtol=update_rtol,
         on_dropout_free_twin=on_dropout_free_twin,
     )
+
+
+def check_case(
+    workload: Workload,
+    batch_size: int | None,
+    mode: str,
+    problem: Problem,
+    runner: Runner,
+    *,
+    device_kind: str,
+    seed: int,
+) -> ModeCheck:
+    """Check ``runner`` (``mode`` on ``problem``) with the device kind's tolerances.
+
+    An XLA-compiled runner of a workload with dropout is checked on the dropout-free twin (built
+    here from ``seed``, under the caller's ``tf.device`` scope); any other runner on ``problem``
+    itself (module docstring).
+    """
+    loss_rtol, update_rtol = tolerances(device_kind)
+    if runner.jit_compile and workload.has_dropout:
+        twin = build_problem(workload, batch_size, seed=seed, dropout=False)
+        return check_mode(
+            twin,
+            build_runner(mode, twin),
+            on_dropout_free_twin=True,
+            loss_rtol=loss_rtol,
+            update_rtol=update_rtol,
+        )
+    return check_mode(problem, runner, loss_rtol=loss_rtol, update_rtol=update_rtol)

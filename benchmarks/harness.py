@@ -20,7 +20,6 @@ failed is skipped in its later passes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -28,13 +27,19 @@ from typing import Any, NoReturn
 import pytest
 import tensorflow as tf
 
-from benchmarks.checks import ModeCheck, check_mode, tolerances
+from benchmarks.checks import check_case
 from benchmarks.devices import Device
 from benchmarks.flops import matmul_flops, step_flops
 from benchmarks.modes import build_runner
 from benchmarks.results.cases import batch_label, calibration_case_id, case_id
 from benchmarks.results.schema import SCHEMA_VERSION
-from benchmarks.settings import Settings, choose_fused_steps, choose_rounds
+from benchmarks.settings import (
+    Settings,
+    call_seconds,
+    choose_rounds,
+    measure_fused_steps,
+    warm_round_s,
+)
 from benchmarks.workloads import Workload, build_problem
 
 __all__ = [
@@ -46,10 +51,7 @@ __all__ = [
     "run_calibration_case",
     "run_training_case",
     "time_rounds",
-    "warm_round_s",
 ]
-
-FUSED_PROBE_MAX_STEPS = 64
 
 
 class ModeMismatchError(AssertionError):
@@ -116,41 +118,6 @@ class Timing:
         self.benchmark.extra_info.update(info | {"pass": self.pass_index, "passes": self.settings.passes})
 
 
-def _seconds(call: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
-
-
-def warm_round_s(target: Callable[[], float]) -> float:
-    """The faster of two calls of ``target`` (seconds): a round's time once compiled and warm."""
-    return min(_seconds(target), _seconds(target))
-
-
-def _check(
-    workload: Workload, batch_size, mode: str, problem, runner, device: Device, seed: int
-) -> ModeCheck:
-    loss_rtol, update_rtol = tolerances(device.kind)
-    if runner.jit_compile and workload.has_dropout:
-        twin = build_problem(workload, batch_size, seed=seed, dropout=False)
-        twin_runner = build_runner(mode, twin)
-        return check_mode(
-            twin, twin_runner, on_dropout_free_twin=True, loss_rtol=loss_rtol, update_rtol=update_rtol
-        )
-    return check_mode(problem, runner, loss_rtol=loss_rtol, update_rtol=update_rtol)
-
-
-def _fused_steps(runner, settings: Settings) -> int:
-    if not settings.timed:
-        return choose_fused_steps(0.0, settings)
-    one = warm_round_s(runner.timed(1))
-    probe = int(min(FUSED_PROBE_MAX_STEPS, max(2, settings.fused_round_s // one + 1)))
-    many = warm_round_s(runner.timed(probe))
-    # Per-step cost without the call overhead; at least half the probe's average (noise guard).
-    step_s = max((many - one) / (probe - 1), many / probe / 2)
-    return choose_fused_steps(step_s, settings)
-
-
 def per_step_statistics(benchmark, steps_per_round: int) -> None:
     """Divide the recorded round times by ``steps_per_round`` (before any statistic is computed)."""
     if steps_per_round == 1 or not benchmark.enabled or benchmark.stats is None:
@@ -204,11 +171,11 @@ def run_training_case(
             return
         problem = build_problem(workload, batch_size, seed=seed)
         runner = build_runner(mode, problem)
-        first_call_s = _seconds(lambda: runner.run(1).numpy())
-        check = _check(workload, batch_size, mode, problem, runner, device, seed)
+        first_call_s = call_seconds(lambda: runner.run(1).numpy())
+        check = check_case(workload, batch_size, mode, problem, runner, device_kind=device.kind, seed=seed)
         if not check.passed:
             timing.refuse(case, "mode check failed", ModeMismatchError(f"{case}: {check.message()}"))
-        steps = _fused_steps(runner, timing.settings) if runner.fused else 1
+        steps = measure_fused_steps(runner, timing.settings) if runner.fused else 1
         flops = step_flops(workload, batch_size)
         info = common_info(case, "training_step", device, timing.settings) | {
             "workload": workload.name,
@@ -246,8 +213,8 @@ def run_calibration_case(timing: Timing, n: int, device: Device, *, seed: int) -
             c = tf.matmul(a, b)
             return c, c[0, 0]
 
-        trace_s = _seconds(lambda: product.get_concrete_function())
-        first_call_s = _seconds(lambda: product()[1].numpy())
+        trace_s = call_seconds(lambda: product.get_concrete_function())
+        first_call_s = call_seconds(lambda: product()[1].numpy())
         info = common_info(case, "calibration", device, timing.settings) | {
             "workload": "matmul",
             "mode": "function",

@@ -32,9 +32,18 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from benchmarks.results.cases import MODES
-from benchmarks.workloads import Problem
+from benchmarks.workloads import WORKLOADS, Problem, Workload
 
-__all__ = ["FUSED_MODES", "JIT_MODES", "MODES", "Runner", "build_runner", "modes_for", "train_step"]
+__all__ = [
+    "FUSED_MODES",
+    "JIT_MODES",
+    "MODES",
+    "Runner",
+    "build_runner",
+    "modes_for",
+    "train_step",
+    "training_matrix",
+]
 
 JIT_MODES = frozenset({"xla", "fused_xla"})
 FUSED_MODES = frozenset({"fused", "fused_xla"})
@@ -43,6 +52,20 @@ FUSED_MODES = frozenset({"fused", "fused_xla"})
 def modes_for(problem_has_model: bool) -> tuple[str, ...]:
     """The modes a workload can run: ``fit`` needs a Keras model."""
     return MODES if problem_has_model else tuple(m for m in MODES if m != "fit")
+
+
+def training_matrix(batch_sizes: tuple[int, ...]) -> list[tuple[Workload, int | None, str]]:
+    """Every ``(workload, batch size, mode)`` of the benchmark matrix at the MLP ``batch_sizes``.
+
+    Workloads without data (the quadratic) take their own batch sizes (``(None,)``); ``fit`` only
+    where there is a Keras model. Order: workloads, batch sizes, the mode ladder.
+    """
+    return [
+        (workload, batch, mode)
+        for workload in WORKLOADS.values()
+        for batch in (batch_sizes if workload.has_model else workload.batch_sizes)
+        for mode in modes_for(workload.has_model)
+    ]
 
 
 def train_step(problem: Problem) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:

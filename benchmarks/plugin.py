@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.results.cases import batch_label
+from benchmarks.results.cases import case_label
 
 __all__ = ["is_timed", "report_dir"]
 
@@ -141,17 +141,12 @@ def _device_params():
 
 
 def _training_params(settings):
-    from benchmarks.modes import modes_for
-    from benchmarks.workloads import WORKLOADS
+    from benchmarks.modes import training_matrix
 
-    params = []
-    for workload in WORKLOADS.values():
-        batches = settings.batch_sizes if workload.has_model else workload.batch_sizes
-        for batch in batches:
-            for mode in modes_for(workload.has_model):
-                label = f"{workload.name}-b{batch_label(batch)}-{mode}"
-                params.append(pytest.param((workload, batch, mode), id=label))
-    return params
+    return [
+        pytest.param((workload, batch, mode), id=case_label(workload.name, batch, mode))
+        for workload, batch, mode in training_matrix(settings.batch_sizes)
+    ]
 
 
 def _distributed_params(settings):

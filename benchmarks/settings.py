@@ -17,28 +17,38 @@ its time is XLA compilation (a few seconds per case on a 2-core CPU) and every b
 triple it. Timed runs check every batch size's modes before timing them.
 
 Rounds adapt to the case: ``rounds = clip(budget_s / round_seconds, min_rounds, max_rounds)`` per
-pass, with the round time estimated from two warm calls. A fused round runs ``n`` steps with ``n``
-chosen so a round lasts about ``fused_round_s``.
+pass, with the round time estimated from two warm calls (``warm_round_s``). A fused round runs ``n``
+steps with ``n`` chosen so a round lasts about ``fused_round_s`` (``measure_fused_steps``).
+
+No TensorFlow here: the sizing only calls what it is given, so ``tfbench-ab``'s worker and the
+pytest harness size their rounds the same way.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 __all__ = [
     "FULL",
+    "FUSED_PROBE_MAX_STEPS",
     "QUICK",
     "QUICK_ENV",
     "SMOKE",
     "Settings",
+    "call_seconds",
     "choose_fused_steps",
     "choose_rounds",
     "env_quick",
+    "measure_fused_steps",
     "resolve_settings",
+    "warm_round_s",
 ]
 
 QUICK_ENV = "TFBENCH_QUICK"
+FUSED_PROBE_MAX_STEPS = 64
 
 
 @dataclass(frozen=True)
@@ -129,3 +139,40 @@ def choose_fused_steps(step_s: float, settings: Settings) -> int:
         return settings.fused_min_steps
     wanted = -(-settings.fused_round_s // max(step_s, 1e-9))
     return int(min(settings.fused_max_steps, max(settings.fused_min_steps, wanted)))
+
+
+def call_seconds(call: Callable[[], object]) -> float:
+    """Wall-clock seconds of one ``call()`` (``time.perf_counter``)."""
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def warm_round_s(target: Callable[[], object]) -> float:
+    """The faster of two calls of ``target`` (seconds): a round's time once compiled and warm."""
+    return min(call_seconds(target), call_seconds(target))
+
+
+def measure_fused_steps(runner, settings: Settings, *, reuse_compiled: bool = False) -> int:
+    """Steps per fused round for ``runner`` (a fused ``benchmarks.modes.Runner``), from warm calls.
+
+    ``step_s = max((t(p) - t(1)) / (p - 1), t(p) / (2 p))`` with ``t(k)`` the warm time of a
+    ``k``-step call and ``p = clip(fused_round_s // t(1) + 1, 2, FUSED_PROBE_MAX_STEPS)``: the cost
+    of one more step without the call overhead, at least half the probe's average (noise guard);
+    then ``choose_fused_steps(step_s, settings)``. Untimed settings take ``fused_min_steps``.
+
+    ``reuse_compiled``: a count already compiled is kept when its call lasts at least half of
+    ``fused_round_s`` (1 step when ``t(1)`` does, else the probe when ``t(p)`` does, within the
+    settings' bounds): ``fused_xla`` compiles once per count, 1-25 s each on a 2-core CPU.
+    """
+    if not settings.timed:
+        return choose_fused_steps(0.0, settings)
+    one = warm_round_s(runner.timed(1))
+    if reuse_compiled and one >= settings.fused_round_s / 2 and settings.fused_min_steps <= 1:
+        return 1
+    probe = int(min(FUSED_PROBE_MAX_STEPS, max(2, settings.fused_round_s // one + 1)))
+    many = warm_round_s(runner.timed(probe))
+    if reuse_compiled and many >= settings.fused_round_s / 2 and settings.fused_min_steps <= probe:
+        return min(probe, settings.fused_max_steps)
+    step_s = max((many - one) / (probe - 1), many / probe / 2)
+    return choose_fused_steps(step_s, settings)

@@ -21,8 +21,9 @@ from benchmarks.devices import Device
 from benchmarks.distributed.cluster import Cluster
 from benchmarks.distributed.step import Case, max_relative_update_error, single_device_update
 from benchmarks.flops import step_flops
-from benchmarks.harness import Timing, common_info, warm_round_s
+from benchmarks.harness import Timing, common_info
 from benchmarks.results.cases import case_id, distributed_mode
+from benchmarks.settings import warm_round_s
 from benchmarks.workloads import get_workload
 
 __all__ = [

@@ -11,6 +11,7 @@
 | ``gate_statistics`` | the gate's metrics, tests, verdicts and noise floors |
 | ``gate`` | ``tfbench-gate``: the regression gate |
 | ``compare`` | ``tfbench-compare``: several runs side by side |
+| ``ab`` | ``tfbench-ab``: environments compared by interleaved rounds (``ab_environments``, ``ab_workers``, ``ab_run``, ``ab_statistics``, ``ab_compare``, ``ab_report``) |
 | ``cli`` | the commands' exit codes and bad-input handling |
 
 Nothing is re-exported here: importing one module (the pytest plugins import ``schema`` at every

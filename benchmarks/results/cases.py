@@ -5,6 +5,9 @@ batch size, as for the quadratic); a distributed step's mode part is ``<strategy
 (``basic/b256/mirroredx2/CPU:0``), a calibration's id ``calibration/matmul<n>/<device>``. The ids are
 stable across runs: the gate, the history and the comparison match benchmarks by them.
 
+A case label is what the pytest parametrization shows and ``tfbench-ab --cases`` takes:
+``<workload>-b<batch>-<mode>`` (``basic-b32-function``, ``quadratic-b--fused_xla``), without a device.
+
 This module is the one source of the mode ladder: ``benchmarks.modes`` (with TensorFlow) builds the
 runners of ``MODES``, the readers sort by it.
 """
@@ -21,14 +24,17 @@ __all__ = [
     "benchmark_key",
     "calibration_case_id",
     "case_id",
+    "case_label",
     "distributed_mode",
     "mode_rank",
     "parse_case_id",
+    "parse_case_label",
 ]
 
 MODES = ("eager", "function", "xla", "fit", "fused", "fused_xla")
 NO_BATCH = "-"
 _CASE_ID = re.compile(r"(?P<workload>[^/]+)/b(?P<batch>\d+|-)/(?P<mode>[^/]+)/(?P<device>[^/]+)")
+_CASE_LABEL = re.compile(r"(?P<workload>[^-/]+)-b(?P<batch>\d+|-)-(?P<mode>[^-/]+)")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,20 @@ def batch_label(batch_size: int | None) -> str:
 def case_id(workload: str, batch_size: int | None, mode: str, device: str) -> str:
     """The stable id of a training or distributed case: ``"basic/b32/fused_xla/CPU:0"``."""
     return str(CaseId(workload, batch_size, mode, device))
+
+
+def case_label(workload: str, batch_size: int | None, mode: str) -> str:
+    """The label of a training case in the benchmark matrix: ``"basic-b32-function"``."""
+    return f"{workload}-b{batch_label(batch_size)}-{mode}"
+
+
+def parse_case_label(text: str) -> tuple[str, int | None, str] | None:
+    """``(workload, batch_size, mode)`` of a case label; ``None`` if ``text`` is not one."""
+    parsed = _CASE_LABEL.fullmatch(text)
+    if parsed is None:
+        return None
+    batch = parsed["batch"]
+    return parsed["workload"], None if batch == NO_BATCH else int(batch), parsed["mode"]
 
 
 def calibration_case_id(n: int, device: str) -> str:

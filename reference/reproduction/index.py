@@ -25,8 +25,13 @@ REPORTS: dict[str, tuple[str, str]] = {
     ),
     "benchmarks.html": ("Training-step benchmarks", "How fast is each way of running a training step here?"),
     "compare.html": ("Comparison of runs", "What changed between two runs or TensorFlow versions?"),
+    "ab.html": (
+        "A/B comparison of environments",
+        "Is the training step faster or slower in B than in A (another TensorFlow, flags, code)? "
+        "Interleaved rounds, intervals, verdicts.",
+    ),
 }
-DATA_FILES = ("reproduction.json", "benchmarks.json")
+DATA_FILES = ("reproduction.json", "benchmarks.json", "ab.json")
 
 
 def write_index(reports_dir: str | os.PathLike) -> Path:

@@ -48,7 +48,7 @@ def test_later_passes_reuse_the_first_pass_build_and_time_the_same_rounds(monkey
 def test_a_case_that_failed_its_check_is_skipped_in_later_passes(monkeypatch):
     prepared: dict = {}
     bad = SimpleNamespace(passed=False, message=lambda: "update differs")
-    monkeypatch.setattr(harness, "_check", lambda *args: bad)
+    monkeypatch.setattr(harness, "check_case", lambda *args, **kwargs: bad)
     with pytest.raises(harness.ModeMismatchError):
         harness.run_training_case(
             Timing(RecordingBenchmark(), QUICK, 0, prepared),

@@ -1,0 +1,240 @@
+"""From an A/B run's step times to verdicts: each environment against the baseline, and the self-test.
+
+Every environment after the first is compared with the first (A). Per case timed in both: the
+ratio of step times with its interval, verdict and minimal detectable effect
+(``benchmarks.results.ab_statistics``); then aggregate rows, the geometric mean over every compared
+case (``ALL``) and over each mode's cases, paired by round. A case whose mode check failed in B
+while A timed it fails the comparison like a regression: a fast but wrong step is worse than a slow
+one. A case B's matrix lacks, or that the budget left unprepared, is named and not compared.
+
+The self-test (``self_test``) reads a run of three environments built from one: A, A again, and A
+with a known injected slowdown ``f``. A/A must show no change (the intervals that exclude 1 are
+false alarms, counted against the ``alpha`` expected); A/A+f must detect ``f``; the A/A spread gives
+each case's and mode's minimal detectable effect for the run's number of rounds.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmarks.results.ab_run import Measurements
+from benchmarks.results.ab_statistics import (
+    REGRESSION,
+    RatioEstimate,
+    aggregate_log_ratios,
+    false_alarm_probability,
+    log_ratios,
+    minimal_detectable_effect,
+    ratio_estimate,
+    verdict,
+)
+from benchmarks.results.cases import MODES, mode_rank, parse_case_label
+from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION
+
+__all__ = ["ALL", "Comparison", "Row", "SelfTest", "compare", "exit_code", "self_test"]
+
+ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One case, or one aggregate (``ALL``, or a mode's name), of a comparison."""
+
+    name: str
+    cases: int
+    estimate: RatioEstimate
+    verdict: str
+    mde: float
+    baseline_s: float | None = None
+    candidate_s: float | None = None
+
+    @property
+    def mode(self) -> str | None:
+        parsed = parse_case_label(self.name)
+        return parsed[2] if parsed else None
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "cases": self.cases,
+            "estimate": self.estimate.as_dict(),
+            "verdict": self.verdict,
+            "mde": self.mde,
+            "baseline_s": self.baseline_s,
+            "candidate_s": self.candidate_s,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Environment ``candidate`` against the baseline: case rows, aggregate rows, refused cases."""
+
+    baseline: str
+    candidate: str
+    rows: list[Row]
+    aggregates: list[Row]
+    refused: list[dict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """A regression row, or a case whose check failed in the candidate (not one it lacks or ran out of time for)."""
+        wrong = any(r["environment"] == self.candidate and r["kind"] == "check" for r in self.refused)
+        return wrong or any(r.verdict == REGRESSION for r in [*self.rows, *self.aggregates])
+
+    def count(self, verdict_name: str) -> int:
+        return sum(row.verdict == verdict_name for row in self.rows)
+
+    def as_dict(self) -> dict:
+        return {
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "failed": self.failed,
+            "rows": [r.as_dict() for r in self.rows],
+            "aggregates": [r.as_dict() for r in self.aggregates],
+            "refused": self.refused,
+        }
+
+
+def _row(
+    name: str, cases: int, d: np.ndarray, threshold: float, alpha: float, power: float, **medians
+) -> Row:
+    estimate = ratio_estimate(d, alpha=alpha)
+    mde = (
+        math.nan
+        if math.isnan(estimate.log_scale)
+        else minimal_detectable_effect(estimate.log_scale, estimate.rounds, alpha=alpha, power=power)
+    )
+    return Row(name, cases, estimate, verdict(estimate, threshold=threshold), mde, **medians)
+
+
+def _refused(measured: Measurements, baseline: str, candidate: str) -> list[dict]:
+    refused = []
+    for case in measured.cases:
+        for label in (baseline, candidate):
+            refusal = measured.refusal(label, case)
+            if refusal is not None:
+                refused.append({"case": case, "environment": label, **refusal})
+                break
+    return refused
+
+
+def compare(
+    measured: Measurements, *, threshold: float, alpha: float = 0.05, power: float = 0.95
+) -> list[Comparison]:
+    """Each environment after the first against the first (module docstring)."""
+    baseline = measured.labels[0]
+    comparisons = []
+    for candidate in measured.labels[1:]:
+        shared = [
+            c
+            for c in measured.cases
+            if c in measured.times.get(baseline, {}) and c in measured.times.get(candidate, {})
+        ]
+        per_case = {c: log_ratios(measured.times[baseline][c], measured.times[candidate][c]) for c in shared}
+        rows = [
+            _row(
+                c,
+                1,
+                per_case[c],
+                threshold,
+                alpha,
+                power,
+                baseline_s=statistics.median(measured.times[baseline][c]) if measured.rounds else None,
+                candidate_s=statistics.median(measured.times[candidate][c]) if measured.rounds else None,
+            )
+            for c in shared
+        ]
+        groups = {f"{ALL} ({len(shared)} cases, geometric mean)": shared} if shared else {}
+        for mode in sorted({r.mode for r in rows}, key=mode_rank):
+            cases = [r.name for r in rows if r.mode == mode]
+            groups[f"{mode} ({len(cases)} case{'s' if len(cases) > 1 else ''})"] = cases
+        aggregates = [
+            _row(
+                name, len(cases), aggregate_log_ratios([per_case[c] for c in cases]), threshold, alpha, power
+            )
+            for name, cases in groups.items()
+        ]
+        comparisons.append(
+            Comparison(baseline, candidate, rows, aggregates, _refused(measured, baseline, candidate))
+        )
+    return comparisons
+
+
+def exit_code(comparisons: list[Comparison]) -> int:
+    """``EXIT_REGRESSION`` if any comparison failed (a regression row or a case refused in B), else ``EXIT_OK``."""
+    return EXIT_REGRESSION if any(c.failed for c in comparisons) else EXIT_OK
+
+
+@dataclass(frozen=True)
+class SelfTest:
+    """The self-test's findings (module docstring); ``passed`` decides its exit status."""
+
+    fraction: float
+    alpha: float
+    rounds: int
+    false_alarms: list[str]
+    false_alarm_p: float
+    aa_regressions: list[str]
+    within: dict[str, bool]
+    missed: list[str]
+    injected_detected: bool
+    injected_in_interval: int
+    mde_by_case: dict[str, float]
+    mde_by_mode: dict[str, dict[str, float]]
+
+    @property
+    def passed(self) -> bool:
+        return not self.aa_regressions and self.false_alarm_p >= self.alpha and self.injected_detected
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"passed": self.passed}
+
+
+SELF_TEST_BAND = 0.05
+
+
+def self_test(aa: Comparison, injected: Comparison, *, fraction: float, alpha: float) -> SelfTest:
+    """Summarize an A/A comparison and an A/A+``fraction`` one of the same run (module docstring).
+
+    ``within`` tells, per case, whether the A/A interval lies within ``[1 - SELF_TEST_BAND, 1 +
+    SELF_TEST_BAND]`` and contains 1; ``missed`` lists the cases whose A/A+f interval does not lie
+    above 1; ``mde_by_mode`` gives, per mode, the median and the largest case MDE and the MDE of the
+    mode's aggregate row.
+    """
+    alarms = [r.name for r in aa.rows if not math.isnan(r.estimate.low) and not r.estimate.contains(1.0)]
+    aggregate_mde = {r.name.split(" (")[0]: r.mde for r in aa.aggregates}
+    mde_by_mode = {}
+    for mode in MODES:
+        values = [r.mde for r in aa.rows if r.mode == mode and not math.isnan(r.mde)]
+        if values:
+            mde_by_mode[mode] = {
+                "median": statistics.median(values),
+                "max": max(values),
+                "aggregate": aggregate_mde.get(mode, math.nan),
+            }
+    all_row = next((r for r in injected.aggregates if r.name.startswith(ALL)), None)
+    return SelfTest(
+        fraction=fraction,
+        alpha=alpha,
+        rounds=max((r.estimate.rounds for r in aa.rows), default=0),
+        false_alarms=alarms,
+        false_alarm_p=false_alarm_probability(len(alarms), len(aa.rows), alpha=alpha) if aa.rows else 1.0,
+        aa_regressions=[r.name for r in [*aa.rows, *aa.aggregates] if r.verdict == REGRESSION],
+        within={
+            r.name: bool(
+                r.estimate.contains(1.0)
+                and r.estimate.low >= 1 - SELF_TEST_BAND
+                and r.estimate.high <= 1 + SELF_TEST_BAND
+            )
+            for r in aa.rows
+        },
+        missed=[r.name for r in injected.rows if not r.estimate.low > 1],
+        injected_detected=bool(all_row is not None and all_row.estimate.low > 1),
+        injected_in_interval=sum(r.estimate.contains(1 + fraction) for r in injected.rows),
+        mde_by_case={r.name: r.mde for r in aa.rows},
+        mde_by_mode=mde_by_mode,
+    )

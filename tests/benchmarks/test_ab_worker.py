@@ -1,0 +1,64 @@
+"""The A/B worker in this process (TensorFlow is loaded here): its protocol, its check, its injected slowdown."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+
+from benchmarks import ab_worker, checks
+from benchmarks.checks import MODE_LOSS_RTOL
+from benchmarks.modes import training_matrix
+from benchmarks.results.cases import case_label
+from benchmarks.settings import QUICK
+
+JOB = {"quick": True, "device": "CPU:0", "seed": 7, "burst_s": 0.005, "inject": 0.0, "label": "A"}
+SLEEP_S = 0.002
+
+
+def _serve(monkeypatch, capsys, session, commands: list[dict]) -> list[dict]:
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(json.dumps(c) + "\n" for c in commands)))
+    assert ab_worker._serve(session) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return [json.loads(line[len(ab_worker.PREFIX) :]) for line in lines if line.startswith(ab_worker.PREFIX)]
+
+
+def test_the_worker_offers_the_benchmark_matrix_under_its_case_labels():
+    labels = [case_label(w.name, b, m) for w, b, m in training_matrix(QUICK.batch_sizes)]
+    assert list(ab_worker._Session(JOB).matrix) == labels and "basic-b32-function" in labels
+
+
+def test_a_prepared_case_passes_its_check_then_answers_bursts(monkeypatch, capsys):
+    case = "quadratic-b--function"
+    prepared, burst = _serve(
+        monkeypatch,
+        capsys,
+        ab_worker._Session(JOB),
+        [
+            {"cmd": "prepare", "case": case},
+            {"cmd": "size", "case": case, "steps": 1, "calls": 4},
+            {"cmd": "burst", "case": case},
+            {"cmd": "quit"},
+        ],
+    )[::2]
+    assert prepared["passed"] and prepared["check"]["loss_rel_err"] <= MODE_LOSS_RTOL
+    assert prepared["calls"] >= 1
+    assert burst["ok"] and burst["step_s"] > 0 and burst["calls"] == 4
+
+
+def test_a_case_whose_check_fails_is_refused_with_the_check_message(monkeypatch, capsys):
+    failed = checks.ModeCheck("function", 1.0, 2.0, 0.5, 0.5, MODE_LOSS_RTOL, 0.05, False)
+    monkeypatch.setattr(checks, "check_case", lambda *args, **kwargs: failed)
+    session = ab_worker._Session(JOB)
+    (answer,) = _serve(monkeypatch, capsys, session, [{"cmd": "prepare", "case": "quadratic-b--function"}])
+    assert not answer["passed"] and answer["message"] == failed.message()
+    assert "quadratic-b--function" not in session.runners
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5])
+def test_an_injected_slowdown_makes_every_timed_call_last_1_plus_f_times_as_long(fraction):
+    session = ab_worker._Session(JOB | {"inject": fraction})
+    session.prepared["sleep"] = (lambda: time.sleep(SLEEP_S), 1, 3, False)
+    assert session.burst("sleep")["step_s"] >= (1 + fraction) * SLEEP_S

@@ -1,0 +1,295 @@
+"""``tfbench-ab`` end to end with stand-in workers (``tests/common/fake_ab_worker.py``, no TensorFlow).
+
+A fake project tree whose ``benchmarks/ab_worker.py`` is the stand-in goes in as ``--src``; each
+environment's ``--set LABEL:FAKE_...`` makes its worker slower, noisy, crash, hang or refuse a case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.results import ab
+from benchmarks.results.ab_statistics import NO_CHANGE, REGRESSION
+from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION
+
+FAKE_WORKER = Path(__file__).resolve().parents[1] / "common" / "fake_ab_worker.py"
+PYTHON = sys.executable
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    """A project tree with the stand-in worker in place of ``benchmarks/ab_worker.py``."""
+    root = tmp_path / "tree"
+    for package in ("benchmarks", "reference"):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("")
+    shutil.copy(FAKE_WORKER, root / "benchmarks" / "ab_worker.py")
+    return root
+
+
+def _args(tree: Path, out: Path, *extra: str, labels=("A", "B")) -> list[str]:
+    args = []
+    for label in labels:
+        args += ["--env", f"{label}={PYTHON}", "--src", f"{label}={tree}"]
+    return [*args, "--out-dir", str(out), "--budget", "60", "--timeout", "20", *extra]
+
+
+def _log_lines(log: Path, kind: str) -> dict[str, str]:
+    return {line.split()[0]: line.split()[-1] for line in log.read_text().splitlines() if f" {kind} " in line}
+
+
+def _pids(log: Path) -> list[int]:
+    return [int(line.split()[-1]) for line in log.read_text().splitlines() if " pid " in line]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_20_percent_slower_b_is_a_regression_in_every_output(tree, tmp_path, capsys):
+    out, markdown = tmp_path / "reports", tmp_path / "ab.md"
+    args = _args(tree, out, "--rounds", "8", "--markdown", str(markdown))
+    code = ab.main([*args, "--set", "B:FAKE_SCALE=1.2", "--set", "B:FAKE_JITTER=0.01"])
+    assert code == EXIT_REGRESSION
+    result = json.loads((out / "ab.json").read_text())
+    overall = result["comparisons"][0]["aggregates"][0]
+    assert overall["name"].startswith("ALL (4 cases")
+    assert overall["verdict"] == REGRESSION
+    assert overall["estimate"]["low"] < 1.2 < overall["estimate"]["high"]
+    assert result["rounds"] == 8 and all(len(t) == 8 for t in result["times"]["B"].values())
+    assert "REGRESSION" in capsys.readouterr().out
+    assert "data:image/png;base64," in (out / "ab.html").read_text()
+    assert 'href="ab.html"' in (out / "index.html").read_text()
+    assert "| ALL (4 cases" in markdown.read_text()
+
+
+def test_the_same_environment_twice_shows_no_change(tree, tmp_path, capsys):
+    out = tmp_path / "reports"
+    code = ab.main(
+        [
+            *_args(tree, out, "--rounds", "6"),
+            "--set",
+            "B:FAKE_JITTER=0.01",
+            "--set",
+            "A:FAKE_NOISE=0.3",
+            "--set",
+            "B:FAKE_NOISE=0.3",
+        ]
+    )
+    assert code == EXIT_OK
+    rows = json.loads((out / "ab.json").read_text())["comparisons"][0]["rows"]
+    assert {row["verdict"] for row in rows} == {NO_CHANGE}
+
+
+@pytest.mark.parametrize(("interleave", "block"), [("case", 2), ("round", 4)])
+def test_the_interleavings_alternate_the_environments_in_a_random_order(tree, tmp_path, interleave, block):
+    """``case``: per case, the two environments' bursts are adjacent, in both orders over the rounds;
+    ``round``: each environment times its four cases in a row."""
+    log = tmp_path / "bursts.log"
+    args = [*_args(tree, tmp_path / "out", "--rounds", "6", "--interleave", interleave)]
+    ab.main([*args, "--set", f"A:FAKE_LOG={log}", "--set", f"B:FAKE_LOG={log}"])
+    lines = [line.split() for line in log.read_text().splitlines()]
+    bursts = sorted(
+        (float(stamp), label, case) for label, case, stamp in lines if case not in ("pid", "environ")
+    )
+    blocks = [bursts[i : i + block] for i in range(0, len(bursts), block)]
+    if interleave == "case":
+        assert all(first[2] == second[2] for first, second in blocks)
+        assert {(first[1], second[1]) for first, second in blocks} == {("A", "B"), ("B", "A")}
+    else:
+        assert all(len({label for _, label, _ in b}) == 1 for b in blocks)
+
+
+def test_a_worker_that_prepared_before_the_baseline_still_times_every_case(tree, tmp_path):
+    """B is done preparing and waits before the baseline proposes the sizes: it is sent them then."""
+    out = tmp_path / "out"
+    assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_OK
+    times = json.loads((out / "ab.json").read_text())["times"]
+    assert all(len(times[label][case]) == 1 for label in "AB" for case in times["A"]) and len(times["B"]) == 4
+
+
+def test_two_identical_environments_start_with_the_same_variables_of_the_same_sizes(tree, tmp_path):
+    log = tmp_path / "workers.log"
+    args = [*_args(tree, tmp_path / "out", "--rounds", "1", "--seed", "3")]
+    ab.main([*args, "--set", f"A:FAKE_LOG={log}", "--set", f"B:FAKE_LOG={log}"])
+    digests = _log_lines(log, "environ")
+    assert set(digests) == {"A", "B"} and digests["A"] == digests["B"]
+
+
+def test_the_run_stops_within_its_budget_and_says_how_many_rounds_it_made(
+    tree, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(ab, "OUTPUT_RESERVE_S", 0.3)
+    started = time.monotonic()
+    args = _args(tree, tmp_path / "out", "--set", "A:FAKE_SLEEP_S=0.01", "--set", "B:FAKE_SLEEP_S=0.01")
+    ab.main([*args, "--budget", "1"])
+    assert time.monotonic() - started < 1
+    result = json.loads((tmp_path / "out" / "ab.json").read_text())
+    assert result["rounds"] >= 2 and result["stop_reason"].startswith("budget")
+    assert f"{result['rounds']} rounds" in capsys.readouterr().out
+
+
+def test_a_case_refused_in_b_is_named_and_fails_the_comparison(tree, tmp_path, capsys):
+    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", "B:FAKE_REFUSE=basic-b32-fit"])
+    assert code == EXIT_REGRESSION
+    assert (
+        "refused: basic-b32-fit in B: mode of basic-b32-fit disagrees with the eager step"
+        in capsys.readouterr().out
+    )
+
+
+def test_a_case_refused_in_a_is_named_and_left_out(tree, tmp_path, capsys):
+    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", "A:FAKE_REFUSE=basic-b32-fit"])
+    assert code == EXIT_OK
+    result = json.loads((tmp_path / "out" / "ab.json").read_text())
+    assert "basic-b32-fit" not in [row["name"] for row in result["comparisons"][0]["rows"]]
+    assert "refused: basic-b32-fit in A" in capsys.readouterr().out
+
+
+def test_a_case_that_b_does_not_have_is_named_and_left_out_without_failing(tree, tmp_path, capsys):
+    lacking = "quadratic-b--eager,quadratic-b--function,basic-b32-function"
+    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", f"B:FAKE_CASES={lacking}"])
+    assert code == EXIT_OK
+    assert "refused: basic-b32-fit in B: not in B's benchmark matrix" in capsys.readouterr().out
+
+
+def test_the_self_test_detects_the_injected_slowdown_and_no_change_between_a_and_a(tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["--self-test", "--env", f"A={PYTHON}", "--src", f"A={tree}", "--set", "A:FAKE_NOISE=0.3"]
+    code = ab.main([*args, "--rounds", "6", "--out-dir", str(out), "--timeout", "20"])
+    assert code == EXIT_OK
+    result = json.loads((out / "ab.json").read_text())["self_test"]
+    assert result["missed"] == [] and result["false_alarms"] == [] and result["injected_detected"]
+    assert [e["inject"] for e in json.loads((out / "ab.json").read_text())["environments"]] == [0.0, 0.0, 0.1]
+
+
+def _bad(args: list[str], capsys) -> str:
+    assert ab.main(args) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    return captured.err
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--env", "C"], "--env"),
+        (["--env", "A=python"], "--env"),
+        (["--env", "C=/nonexistent/python"], "--env"),
+        (["--env", "C=__FILE__"], "--env"),
+        (["--src", "B=/"], "--src"),
+        (["--src", "C=__TREE__"], "--src"),
+        (["--set", "B:1KEY=x"], "--set"),
+        (["--set", "C:KEY=x"], "--set"),
+        (["--set", "B:PYTHONPATH=/x"], "--set"),
+        (["--inject", "B:0"], "--inject"),
+        (["--inject", "B:lots"], "--inject"),
+        (["--inject", "B:2"], "--inject"),
+        (["--budget", "0"], "--budget"),
+        (["--rounds", "0"], "--rounds"),
+        (["--threshold", "1"], "--threshold"),
+        (["--alpha", "0.7"], "--alpha"),
+        (["--burst-ms", "0"], "--burst-ms"),
+        (["--timeout", "-1"], "--timeout"),
+        (["--device", "TPU:0"], "--device"),
+        (["--cases", "basic-b32-nothing"], "--cases"),
+        (["--self-test"], "--self-test"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "_".join(value),
+)
+def test_bad_input_is_one_line_naming_the_argument_and_writes_nothing(tree, tmp_path, capsys, extra, named):
+    extra = [e.replace("__FILE__", str(FAKE_WORKER)).replace("__TREE__", str(tree)) for e in extra]
+    error = _bad([*_args(tree, tmp_path / "out", "--rounds", "1"), *extra], capsys)
+    assert error.startswith("tfbench-ab: error: ") and f"`{named}`" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_single_environment_is_refused(tree, tmp_path, capsys):
+    error = _bad(_args(tree, tmp_path / "out", labels=("A",)), capsys)
+    assert "`--env` must be given at least twice" in error
+
+
+def test_an_output_that_names_an_interpreter_is_refused(tree, tmp_path, capsys):
+    (tmp_path / "python").symlink_to(PYTHON)
+    args = [
+        "--env",
+        f"A={tmp_path / 'python'}",
+        "--env",
+        f"B={PYTHON}",
+        "--src",
+        f"A={tree}",
+        "--src",
+        f"B={tree}",
+    ]
+    error = _bad([*args, "--markdown", str(tmp_path / "python")], capsys)
+    assert "`--markdown`" in error and (tmp_path / "python").is_symlink()
+
+
+def test_an_environment_without_a_package_is_named_with_its_interpreter(tree, tmp_path, capsys):
+    error = _bad([*_args(tree, tmp_path / "out"), "--set", "B:FAKE_MISSING=tensorflow"], capsys)
+    assert f"environment B: {PYTHON} lacks the package 'tensorflow'" in error
+
+
+def test_the_real_worker_under_a_bare_interpreter_names_the_missing_package(tmp_path, capsys):
+    """A virtual environment without NumPy or TensorFlow runs this project's real worker."""
+    subprocess.run([PYTHON, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    bare = tmp_path / "bare" / "bin" / "python"
+    error = _bad(["--env", f"A={bare}", "--env", f"B={bare}", "--out-dir", str(tmp_path / "out")], capsys)
+    assert f"environment A: {bare} lacks the package 'numpy'" in error
+
+
+def test_an_old_worker_protocol_is_refused(tree, tmp_path, capsys):
+    error = _bad([*_args(tree, tmp_path / "out"), "--set", "B:FAKE_PROTOCOL=0"], capsys)
+    assert "protocol 0" in error
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (
+            ["--set", "B:FAKE_CRASH=burst"],
+            r"environment B \(pid (\d+), .*exit code 3\); last stderr line: fake worker: crashed at burst",
+        ),
+        (
+            ["--set", "B:FAKE_CRASH=start"],
+            r"environment B \(pid (\d+), .*exit code 3\).* exited before answering 'start'",
+        ),
+        (
+            ["--set", "B:FAKE_HANG=prepare", "--timeout", "0.5"],
+            r"environment B \(pid (\d+), .* did not answer 'prepare [^']+' within 0.5 s",
+        ),
+        (
+            ["--set", "B:FAKE_HANG=burst", "--timeout", "0.5"],
+            r"environment B \(pid (\d+), .* did not answer 'burst [^']+' within 0.5 s",
+        ),
+    ],
+    ids=["crash-in-a-burst", "crash-at-start", "hang-in-prepare", "hang-in-a-burst"],
+)
+def test_a_failing_worker_is_named_and_no_worker_outlives_the_run(tree, tmp_path, capsys, fault, expected):
+    log = tmp_path / "workers.log"
+    args = [
+        *_args(tree, tmp_path / "out", "--rounds", "2"),
+        "--set",
+        f"A:FAKE_LOG={log}",
+        "--set",
+        f"B:FAKE_LOG={log}",
+    ]
+    error = _bad([*args, *fault], capsys)
+    match = re.search(expected, error)
+    assert match, error
+    assert int(match[1]) in _pids(log)
+    assert all(_gone(pid) for pid in _pids(log)) and len(_pids(log)) == 2
+    assert not (tmp_path / "out").exists()
