@@ -1,18 +1,94 @@
-"""Files written whole or not at all: a temporary file in the target's folder, then ``os.replace``.
+"""Files written whole or not at all: one file alone, or every file of an output together. No TensorFlow here.
 
-A reader sees the old file or the new one, never a partial one; on any error the temporary file
-is removed and the target is untouched. No TensorFlow here: reports and the CLI use it too.
+One file: ``atomic_path`` / ``write_text_atomic`` write a temporary file in the target's folder, then
+``os.replace`` it onto the target: a reader sees the old file or the new one, never a partial one.
+
+Several files and folders that form one output (a report, its JSON, its figures, the index):
+``published_together`` yields an ``Outputs``; every file is written into a hidden staging folder
+``.tfsuite-staging-<pid>-<random>/`` inside its destination's folder (same file system, so a rename
+moves it), and the whole set is published when the block ends. What a reader of the destination
+folders can see:
+
+- **Before publication** (writing, an error, SIGINT or SIGTERM, SIGKILL, a full disk): nothing outside
+  the staging folders has changed; every previous output is byte-identical.
+- **Publication** writes no data, only renames: a manifest is written (atomically) into the first
+  staging folder, then each destination is put in place by one ``rename``. A file replaced is first
+  hard-linked into the staging folder as its backup, so the destination never disappears; a folder
+  replaced is moved into the staging folder. Each rename is atomic; the set is not: during the
+  publication (microseconds) a reader opening two of the files can see one new and one old.
+- **An error or a SIGINT/SIGTERM during publication** (``KeyboardInterrupt``; e.g. a destination that
+  became a folder): the renames done are undone from the backups, with SIGINT and SIGTERM held off
+  while undoing, and the error propagates: the previous files are back, byte-identical.
+- **A SIGKILL during publication** leaves a mix of old and new files, and the manifest that lists
+  them. The next ``Outputs`` that stages into the same folder (any command), or ``recover(folder)``,
+  undoes it from the manifest and the backups before anything else: the previous output comes back,
+  byte-identical. Until then the hidden staging folder is the sign of it.
+- **Stale staging folders** of dead processes are removed by the next run in that folder: each
+  staging folder holds a lock file that its process locks (``flock``) for its whole life, and the
+  kernel drops the lock when the process dies, however it dies; a folder whose lock can be taken is
+  stale. Without ``fcntl`` (Windows), a staging folder older than ``STALE_AFTER_S`` is taken as stale.
+- Publications into the same folder are serialized by a lock on the folder itself.
+
+Not covered: power loss (nothing is fsynced: the guarantees are about processes that stop), other
+programs writing the same files, file systems without ``rename`` or ``flock`` semantics (some network
+file systems).
+
+No output may be an input: ``Outputs(inputs=...)`` refuses a destination that is an input, also
+through a symbolic or a hard link (``same_file``), a folder destination that holds an input, and a
+destination named twice (``SameFileError``, a ``ValueError``).
+
+For tests only: ``TFSUITE_TEST_PAUSE=<point>:<ready file>`` makes a publication create ``<ready file>``
+and sleep ``TEST_PAUSE_S`` at ``<point>``: ``staged`` (every file written, nothing published) or
+``publishing`` (after the first of several renames), so that a test can send a signal there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
+import secrets
+import shutil
+import signal
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_text_atomic"]
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+__all__ = [
+    "PAUSE_ENV",
+    "STAGING_PREFIX",
+    "STALE_AFTER_S",
+    "TEST_PAUSE_S",
+    "Outputs",
+    "SameFileError",
+    "atomic_path",
+    "published_together",
+    "recover",
+    "same_file",
+    "write_text_atomic",
+]
+
+STAGING_PREFIX = ".tfsuite-staging-"
+PAUSE_ENV = "TFSUITE_TEST_PAUSE"
+TEST_PAUSE_S = 30.0
+STALE_AFTER_S = 24 * 3600.0
+_MANIFEST = "manifest.json"
+_LOCK = "lock"
+_PRIMARY = "primary"  # in the other staging folders of a publication: the path of the first one
+_FILE, _FOLDER, _REMOVE = "file", "folder", "remove"
+
+
+class SameFileError(ValueError):
+    """An output path that is an input path, or that names the same file as another output."""
 
 
 def _umask() -> int:
@@ -46,3 +122,457 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same path once links are resolved, or hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
+
+
+def _named(error: OSError, path: str | os.PathLike) -> OSError:
+    """The same error, naming ``path`` (the destination, not a hidden staging path)."""
+    return OSError(error.errno, error.strerror or str(error), str(path))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    kind: str
+    destination: Path
+    staged: Path
+    backup: Path
+
+
+@dataclass(frozen=True)
+class _Staging:
+    folder: Path
+    path: Path
+    lock: int
+
+
+class Outputs:
+    """The files and folders of one output, staged, then published together (see the module docstring).
+
+    Register every destination as early as possible (``file``, ``folder``, ``remove``; ``write_text``
+    and ``write_bytes`` register a file they are the first to name): registration refuses an output
+    that is an input, an output named twice, a file destination that is a folder (and the reverse),
+    and creates the staging folder, so that an unwritable destination fails before any work.
+    """
+
+    def __init__(self, *, inputs: Iterable[str | os.PathLike] = ()):
+        self._inputs: list[Path] = []
+        self._entries: list[_Entry] = []
+        self._stagings: dict[Path, _Staging] = {}
+        self._created: list[Path] = []
+        self._token = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._closed = False
+        self.add_inputs(*inputs)
+
+    @property
+    def destinations(self) -> list[Path]:
+        """Every registered destination, in registration order."""
+        return [entry.destination for entry in self._entries]
+
+    def add_inputs(self, *paths: str | os.PathLike) -> None:
+        """Declare more files read by this command (no output may be one of them)."""
+        for path in paths:
+            for entry in self._entries:
+                self._refuse_input(entry, Path(path))
+            self._inputs.append(Path(path))
+
+    def file(self, destination: str | os.PathLike) -> Path:
+        """The staged path of the file ``destination``: write it there (or let a library write it)."""
+        return self._entry(destination, _FILE).staged
+
+    def folder(self, destination: str | os.PathLike) -> Path:
+        """A staged folder (created) that replaces the folder ``destination`` as a whole."""
+        entry = self._entry(destination, _FOLDER)
+        entry.staged.mkdir(exist_ok=True)
+        return entry.staged
+
+    def remove(self, destination: str | os.PathLike) -> None:
+        """Remove the file ``destination`` when the output is published (kept as it is otherwise)."""
+        self._entry(destination, _REMOVE)
+
+    def scratch(self, folder: str | os.PathLike) -> Path:
+        """A private working folder in ``folder``'s staging folder: never published, removed with it."""
+        path = self._staging(Path(os.path.abspath(folder))).path / "scratch"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def write_bytes(self, destination: str | os.PathLike, data: bytes) -> Path:
+        """Stage ``data`` as the file ``destination`` (or a file inside a staged folder); errors name it."""
+        staged = self._staged_file(destination)
+        try:
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            staged.write_bytes(data)
+        except OSError as error:
+            raise _named(error, destination) from error
+        return Path(destination)
+
+    def write_text(self, destination: str | os.PathLike, text: str) -> Path:
+        """Stage ``text`` (UTF-8) as the file ``destination``; errors name it."""
+        return self.write_bytes(destination, text.encode("utf-8"))
+
+    def destination_of(self, error: OSError) -> OSError:
+        """``error``, naming the destination when it names a staged path (e.g. from a library's write)."""
+        if error.filename is None:
+            return error
+        for entry in self._entries:
+            staged = str(entry.staged)
+            if error.filename == staged or str(error.filename).startswith(staged + os.sep):
+                return _named(error, str(entry.destination) + str(error.filename)[len(staged) :])
+        return error
+
+    def publish(self) -> list[Path]:
+        """Put every staged destination in place together (module docstring); returns the destinations.
+
+        Raises:
+            OSError: a rename failed; the renames done were undone, the previous files are back.
+        """
+        self._check_open()
+        try:
+            _pause_for_tests("staged")
+            entries = [e for e in self._entries if e.kind != _REMOVE or os.path.lexists(e.destination)]
+            for entry in entries:
+                if entry.kind != _REMOVE and not os.path.lexists(entry.staged):
+                    raise FileNotFoundError(errno.ENOENT, "was never written", str(entry.destination))
+            with contextlib.ExitStack() as stack:
+                for folder in sorted(self._stagings):
+                    stack.enter_context(_folder_locked(folder))
+                for entry in entries:
+                    _check_kind(entry)
+                if self._stagings:
+                    self._publish_locked(entries)
+        except BaseException:
+            self.discard()
+            raise
+        self._closed = True
+        return [entry.destination for entry in self._entries]
+
+    def discard(self) -> None:
+        """Remove the staging folders and the (empty) folders this output created; publish nothing."""
+        if not self._closed:
+            self._close()
+        for folder in reversed(self._created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+    # Internals ---------------------------------------------------------------------------------
+
+    def _publish_locked(self, entries: list[_Entry]) -> None:
+        existed = [os.path.lexists(entry.destination) for entry in entries]
+        records = [
+            [e.kind, str(e.destination), str(e.staged), str(e.backup), was]
+            for e, was in zip(entries, existed, strict=True)
+        ]
+        manifest = next(iter(self._stagings.values())).path / _MANIFEST
+        _write_json(
+            manifest, {"entries": records, "stagings": [str(s.path) for s in self._stagings.values()]}
+        )
+        done = False
+        try:
+            for index, (entry, was) in enumerate(zip(entries, existed, strict=True)):
+                _apply(entry, was)
+                if index == 0 and len(entries) > 1:
+                    _pause_for_tests("publishing")
+            with _signals_held():
+                manifest.unlink()
+                done = True
+                self._close()
+        except BaseException as error:
+            if not done:
+                with _signals_held():
+                    _undo(records)
+                    manifest.unlink(missing_ok=True)
+                    self._close()
+            if isinstance(error, OSError):
+                raise self.destination_of(error) from error
+            raise
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this output was already published or discarded")
+
+    def _refuse_input(self, entry: _Entry, source: Path) -> None:
+        if same_file(entry.destination, source) or (
+            entry.kind == _FOLDER and _inside(source, entry.destination)
+        ):
+            raise SameFileError(
+                f"{entry.destination}: this output would replace an input ({source}); choose another output path"
+            )
+
+    def _entry(self, destination: str | os.PathLike, kind: str) -> _Entry:
+        self._check_open()
+        path = Path(os.path.abspath(destination))
+        for entry in self._entries:
+            if same_file(entry.destination, path):
+                if entry.kind == kind:
+                    return entry
+                raise SameFileError(f"{path}: named twice as an output")
+        _check_kind(_Entry(kind, path, path, path))
+        if path.name.startswith(STAGING_PREFIX) or not path.name:
+            raise SameFileError(f"{path}: not a name an output can have")
+        for entry in self._entries:
+            if _inside(path, entry.destination) or _inside(entry.destination, path):
+                raise SameFileError(f"{path}: inside another output, or holding one ({entry.destination})")
+        staging = self._staging(path.parent)
+        entry = _Entry(kind, path, staging.path / "new" / path.name, staging.path / "old" / path.name)
+        for source in self._inputs:
+            self._refuse_input(entry, source)
+        self._entries.append(entry)
+        return entry
+
+    def _staged_file(self, destination: str | os.PathLike) -> Path:
+        path = Path(os.path.abspath(destination))
+        for entry in self._entries:
+            if entry.kind == _FOLDER and _inside(path, entry.destination):
+                return entry.staged / os.path.relpath(path, entry.destination)
+        return self.file(path)
+
+    def _staging(self, folder: Path) -> _Staging:
+        if folder in self._stagings:
+            return self._stagings[folder]
+        self._created += _make_folders(folder)
+        path = folder / f"{STAGING_PREFIX}{self._token}"
+        with _folder_locked(folder):
+            _recover_locked(folder)
+            try:
+                path.mkdir()
+                (path / "new").mkdir()
+                (path / "old").mkdir()
+                lock = _lock(path / _LOCK, create=True)
+                if self._stagings:
+                    (path / _PRIMARY).write_text(
+                        str(next(iter(self._stagings.values())).path), encoding="utf-8"
+                    )
+            except OSError as error:
+                shutil.rmtree(path, ignore_errors=True)
+                raise _named(error, folder) from error
+        staging = _Staging(folder, path, lock)
+        self._stagings[folder] = staging
+        return staging
+
+    def _close(self) -> None:
+        self._closed = True
+        for staging in self._stagings.values():
+            shutil.rmtree(staging.path, ignore_errors=True)
+            os.close(staging.lock)
+
+
+@contextlib.contextmanager
+def published_together(*, inputs: Iterable[str | os.PathLike] = ()) -> Iterator[Outputs]:
+    """``with published_together(inputs=[...]) as outputs:`` stage files; all are published at the end.
+
+    An exception in the block (``KeyboardInterrupt`` included) discards the staged files and
+    propagates; an ``OSError`` names the destination rather than the staged path.
+    """
+    outputs = Outputs(inputs=inputs)
+    try:
+        yield outputs
+        outputs.publish()
+    except OSError as error:
+        outputs.discard()
+        raise outputs.destination_of(error) from error
+    except BaseException:
+        outputs.discard()
+        raise
+
+
+def recover(folder: str | os.PathLike) -> list[Path]:
+    """Undo a publication into ``folder`` that a killed process left half done, and remove the
+    staging folders of dead processes there; returns the staging folders removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    with _folder_locked(folder):
+        return _recover_locked(folder)
+
+
+# Publication steps --------------------------------------------------------------------------------
+
+
+def _check_kind(entry: _Entry) -> None:
+    """A file destination must not be a folder, a folder destination not a file."""
+    path = entry.destination
+    if entry.kind != _FOLDER and path.is_dir() and not path.is_symlink():
+        raise IsADirectoryError(errno.EISDIR, "is a folder; this output must be a file", str(path))
+    if entry.kind == _FOLDER and os.path.lexists(path) and not (path.is_dir() and not path.is_symlink()):
+        raise NotADirectoryError(errno.ENOTDIR, "is a file; this output must be a folder", str(path))
+
+
+def _apply(entry: _Entry, existed: bool) -> None:
+    if entry.kind == _FILE:
+        if existed:
+            try:
+                os.link(entry.destination, entry.backup, follow_symlinks=False)
+            except OSError:  # no hard links here: move it aside (the name is missing for a moment)
+                os.rename(entry.destination, entry.backup)
+        os.replace(entry.staged, entry.destination)
+    else:
+        if existed:
+            os.rename(entry.destination, entry.backup)
+        if entry.kind == _FOLDER:
+            os.rename(entry.staged, entry.destination)
+
+
+def _undo(records: list[list]) -> None:
+    """Put back what ``records`` (the manifest) replaced, from the file system's state alone."""
+    for kind, destination, staged, backup, existed in reversed(records):
+        published = not os.path.lexists(staged)
+        if existed:
+            if not os.path.lexists(backup):
+                continue  # not started
+            if kind == _FOLDER and published and os.path.lexists(destination):
+                os.rename(destination, staged)
+            os.replace(backup, destination)
+        elif kind != _REMOVE and published and os.path.lexists(destination):
+            os.rename(destination, staged)
+
+
+def _write_json(path: Path, document: dict) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(document), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+# Staging folders, locks and recovery ---------------------------------------------------------------
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; returns those created (outermost first).
+
+    Raises:
+        NotADirectoryError: a component is a file (named in the error).
+    """
+    missing = []
+    current = folder
+    while not os.path.lexists(current):
+        missing.append(current)
+        current = current.parent
+    if not current.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(current))
+    created = []
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        created.append(path)
+    return created
+
+
+def _lock(path: Path, *, create: bool = False) -> int:
+    """An open descriptor of ``path`` locked exclusively; ``BlockingIOError`` if another holds it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT if create else os.O_RDONLY, 0o666)
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise
+    return fd
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` itself (no-op where folders cannot be locked)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        if fcntl is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _claim(staging: Path) -> int | None:
+    """A locked descriptor of ``staging``'s lock file if its process is gone (-1: no lock file), else None."""
+    if fcntl is None:
+        return -1 if time.time() - staging.stat().st_mtime > STALE_AFTER_S else None
+    try:
+        return _lock(staging / _LOCK)
+    except FileNotFoundError:
+        return -1
+    except OSError:
+        return None
+
+
+def _recover_locked(folder: Path) -> list[Path]:
+    removed = []
+    for staging in sorted(folder.glob(f"{STAGING_PREFIX}*")):
+        if not staging.is_dir() or staging.is_symlink():
+            continue
+        fd = _claim(staging)
+        if fd is None:
+            continue
+        try:
+            primary = staging / _PRIMARY
+            if primary.exists():
+                _roll_back(Path(primary.read_text(encoding="utf-8")))
+            _roll_back(staging)
+        except OSError:
+            continue  # e.g. a read-only folder: nothing can be changed, so nothing is half done by us
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        shutil.rmtree(staging, ignore_errors=True)
+        removed.append(staging)
+    return removed
+
+
+def _roll_back(staging: Path) -> None:
+    """Undo the half-done publication whose manifest is in ``staging``, then remove all its staging folders."""
+    manifest = staging / _MANIFEST
+    if not manifest.exists():
+        return
+    document = json.loads(manifest.read_text(encoding="utf-8"))
+    _undo(document["entries"])
+    manifest.unlink()
+    for path in document["stagings"]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# Signals and the test pause ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM off for the block (main thread only); deliver them after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(number)
+        if handler is not None:
+            previous[number] = signal.signal(number, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in received:
+            signal.raise_signal(number)
+
+
+def _pause_for_tests(point: str) -> None:
+    """Create the ready file and sleep at ``point`` when ``TFSUITE_TEST_PAUSE`` asks for it."""
+    wanted, _, ready = os.environ.get(PAUSE_ENV, "").partition(":")
+    if wanted == point and ready:
+        Path(ready).write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(TEST_PAUSE_S)

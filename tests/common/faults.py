@@ -1,0 +1,125 @@
+"""Faults for the command tests: small tmpfs mounts (read-only or full), a folder's bytes, a paused command.
+
+Tests run as root, so ``chmod`` cannot make a folder read-only: a small ``tmpfs`` is mounted instead
+(``mount`` needs the privilege; without it the test is skipped with the reason) and always unmounted.
+``run_paused`` starts a command with ``TFSUITE_TEST_PAUSE`` (``reference.files``) so that it stops at
+a known point of its publication, then sends it a signal there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reference.files import PAUSE_ENV
+
+__all__ = ["Finished", "fill", "folder_bytes", "one_error_line", "run_paused", "tmpfs"]
+
+MOUNT_SIZE = "64k"
+PAUSE_WAIT_S = 60.0
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _mount(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
+
+
+@contextlib.contextmanager
+def tmpfs(
+    folder: Path,
+    *,
+    read_only: bool = False,
+    full: bool = False,
+    prepare: Callable[[Path], object] | None = None,
+) -> Iterator[Path]:
+    """A ``MOUNT_SIZE`` tmpfs mounted on ``folder`` (created): ``prepare(folder)`` writes into it first,
+    then it is filled up (``full``) or made read-only (``read_only``). Skips the test if ``mount`` fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = _mount("-t", "tmpfs", "-o", f"size={MOUNT_SIZE}", "tmpfs", str(folder))
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (needs root): {mounted.stderr.strip()}")
+    try:
+        if prepare is not None:
+            prepare(folder)
+        if full:
+            fill(folder)
+        if read_only:
+            remounted = _mount("-o", "remount,ro", str(folder))
+            if remounted.returncode != 0:
+                pytest.skip(f"cannot remount a tmpfs read-only: {remounted.stderr.strip()}")
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> None:
+    """Write ``folder/filler`` until the file system is full."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def folder_bytes(folder: Path) -> dict[str, str]:
+    """Every file (hidden ones too) and folder under ``folder``: relative path -> SHA-256, or ``dir``."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        found[key] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def one_error_line(stderr: str, prog: str) -> bool:
+    """Whether ``stderr`` is exactly one line ``<prog>: error: ...`` (no traceback)."""
+    return stderr.count("\n") == 1 and stderr.startswith(f"{prog}: error: ") and "Traceback" not in stderr
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A command that ran to its end: its exit code and its output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_paused(
+    command: Sequence[str], point: str, sent: signal.Signals, ready: Path, *, env: dict | None = None
+) -> Finished:
+    """Run ``command`` until it pauses at ``point`` of its publication, send it ``sent``, wait for its end.
+
+    ``ready`` is the file the command creates when it pauses (its folder must exist).
+    """
+    environment = {**os.environ, **(env or {}), PAUSE_ENV: f"{point}:{ready}"}
+    process = subprocess.Popen(
+        list(command),
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + PAUSE_WAIT_S
+    while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    paused = ready.exists()
+    if paused:
+        process.send_signal(sent)
+    else:
+        process.kill()
+    out, err = process.communicate(timeout=PAUSE_WAIT_S)
+    assert paused, f"{command} never paused at {point!r} (exit {process.returncode}): {err[-2000:]}"
+    return Finished(process.returncode, out, err)
