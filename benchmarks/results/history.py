@@ -125,9 +125,6 @@ def read_run(path: str | Path) -> Run:
     """
     path = Path(path)
     results = load_results(path)
-    for section in ("machine_info", "commit_info", "meta"):
-        if not isinstance(getattr(results, section), dict):
-            raise ResultInputError(f"{path}: '{section.replace('meta', 'tfbench')}' is not a JSON object")
     schema = results.meta.get("schema")
     if schema != SCHEMA_VERSION:
         raise ResultInputError(
