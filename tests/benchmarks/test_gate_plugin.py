@@ -84,7 +84,10 @@ def test_a_missing_baseline_can_be_skipped_for_a_first_run(pytester):
     [
         (["--bench-gate=last"], "*--bench-gate needs a timed run*"),
         (["--benchmark-only", "--bench-gate=last"], "*--bench-gate: no saved run matches 'last'*"),
-        (["--benchmark-only", "--bench-gate-threshold=1.5"], "*Argument `threshold` must be in (0, 1)*"),
+        (
+            ["--benchmark-only", "--bench-gate-threshold=1.5"],
+            "*Argument `threshold` must be a finite number in (0, 1)*",
+        ),
         (["--benchmark-only", "--bench-save=a/b"], "*Argument `name` must be*"),
     ],
     ids=["not-timed", "missing-baseline", "threshold", "name"],
