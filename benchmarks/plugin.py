@@ -128,10 +128,8 @@ def _planned_outputs(config) -> Outputs:
     try:
         for path in _result_paths(config):
             outputs.file(path)
-        if user_json is not None:
+        if user_json is not None and not same_file(user_json, _result_paths(config)[0]):
             option = "--benchmark-json"
-            if any(same_file(user_json, path) for path in _result_paths(config)[1:]):
-                raise ValueError(f"{user_json} is a report this plugin writes; choose another path")
             outputs.file(user_json)
     except (OSError, ValueError) as error:
         outputs.discard()
@@ -350,7 +348,7 @@ def pytest_sessionfinish(session, exitstatus):
     text = _as_pytest_benchmark_writes_it(document)
     try:
         outputs.write_text(json_path, text)
-        if user_json is not None:
+        if user_json is not None and not same_file(user_json, json_path):
             outputs.write_text(user_json, text)
         outputs.write_text(html_path, render_report(parse_results(json.loads(text))))
         outputs.write_text(index_path, render_index(json_path.parent, publishing=[html_path.name]))

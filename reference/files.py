@@ -161,10 +161,11 @@ class _Staging:
 class Outputs:
     """The files and folders of one output, staged, then published together (see the module docstring).
 
-    Register every destination as early as possible (``file``, ``folder``, ``remove``; ``write_text``
-    and ``write_bytes`` register a file they are the first to name): registration refuses an output
-    that is an input, an output named twice, a file destination that is a folder (and the reverse),
-    and creates the staging folder, so that an unwritable destination fails before any work.
+    Register every destination once, as early as possible (``file``, ``folder``, ``remove``;
+    ``write_text`` and ``write_bytes`` write a registered file, or a file inside a registered folder,
+    and register a file no one named yet): registration refuses an output that is an input, an
+    output named twice, a file destination that is a folder (and the reverse), and creates the
+    staging folder, so that an unwritable destination fails before any work.
     """
 
     def __init__(self, *, inputs: Iterable[str | os.PathLike] = ()):
@@ -315,9 +316,7 @@ class Outputs:
         path = Path(os.path.abspath(destination))
         for entry in self._entries:
             if same_file(entry.destination, path):
-                if entry.kind == kind:
-                    return entry
-                raise SameFileError(f"{path}: named twice as an output")
+                raise SameFileError(f"{path}: named twice as an output ({entry.destination})")
         _check_kind(_Entry(kind, path, path, path))
         if path.name.startswith(STAGING_PREFIX) or not path.name:
             raise SameFileError(f"{path}: not a name an output can have")
@@ -334,6 +333,8 @@ class Outputs:
     def _staged_file(self, destination: str | os.PathLike) -> Path:
         path = Path(os.path.abspath(destination))
         for entry in self._entries:
+            if entry.kind == _FILE and same_file(entry.destination, path):
+                return entry.staged
             if entry.kind == _FOLDER and _inside(path, entry.destination):
                 return entry.staged / os.path.relpath(path, entry.destination)
         return self.file(path)

@@ -183,6 +183,8 @@ def resolve(reference: str, history_dir: str | Path = HISTORY_DIR) -> Path:
     """
     if Path(reference).is_file():
         return Path(reference)
+    if reference and Path(reference).is_dir():
+        raise ResultInputError(f"{reference}: is a folder, not a result file")
     if _looks_like_path(reference) and not reference.startswith("last:"):
         raise ResultInputError(f"{reference}: no such file")
     parsed = _REFERENCE.fullmatch(reference)

@@ -83,15 +83,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     with published_together() as outputs:
         from reference.reproduction.report import plan_report  # no TensorFlow: refused before it starts
 
-        plan_report(outputs, out)
-        summary, not_reproduced = _run(sections, args, outputs, out)
+        paths = plan_report(outputs, out)
+        summary, not_reproduced = _run(sections, args, outputs, paths)
     print(summary)
     return EXIT_NOT_REPRODUCED if args.strict and not_reproduced else EXIT_OK
 
 
-def _run(sections: list[str], args: argparse.Namespace, outputs: Outputs, out: Path) -> tuple[str, int]:
-    """Run the sections and stage the report in ``outputs``; returns the summary line and the count of
-    claims not reproduced."""
+def _run(
+    sections: list[str], args: argparse.Namespace, outputs: Outputs, paths: dict[str, Path]
+) -> tuple[str, int]:
+    """Run the sections and stage the report in ``outputs`` at ``paths`` (``plan_report``); returns
+    the summary line and the count of claims not reproduced."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from reference.runtime import import_tensorflow
 
@@ -102,10 +104,9 @@ def _run(sections: list[str], args: argparse.Namespace, outputs: Outputs, out: P
     from reference.reproduction.runner import run_reproduction
 
     scale = SCALES["quick" if args.quick else "full"]
-    result = run_reproduction(
-        sections, scale, outputs.scratch(out) / "work", progress=Progress(quiet=args.quiet)
-    )
-    paths = write_report(result, out, outputs)
+    workdir = outputs.scratch(paths["html"].parent) / "work"
+    result = run_reproduction(sections, scale, workdir, progress=Progress(quiet=args.quiet))
+    write_report(result, paths, outputs)
     counts = ", ".join(f"{count} {verdict}" for verdict, count in result.counts.items())
     summary = (
         f"{len(result.claims)} claims ({counts}), {len(result.defects)} defects, "

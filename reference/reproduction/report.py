@@ -152,15 +152,10 @@ def plan_report(outputs: Outputs, out_dir: str | os.PathLike) -> dict[str, Path]
     return paths
 
 
-def write_report(result: RunResult, out_dir: str | os.PathLike, outputs: Outputs) -> dict[str, Path]:
-    """Stage the whole report of ``result`` for ``out_dir`` in ``outputs`` (published by the caller).
-
-    Returns:
-        The destinations: ``html``, ``json``, ``figures`` (folder) and ``index``.
-    """
-    paths = plan_report(outputs, out_dir)
+def write_report(result: RunResult, paths: dict[str, Path], outputs: Outputs) -> None:
+    """Stage the whole report of ``result`` in ``outputs`` at the ``paths`` of ``plan_report`` (the
+    caller publishes them)."""
     figures = _save_figures(result, outputs, paths["figures"])
     outputs.write_text(paths["json"], json.dumps(_as_json(result), indent=1, ensure_ascii=False))
     outputs.write_text(paths["html"], _render_html(result, figures))
-    outputs.write_text(paths["index"], render_index(out_dir, publishing=[HTML_NAME, JSON_NAME]))
-    return paths
+    outputs.write_text(paths["index"], render_index(paths["index"].parent, publishing=[HTML_NAME, JSON_NAME]))
