@@ -25,6 +25,7 @@ at all (``reference.files``); a history folder that is a file is refused.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import sys
@@ -147,13 +148,27 @@ def saved_runs(history_dir: str | Path = HISTORY_DIR) -> list[SavedRun]:
     Raises:
         ValueError: ``history_dir`` is a file.
     """
-    folder = check_path("history_dir", history_dir, kind="dir")
+    folder = _history_folder(history_dir)
     found = []
     for path in folder.glob("*.json") if folder.is_dir() else ():
         parsed = _FILE.fullmatch(path.name)
         if parsed:
             found.append(SavedRun(path, parsed["stamp"], parsed["commit"], parsed["branch"], parsed["name"]))
     return sorted(found, key=lambda r: (r.stamp, r.path.name), reverse=True)
+
+
+def _history_folder(history_dir: str | Path) -> Path:
+    """``history_dir`` as a ``Path``: a folder, or a path where one can be created.
+
+    Raises:
+        ValueError: ``history_dir`` is a file.
+        NotADirectoryError: a parent of ``history_dir`` is a file (named).
+    """
+    folder = check_path("history_dir", history_dir, kind="dir")
+    blocking = next((p for p in folder.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(blocking))
+    return folder
 
 
 def _slug(text: str, empty: str) -> str:
@@ -292,7 +307,7 @@ def save_run(source: str | Path, *, name: str | None = None, history_dir: str | 
         check_name(name)
     run = read_run(source)
     data = run.path.read_bytes()
-    target = check_path("history_dir", history_dir, kind="dir") / _history_file_name(run.results, name)
+    target = _history_folder(history_dir) / _history_file_name(run.results, name)
     if target.is_file():
         if target.read_bytes() == data:
             return target
