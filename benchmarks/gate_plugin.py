@@ -192,7 +192,7 @@ def _run_gate(config, state: GateState, result: Path) -> int:
         read = [state.baseline.path, result, *(run.path for run in history)]
         with published_together(inputs=read) as outputs:
             write_outputs(outputs, outcome, text=text_path, markdown=markdown, json_path=json_path)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, KeyboardInterrupt) as error:
         state.lines += (f"gate could not run: {error_line(error)}",)
         return EXIT_BAD_INPUT
     text = format_text(outcome)

@@ -25,8 +25,8 @@
   published with the others (it may be ``benchmarks.json`` itself, not the HTML or the index).
 - The report folder is checked when the session starts: a folder that cannot be written (read-only,
   a file in the way) or ``--bench-replicas``/``--bench-workers`` below 1 stop the session with a
-  usage error before any test runs. A write that fails at the end (a full disk) is one line in the
-  terminal summary and exit status 2.
+  usage error before any test runs. A write that fails at the end (a full disk) or a SIGINT while
+  the files are written is one line in the terminal output and exit status 2.
 """
 
 from __future__ import annotations
@@ -353,7 +353,7 @@ def pytest_sessionfinish(session, exitstatus):
         outputs.write_text(html_path, render_report(parse_results(json.loads(text))))
         outputs.write_text(index_path, render_index(json_path.parent, publishing=[html_path.name]))
         outputs.publish()
-    except (OSError, ResultInputError) as error:
+    except (OSError, ResultInputError, KeyboardInterrupt) as error:
         outputs.discard()
         _say(config, f"benchmark results not written (the previous ones are unchanged): {error_line(error)}")
         if session.exitstatus == 0:

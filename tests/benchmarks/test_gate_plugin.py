@@ -89,11 +89,40 @@ def test_a_missing_baseline_can_be_skipped_for_a_first_run(pytester):
             "*Argument `threshold` must be a finite number in (0, 1)*",
         ),
         (["--benchmark-only", "--bench-save=a/b"], "*Argument `name` must be*"),
+        (["--benchmark-only", "--bench-gate-threshold=nan"], "*Received: threshold=nan*"),
+        (
+            ["--benchmark-only", "--bench-gate-noise-runs=-1"],
+            "*Argument `noise_runs` must be an integer >= 0*",
+        ),
+        (
+            ["--benchmark-only", "--bench-history-dir=test_fake.py"],
+            "*Argument `bench_history_dir` must be a folder*",
+        ),
     ],
-    ids=["not-timed", "missing-baseline", "threshold", "name"],
+    ids=[
+        "not-timed",
+        "missing-baseline",
+        "threshold",
+        "name",
+        "threshold-nan",
+        "noise-runs",
+        "history-a-file",
+    ],
 )
 def test_bad_gate_options_stop_the_session_before_any_test_with_a_usage_error(pytester, args, message):
     result, reports = _run(pytester, *args)
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert not reports.exists()
+
+
+def test_a_baseline_that_the_session_would_replace_is_refused_before_any_test(pytester):
+    reports = pytester.path / "reports"
+    write_result(
+        reports / "benchmarks.json", result_document(workload="fake", batches=(8,), modes=("eager",))
+    )
+    before = (reports / "benchmarks.json").read_bytes()
+    result, _ = _run(pytester, "--benchmark-only", f"--bench-gate={reports / 'benchmarks.json'}")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--bench-gate: *benchmarks.json is a file this session replaces*"])
+    assert (reports / "benchmarks.json").read_bytes() == before

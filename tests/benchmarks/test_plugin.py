@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 
 import pytest
+
+from benchmarks.results.cli import EXIT_BAD_INPUT
+from reference.files import recover
+from tests.common.faults import Paused, folder_bytes, tmpfs
+
+USAGE_ERROR = 4
 
 # A stand-in benchmark that records extra_info shaped like the harness's, without TensorFlow work.
 FAKE_BENCHMARK = """
@@ -213,3 +221,83 @@ def test_tests_that_use_the_clusters_run_last_and_the_benchmark_cases_among_them
     )  # fmt: skip
     collected = [line.split("::")[-1] for line in result.outlines if "::" in line]
     assert collected == ["test_plain", "test_distributed_case", "test_kills_a_worker"]
+
+
+# Faults while writing the reports: previous reports byte-identical, one line, exit status 2 (4 before any test).
+PREVIOUS_REPORTS = ("benchmarks.json", "benchmarks.html", "index.html")
+
+
+def _previous_reports(folder):
+    for name in PREVIOUS_REPORTS:
+        (folder / name).write_text(f"previous {name}")
+
+
+def test_a_read_only_report_folder_stops_the_session_before_any_test_and_changes_nothing(pytester):
+    with tmpfs(pytester.path / "reports", read_only=True, prepare=_previous_reports) as reports:
+        before = folder_bytes(reports)
+        result = _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports))
+        assert (result.ret, folder_bytes(reports)) == (USAGE_ERROR, before)
+    result.stderr.fnmatch_lines([f"ERROR: --bench-report-dir: {reports}: Read-only file system"])
+
+
+@pytest.mark.parametrize(
+    ("setup", "option", "message"),
+    [
+        (lambda path: (path / "file").write_text("x"), "--bench-report-dir=file/reports", "*file: is a file, not a folder"),
+        (lambda path: (path / "reports" / "benchmarks.html").mkdir(parents=True), "--bench-report-dir=reports", "*benchmarks.html: is a folder*"),
+        (lambda path: None, "--benchmark-json=reports/benchmarks.html", "ERROR: --benchmark-json: *benchmarks.html: named twice*"),
+    ],
+    ids=["report-folder-under-a-file", "report-is-a-folder", "benchmark-json-is-the-report"],
+)  # fmt: skip
+def test_an_output_that_cannot_be_written_stops_the_session_before_any_test(pytester, setup, option, message):
+    setup(pytester.path)
+    before = folder_bytes(pytester.path)
+    result = _run(pytester, "--benchmark-only", option)
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert {k: v for k, v in folder_bytes(pytester.path).items() if k != "test_fake.py"} == before
+
+
+def test_a_full_disk_at_the_end_is_one_line_and_exit_2_and_the_previous_reports_stay(pytester):
+    with tmpfs(pytester.path / "reports", full=True, prepare=_previous_reports) as reports:
+        before = folder_bytes(reports)
+        result = _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports))
+        assert (result.ret, folder_bytes(reports)) == (EXIT_BAD_INPUT, before)
+    result.stdout.fnmatch_lines(
+        ["benchmark results not written (the previous ones are unchanged): *No space left*"]
+    )
+
+
+@pytest.fixture(scope="module")
+def interrupted_sessions(tmp_path_factory):
+    """Two timed sessions at once, in child processes: SIGINT once the reports are staged, SIGKILL
+    between two renames. Returns, per signal, the report folder, its bytes before, the finished session."""
+    folder = tmp_path_factory.mktemp("sessions")
+    (folder / "test_fake.py").write_text(FAKE_BENCHMARK)
+    runs = {}
+    for sent, point in ((signal.SIGINT, "staged"), (signal.SIGKILL, "publishing")):
+        reports = folder / sent.name
+        reports.mkdir()
+        _previous_reports(reports)
+        command = [
+            sys.executable, "-m", "pytest", "-p", "benchmarks.plugin", "-p", "no:cacheprovider",
+            "--benchmark-only", "--bench-report-dir", str(reports), "test_fake.py",
+        ]  # fmt: skip
+        runs[sent] = (reports, folder_bytes(reports), Paused(command, point, folder / point, cwd=folder))
+    return {sent: (reports, before, paused.signal(sent)) for sent, (reports, before, paused) in runs.items()}
+
+
+def test_sigint_while_the_reports_are_written_is_exit_2_and_the_previous_reports_stay(interrupted_sessions):
+    reports, before, done = interrupted_sessions[signal.SIGINT]
+    assert (done.returncode, folder_bytes(reports)) == (EXIT_BAD_INPUT, before)
+    assert (
+        "benchmark results not written (the previous ones are unchanged): interrupted by SIGINT"
+        in done.stdout
+    )
+
+
+def test_sigkill_between_two_renames_of_the_reports_is_undone_by_recover(interrupted_sessions):
+    reports, before, done = interrupted_sessions[signal.SIGKILL]
+    assert done.returncode == -signal.SIGKILL
+    recover(reports)
+    assert folder_bytes(reports) == before

@@ -22,7 +22,7 @@ import pytest
 
 from reference.files import PAUSE_ENV
 
-__all__ = ["Finished", "fill", "folder_bytes", "one_error_line", "run_paused", "tmpfs"]
+__all__ = ["Finished", "Paused", "fill", "folder_bytes", "one_error_line", "run_paused", "tmpfs"]
 
 MOUNT_SIZE = "64k"
 PAUSE_WAIT_S = 60.0
@@ -96,6 +96,36 @@ class Finished:
     stderr: str
 
 
+class Paused:
+    """A command started with ``TFSUITE_TEST_PAUSE=<point>:<ready>``, to be signalled once it pauses there."""
+
+    def __init__(
+        self, command: Sequence[str], point: str, ready: Path, *, env: dict | None = None, cwd: Path = ROOT
+    ):
+        self.command, self.point, self.ready = list(command), point, ready
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=cwd,
+            env={**os.environ, **(env or {}), PAUSE_ENV: f"{point}:{ready}"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def signal(self, sent: signal.Signals) -> Finished:
+        """Wait until the command pauses, send it ``sent``, wait for its end."""
+        deadline = time.monotonic() + PAUSE_WAIT_S
+        while not self.ready.exists() and self.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        paused = self.ready.exists()
+        self.process.send_signal(sent if paused else signal.SIGKILL)
+        out, err = self.process.communicate(timeout=PAUSE_WAIT_S)
+        assert paused, (
+            f"{self.command} never paused at {self.point!r} (exit {self.process.returncode}): {err[-2000:]}"
+        )
+        return Finished(self.process.returncode, out, err)
+
+
 def run_paused(
     command: Sequence[str], point: str, sent: signal.Signals, ready: Path, *, env: dict | None = None
 ) -> Finished:
@@ -103,23 +133,4 @@ def run_paused(
 
     ``ready`` is the file the command creates when it pauses (its folder must exist).
     """
-    environment = {**os.environ, **(env or {}), PAUSE_ENV: f"{point}:{ready}"}
-    process = subprocess.Popen(
-        list(command),
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + PAUSE_WAIT_S
-    while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    paused = ready.exists()
-    if paused:
-        process.send_signal(sent)
-    else:
-        process.kill()
-    out, err = process.communicate(timeout=PAUSE_WAIT_S)
-    assert paused, f"{command} never paused at {point!r} (exit {process.returncode}): {err[-2000:]}"
-    return Finished(process.returncode, out, err)
+    return Paused(command, point, ready, env=env).signal(sent)

@@ -208,6 +208,34 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path, inpu
     assert folder_bytes(tmp_path) == before and str(tmp_path / kept) in err
 
 
+WRONG_TYPES = {
+    "batch-size-a-string": (lambda d: d["benchmarks"][1]["extra_info"].__setitem__("batch_size", "big"),
+                            "benchmarks[1].extra_info.batch_size: expected an integer >= 1 or null, got 'big'"),
+    "machine-info-a-string": (lambda d: d.__setitem__("machine_info", "box"),
+                              "machine_info: expected an object or null, got 'box'"),
+    "environment-a-list": (lambda d: d["machine_info"].__setitem__("environment", [1]),
+                           "machine_info.environment: expected an object or null, got a list"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "message"), WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+@pytest.mark.parametrize("name", [n for n in COMMANDS if n != "history-prune"])  # prune reads no file
+def test_a_result_file_with_a_field_of_the_wrong_type_is_one_line_naming_file_and_field(
+    tmp_path, inputs, capsys, name, change, message
+):
+    document = result_document(**SMALL)
+    change(document)
+    write_result(tmp_path / "a.json", document)
+    (tmp_path / "b.json").write_bytes((inputs / "b.json").read_bytes())
+    code, err = _run_here(COMMANDS[name], tmp_path, tmp_path / "out", capsys)
+    assert code == EXIT_BAD_INPUT and not (tmp_path / "out").exists()
+    assert (
+        err
+        == f"{COMMANDS[name].prog}: error: {tmp_path / 'a.json'}: {message} (case basic/b32/eager/CPU:0)\n"
+        or (err == f"{COMMANDS[name].prog}: error: {tmp_path / 'a.json'}: {message}\n")
+    )
+
+
 @pytest.mark.parametrize("name", COMMANDS)
 def test_sigint_while_writing_is_one_line_exit_2_and_nothing_changes(tmp_path, inputs, name):
     command = COMMANDS[name]

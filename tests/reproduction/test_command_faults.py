@@ -1,0 +1,108 @@
+"""The reproduction command against every fault class: one line ``tfrepro: error: ...``, exit 2, the
+previous report byte-identical.
+
+The cheapest run that writes every kind of output is ``--sections losses --quick`` (three figures,
+the JSON, the HTML, the index). File-system faults run in this process (TensorFlow is loaded once
+for the folder); the interruptions run the command as two child processes at once, each pausing at
+a point of its publication (``TFSUITE_TEST_PAUSE``) where it gets SIGINT or SIGKILL.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from reference.files import STAGING_PREFIX, recover
+from reference.reproduction import cli
+from tests.common.faults import Paused, folder_bytes, one_error_line, tmpfs
+
+CHEAP = ["--sections", "losses", "--quick", "--quiet"]
+PREVIOUS = ("reproduction.html", "reproduction.json", "index.html", "reproduction/old.png")
+
+
+def _previous(out: Path) -> None:
+    (out / "reproduction").mkdir()
+    for name in PREVIOUS:
+        (out / name).write_text(f"previous {name}")
+
+
+def _run_here(out: Path, capsys) -> tuple[int, str]:
+    code = cli.main([*CHEAP, "--out-dir", str(out)])
+    return code, capsys.readouterr().err
+
+
+def test_a_read_only_output_folder_is_one_line_exit_2_and_nothing_changes(tmp_path, capsys):
+    with tmpfs(tmp_path / "out", read_only=True, prepare=_previous) as out:
+        before = folder_bytes(out)
+        code, err = _run_here(out, capsys)
+        assert (code, folder_bytes(out)) == (cli.EXIT_USAGE, before)
+    assert one_error_line(err, "tfrepro") and "Read-only file system" in err
+
+
+def test_a_full_disk_is_one_line_exit_2_naming_a_figure_and_the_previous_report_stays(tmp_path, capsys):
+    with tmpfs(tmp_path / "out", full=True, prepare=_previous) as out:
+        before = folder_bytes(out)
+        code, err = _run_here(out, capsys)
+        assert (code, folder_bytes(out)) == (cli.EXIT_USAGE, before)
+    assert one_error_line(err, "tfrepro") and f"{out}/reproduction/" in err and "No space left" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("reproduction.json", "is a folder"),
+        ("reproduction.html", "is a folder"),
+        ("index.html", "is a folder"),
+        ("reproduction", "is a file"),
+    ],
+)
+def test_an_output_of_the_wrong_kind_is_refused_naming_it_and_nothing_changes(tmp_path, capsys, name, kind):
+    out = tmp_path / "out"
+    out.mkdir()
+    _previous(out)
+    target = out / name
+    if target.is_dir():
+        (target / "old.png").unlink()
+        target.rmdir()
+        target.write_text("a file where the figures go")
+    else:
+        target.unlink()
+        target.mkdir()
+    before = folder_bytes(out)
+    code, err = _run_here(out, capsys)
+    assert (code, folder_bytes(out)) == (cli.EXIT_USAGE, before)
+    assert one_error_line(err, "tfrepro") and f"{target}: {kind}" in err
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory) -> dict:
+    """Two runs at once: SIGINT once every file is staged, SIGKILL between two renames.
+
+    Returns, per signal: the output folder, its bytes before, and the finished command.
+    """
+    runs = {}
+    for sent, point in ((signal.SIGINT, "staged"), (signal.SIGKILL, "publishing")):
+        folder = tmp_path_factory.mktemp(sent.name)
+        out = folder / "out"
+        out.mkdir()
+        _previous(out)
+        command = [sys.executable, "-m", "reference.reproduction", *CHEAP, "--out-dir", str(out)]
+        runs[sent] = (out, folder_bytes(out), Paused(command, point, folder / "ready"))
+    return {sent: (out, before, paused.signal(sent)) for sent, (out, before, paused) in runs.items()}
+
+
+def test_sigint_while_writing_is_one_line_exit_2_and_nothing_changes(interrupted):
+    out, before, done = interrupted[signal.SIGINT]
+    assert (done.returncode, folder_bytes(out)) == (cli.EXIT_USAGE, before)
+    assert done.stderr == "tfrepro: error: interrupted by SIGINT\n"
+
+
+def test_sigkill_between_two_renames_is_undone_by_recover_to_the_exact_previous_bytes(interrupted):
+    out, before, done = interrupted[signal.SIGKILL]
+    assert done.returncode == -signal.SIGKILL
+    assert any(name.startswith(STAGING_PREFIX) for name in folder_bytes(out))
+    recover(out)
+    assert folder_bytes(out) == before
