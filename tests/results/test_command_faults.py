@@ -210,7 +210,7 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path, inpu
 
 WRONG_TYPES = {
     "batch-size-a-string": (lambda d: d["benchmarks"][1]["extra_info"].__setitem__("batch_size", "big"),
-                            "benchmarks[1].extra_info.batch_size: expected an integer >= 1 or null, got 'big'"),
+                            "benchmarks[1].extra_info.batch_size: expected an integer >= 1 or null, got 'big' (case basic/b32/eager/CPU:0)"),
     "machine-info-a-string": (lambda d: d.__setitem__("machine_info", "box"),
                               "machine_info: expected an object or null, got 'box'"),
     "environment-a-list": (lambda d: d["machine_info"].__setitem__("environment", [1]),
@@ -229,11 +229,7 @@ def test_a_result_file_with_a_field_of_the_wrong_type_is_one_line_naming_file_an
     (tmp_path / "b.json").write_bytes((inputs / "b.json").read_bytes())
     code, err = _run_here(COMMANDS[name], tmp_path, tmp_path / "out", capsys)
     assert code == EXIT_BAD_INPUT and not (tmp_path / "out").exists()
-    assert (
-        err
-        == f"{COMMANDS[name].prog}: error: {tmp_path / 'a.json'}: {message} (case basic/b32/eager/CPU:0)\n"
-        or (err == f"{COMMANDS[name].prog}: error: {tmp_path / 'a.json'}: {message}\n")
-    )
+    assert err == f"{COMMANDS[name].prog}: error: {tmp_path / 'a.json'}: {message}\n"
 
 
 @pytest.mark.parametrize("name", COMMANDS)
