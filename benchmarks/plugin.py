@@ -351,7 +351,9 @@ def pytest_sessionfinish(session, exitstatus):
         if user_json is not None and not same_file(user_json, json_path):
             outputs.write_text(user_json, text)
         outputs.write_text(html_path, render_report(parse_results(json.loads(text))))
-        outputs.write_text(index_path, render_index(json_path.parent, publishing=[html_path.name]))
+        outputs.write_text(
+            index_path, render_index(json_path.parent, publishing=[html_path.name, json_path.name])
+        )
         outputs.publish()
     except (OSError, ResultInputError, KeyboardInterrupt) as error:
         outputs.discard()

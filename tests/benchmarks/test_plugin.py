@@ -54,6 +54,14 @@ def test_benchmark_only_times_and_writes_json_and_html(pytester):
     assert (reports / "benchmarks.html").read_text().startswith("<!DOCTYPE html>")
 
 
+def test_the_first_timed_run_publishes_an_index_linking_its_report_and_its_json(pytester):
+    reports = pytester.path / "reports"
+    _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports)).assert_outcomes(passed=1)
+    index = (reports / "index.html").read_text()
+    assert 'href="benchmarks.html"' in index and 'href="benchmarks.json"' in index
+    assert sorted(p.name for p in reports.iterdir()) == ["benchmarks.html", "benchmarks.json", "index.html"]
+
+
 @pytest.mark.parametrize("how", ["option", "environment"])
 def test_quick_setting_is_recorded_in_the_result(pytester, monkeypatch, how):
     reports = pytester.path / "reports"
