@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.results.cli import EXIT_BAD_INPUT
 from reference.files import recover
-from tests.common.faults import Paused, folder_bytes, tmpfs
+from tests.common.faults import Paused, folder_bytes, sigint_when_paused, tmpfs
 
 USAGE_ERROR = 4
 
@@ -276,36 +276,30 @@ def test_a_full_disk_at_the_end_is_one_line_and_exit_2_and_the_previous_reports_
     )
 
 
-@pytest.fixture(scope="module")
-def interrupted_sessions(tmp_path_factory):
-    """Two timed sessions at once, in child processes: SIGINT once the reports are staged, SIGKILL
-    between two renames. Returns, per signal, the report folder, its bytes before, the finished session."""
-    folder = tmp_path_factory.mktemp("sessions")
-    (folder / "test_fake.py").write_text(FAKE_BENCHMARK)
-    runs = {}
-    for sent, point in ((signal.SIGINT, "staged"), (signal.SIGKILL, "publishing")):
-        reports = folder / sent.name
-        reports.mkdir()
-        _previous_reports(reports)
-        command = [
-            sys.executable, "-m", "pytest", "-p", "benchmarks.plugin", "-p", "no:cacheprovider",
-            "--benchmark-only", "--bench-report-dir", str(reports), "test_fake.py",
-        ]  # fmt: skip
-        runs[sent] = (reports, folder_bytes(reports), Paused(command, point, folder / point, cwd=folder))
-    return {sent: (reports, before, paused.signal(sent)) for sent, (reports, before, paused) in runs.items()}
-
-
-def test_sigint_while_the_reports_are_written_is_exit_2_and_the_previous_reports_stay(interrupted_sessions):
-    reports, before, done = interrupted_sessions[signal.SIGINT]
-    assert (done.returncode, folder_bytes(reports)) == (EXIT_BAD_INPUT, before)
-    assert (
-        "benchmark results not written (the previous ones are unchanged): interrupted by SIGINT"
-        in done.stdout
+def test_sigint_while_the_reports_are_written_is_exit_2_and_the_previous_reports_stay(pytester, monkeypatch):
+    reports = pytester.path / "reports"
+    reports.mkdir()
+    _previous_reports(reports)
+    before = folder_bytes(reports)
+    with sigint_when_paused("staged", pytester.path / "ready", monkeypatch):
+        result = _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports))
+    assert (result.ret, folder_bytes(reports)) == (EXIT_BAD_INPUT, before)
+    result.stdout.fnmatch_lines(
+        ["benchmark results not written (the previous ones are unchanged): interrupted by SIGINT"]
     )
 
 
-def test_sigkill_between_two_renames_of_the_reports_is_undone_by_recover(interrupted_sessions):
-    reports, before, done = interrupted_sessions[signal.SIGKILL]
+def test_sigkill_between_two_renames_of_the_reports_is_undone_by_recover(tmp_path):
+    (tmp_path / "test_fake.py").write_text(FAKE_BENCHMARK)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    _previous_reports(reports)
+    before = folder_bytes(reports)
+    command = [
+        sys.executable, "-m", "pytest", "-p", "benchmarks.plugin", "-p", "no:cacheprovider",
+        "--benchmark-only", "--bench-report-dir", str(reports), "test_fake.py",
+    ]  # fmt: skip
+    done = Paused(command, "publishing", tmp_path / "ready", cwd=tmp_path).signal(signal.SIGKILL)
     assert done.returncode == -signal.SIGKILL
     recover(reports)
     assert folder_bytes(reports) == before

@@ -3,7 +3,8 @@
 Tests run as root, so ``chmod`` cannot make a folder read-only: a small ``tmpfs`` is mounted instead
 (``mount`` needs the privilege; without it the test is skipped with the reason) and always unmounted.
 ``run_paused`` starts a command with ``TFSUITE_TEST_PAUSE`` (``reference.files``) so that it stops at
-a known point of its publication, then sends it a signal there.
+a known point of its publication, then sends it a signal there; ``sigint_when_paused`` does the same
+with a real SIGINT to this process, for commands whose child process would cost a TensorFlow start.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +24,16 @@ import pytest
 
 from reference.files import PAUSE_ENV
 
-__all__ = ["Finished", "Paused", "fill", "folder_bytes", "one_error_line", "run_paused", "tmpfs"]
+__all__ = [
+    "Finished",
+    "Paused",
+    "fill",
+    "folder_bytes",
+    "one_error_line",
+    "run_paused",
+    "sigint_when_paused",
+    "tmpfs",
+]
 
 MOUNT_SIZE = "64k"
 PAUSE_WAIT_S = 60.0
@@ -134,3 +145,27 @@ def run_paused(
     ``ready`` is the file the command creates when it pauses (its folder must exist).
     """
     return Paused(command, point, ready, env=env).signal(sent)
+
+
+@contextlib.contextmanager
+def sigint_when_paused(point: str, ready: Path, monkeypatch) -> Iterator[None]:
+    """Within the block, a publication in this process pauses at ``point`` and this process gets a real
+    SIGINT there (Python raises ``KeyboardInterrupt`` in the main thread, in the pause)."""
+    monkeypatch.setenv(PAUSE_ENV, f"{point}:{ready}")
+    done = threading.Event()
+
+    def interrupt_once_paused() -> None:
+        while not done.is_set():
+            if ready.exists():
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=interrupt_once_paused, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+    assert ready.exists(), f"nothing paused at {point!r}"

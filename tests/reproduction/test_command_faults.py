@@ -2,9 +2,9 @@
 previous report byte-identical.
 
 The cheapest run that writes every kind of output is ``--sections losses --quick`` (three figures,
-the JSON, the HTML, the index). File-system faults run in this process (TensorFlow is loaded once
-for the folder); the interruptions run the command as two child processes at once, each pausing at
-a point of its publication (``TFSUITE_TEST_PAUSE``) where it gets SIGINT or SIGKILL.
+the JSON, the HTML, the index). The file-system faults and SIGINT run in this process (TensorFlow
+is loaded once for the folder; the SIGINT is a real signal, sent when the publication pauses at a
+known point, ``TFSUITE_TEST_PAUSE``); SIGKILL needs a child process, killed between two renames.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from reference.files import STAGING_PREFIX, recover
 from reference.reproduction import cli
-from tests.common.faults import Paused, folder_bytes, one_error_line, tmpfs
+from tests.common.faults import folder_bytes, one_error_line, run_paused, sigint_when_paused, tmpfs
 
 CHEAP = ["--sections", "losses", "--quick", "--quiet"]
 PREVIOUS = ("reproduction.html", "reproduction.json", "index.html", "reproduction/old.png")
@@ -77,31 +77,24 @@ def test_an_output_of_the_wrong_kind_is_refused_naming_it_and_nothing_changes(tm
     assert one_error_line(err, "tfrepro") and f"{target}: {kind}" in err
 
 
-@pytest.fixture(scope="module")
-def interrupted(tmp_path_factory) -> dict:
-    """Two runs at once: SIGINT once every file is staged, SIGKILL between two renames.
-
-    Returns, per signal: the output folder, its bytes before, and the finished command.
-    """
-    runs = {}
-    for sent, point in ((signal.SIGINT, "staged"), (signal.SIGKILL, "publishing")):
-        folder = tmp_path_factory.mktemp(sent.name)
-        out = folder / "out"
-        out.mkdir()
-        _previous(out)
-        command = [sys.executable, "-m", "reference.reproduction", *CHEAP, "--out-dir", str(out)]
-        runs[sent] = (out, folder_bytes(out), Paused(command, point, folder / "ready"))
-    return {sent: (out, before, paused.signal(sent)) for sent, (out, before, paused) in runs.items()}
+def test_sigint_while_writing_is_one_line_exit_2_and_nothing_changes(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    _previous(out)
+    before = folder_bytes(out)
+    with sigint_when_paused("staged", tmp_path / "ready", monkeypatch):
+        code, err = _run_here(out, capsys)
+    assert (code, folder_bytes(out)) == (cli.EXIT_USAGE, before)
+    assert err == "tfrepro: error: interrupted by SIGINT\n"
 
 
-def test_sigint_while_writing_is_one_line_exit_2_and_nothing_changes(interrupted):
-    out, before, done = interrupted[signal.SIGINT]
-    assert (done.returncode, folder_bytes(out)) == (cli.EXIT_USAGE, before)
-    assert done.stderr == "tfrepro: error: interrupted by SIGINT\n"
-
-
-def test_sigkill_between_two_renames_is_undone_by_recover_to_the_exact_previous_bytes(interrupted):
-    out, before, done = interrupted[signal.SIGKILL]
+def test_sigkill_between_two_renames_is_undone_by_recover_to_the_exact_previous_bytes(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    _previous(out)
+    before = folder_bytes(out)
+    command = [sys.executable, "-m", "reference.reproduction", *CHEAP, "--out-dir", str(out)]
+    done = run_paused(command, "publishing", signal.SIGKILL, tmp_path / "ready")
     assert done.returncode == -signal.SIGKILL
     assert any(name.startswith(STAGING_PREFIX) for name in folder_bytes(out))
     recover(out)
