@@ -120,6 +120,16 @@ def _child(command: Command, inputs: Path, out: Path) -> list[str]:
     return [sys.executable, "-c", script, *command.arguments(inputs, out)]
 
 
+def _interrupted(command: Command, inputs: Path, tmp_path: Path, point: str, sent: signal.Signals):
+    """``command`` run in a child process over previous outputs in ``tmp_path/out``, sent ``sent`` at
+    ``point``: the folder, its bytes before, the finished command."""
+    out = tmp_path / "out"
+    out.mkdir()
+    _previous(command)(out)
+    before = folder_bytes(out)
+    return out, before, run_paused(_child(command, inputs, out), point, sent, tmp_path / "ready")
+
+
 def _visible(folder: Path) -> dict[str, str]:
     return {k: v for k, v in folder_bytes(folder).items() if not k.startswith(STAGING_PREFIX)}
 
@@ -234,26 +244,16 @@ def test_a_result_file_with_a_field_of_the_wrong_type_is_one_line_naming_file_an
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_sigint_while_writing_is_one_line_exit_2_and_nothing_changes(tmp_path, inputs, name):
-    command = COMMANDS[name]
-    out = tmp_path / "out"
-    out.mkdir()
-    _previous(command)(out)
-    before = folder_bytes(out)
-    done = run_paused(_child(command, inputs, out), "staged", signal.SIGINT, tmp_path / "ready")
+    out, before, done = _interrupted(COMMANDS[name], inputs, tmp_path, "staged", signal.SIGINT)
     assert (done.returncode, folder_bytes(out)) == (EXIT_BAD_INPUT, before)
-    assert done.stderr == f"{command.prog}: error: interrupted by SIGINT\n"
+    assert done.stderr == f"{COMMANDS[name].prog}: error: interrupted by SIGINT\n"
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_sigkill_while_writing_leaves_the_previous_files_and_recover_removes_the_staging_folder(
     tmp_path, inputs, name
 ):
-    command = COMMANDS[name]
-    out = tmp_path / "out"
-    out.mkdir()
-    _previous(command)(out)
-    before = folder_bytes(out)
-    done = run_paused(_child(command, inputs, out), "staged", signal.SIGKILL, tmp_path / "ready")
+    out, before, done = _interrupted(COMMANDS[name], inputs, tmp_path, "staged", signal.SIGKILL)
     assert done.returncode == -signal.SIGKILL and _visible(out) == before
     recover(out)
     assert folder_bytes(out) == before
@@ -261,12 +261,7 @@ def test_sigkill_while_writing_leaves_the_previous_files_and_recover_removes_the
 
 @pytest.mark.parametrize("name", [name for name, command in COMMANDS.items() if command.several])
 def test_sigkill_between_two_renames_is_undone_by_recover_to_the_exact_previous_bytes(tmp_path, inputs, name):
-    command = COMMANDS[name]
-    out = tmp_path / "out"
-    out.mkdir()
-    _previous(command)(out)
-    before = folder_bytes(out)
-    done = run_paused(_child(command, inputs, out), "publishing", signal.SIGKILL, tmp_path / "ready")
+    out, before, done = _interrupted(COMMANDS[name], inputs, tmp_path, "publishing", signal.SIGKILL)
     assert done.returncode == -signal.SIGKILL and _visible(out) != before  # the documented window
     recover(out)
     assert folder_bytes(out) == before
