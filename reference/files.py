@@ -37,6 +37,8 @@ No output may be an input: ``Outputs(inputs=...)`` refuses a destination that is
 through a symbolic or a hard link (``same_file``), a folder destination that holds an input, and a
 destination named twice (``SameFileError``, a ``ValueError``).
 
+The steps themselves (renames, undo, locks, recovery) are in ``reference._publication``.
+
 For tests only: ``TFSUITE_TEST_PAUSE=<point>:<ready file>`` makes a publication create ``<ready file>``
 and sleep ``TEST_PAUSE_S`` at ``<point>``: ``staged`` (every file written, nothing published) or
 ``publishing`` (after the first of several renames), so that a test can send a signal there.
@@ -46,22 +48,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import secrets
 import shutil
-import signal
 import tempfile
-import threading
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
+from reference import _publication
 
 __all__ = [
     "PAUSE_ENV",
@@ -77,14 +72,10 @@ __all__ = [
     "write_text_atomic",
 ]
 
-STAGING_PREFIX = ".tfsuite-staging-"
-PAUSE_ENV = "TFSUITE_TEST_PAUSE"
-TEST_PAUSE_S = 30.0
-STALE_AFTER_S = 24 * 3600.0
-_MANIFEST = "manifest.json"
-_LOCK = "lock"
-_PRIMARY = "primary"  # in the other staging folders of a publication: the path of the first one
-_FILE, _FOLDER, _REMOVE = "file", "folder", "remove"
+STAGING_PREFIX = _publication.STAGING_PREFIX
+PAUSE_ENV = _publication.PAUSE_ENV
+TEST_PAUSE_S = _publication.TEST_PAUSE_S
+STALE_AFTER_S = _publication.STALE_AFTER_S
 
 
 class SameFileError(ValueError):
@@ -144,14 +135,6 @@ def _named(error: OSError, path: str | os.PathLike) -> OSError:
 
 
 @dataclass(frozen=True)
-class _Entry:
-    kind: str
-    destination: Path
-    staged: Path
-    backup: Path
-
-
-@dataclass(frozen=True)
 class _Staging:
     folder: Path
     path: Path
@@ -169,39 +152,26 @@ class Outputs:
     """
 
     def __init__(self, *, inputs: Iterable[str | os.PathLike] = ()):
-        self._inputs: list[Path] = []
-        self._entries: list[_Entry] = []
+        self._entries: list[_publication.Entry] = []
         self._stagings: dict[Path, _Staging] = {}
         self._created: list[Path] = []
         self._token = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._closed = False
-        self.add_inputs(*inputs)
-
-    @property
-    def destinations(self) -> list[Path]:
-        """Every registered destination, in registration order."""
-        return [entry.destination for entry in self._entries]
-
-    def add_inputs(self, *paths: str | os.PathLike) -> None:
-        """Declare more files read by this command (no output may be one of them)."""
-        for path in paths:
-            for entry in self._entries:
-                self._refuse_input(entry, Path(path))
-            self._inputs.append(Path(path))
+        self._inputs = [Path(path) for path in inputs]
 
     def file(self, destination: str | os.PathLike) -> Path:
         """The staged path of the file ``destination``: write it there (or let a library write it)."""
-        return self._entry(destination, _FILE).staged
+        return self._entry(destination, _publication.FILE).staged
 
     def folder(self, destination: str | os.PathLike) -> Path:
         """A staged folder (created) that replaces the folder ``destination`` as a whole."""
-        entry = self._entry(destination, _FOLDER)
+        entry = self._entry(destination, _publication.FOLDER)
         entry.staged.mkdir(exist_ok=True)
         return entry.staged
 
     def remove(self, destination: str | os.PathLike) -> None:
         """Remove the file ``destination`` when the output is published (kept as it is otherwise)."""
-        self._entry(destination, _REMOVE)
+        self._entry(destination, _publication.REMOVE)
 
     def scratch(self, folder: str | os.PathLike) -> Path:
         """A private working folder in ``folder``'s staging folder: never published, removed with it."""
@@ -223,7 +193,7 @@ class Outputs:
         """Stage ``text`` (UTF-8) as the file ``destination``; errors name it."""
         return self.write_bytes(destination, text.encode("utf-8"))
 
-    def destination_of(self, error: OSError) -> OSError:
+    def _destination_of(self, error: OSError) -> OSError:
         """``error``, naming the destination when it names a staged path (e.g. from a library's write)."""
         if error.filename is None:
             return error
@@ -241,16 +211,18 @@ class Outputs:
         """
         self._check_open()
         try:
-            _pause_for_tests("staged")
-            entries = [e for e in self._entries if e.kind != _REMOVE or os.path.lexists(e.destination)]
+            _publication.pause_for_tests("staged")
+            entries = [
+                e for e in self._entries if e.kind != _publication.REMOVE or os.path.lexists(e.destination)
+            ]
             for entry in entries:
-                if entry.kind != _REMOVE and not os.path.lexists(entry.staged):
+                if entry.kind != _publication.REMOVE and not os.path.lexists(entry.staged):
                     raise FileNotFoundError(errno.ENOENT, "was never written", str(entry.destination))
             with contextlib.ExitStack() as stack:
                 for folder in sorted(self._stagings):
-                    stack.enter_context(_folder_locked(folder))
+                    stack.enter_context(_publication.folder_locked(folder))
                 for entry in entries:
-                    _check_kind(entry)
+                    _publication.check_kind(entry)
                 if self._stagings:
                     self._publish_locked(entries)
         except BaseException:
@@ -269,62 +241,64 @@ class Outputs:
 
     # Internals ---------------------------------------------------------------------------------
 
-    def _publish_locked(self, entries: list[_Entry]) -> None:
+    def _publish_locked(self, entries: list[_publication.Entry]) -> None:
         existed = [os.path.lexists(entry.destination) for entry in entries]
         records = [
             [e.kind, str(e.destination), str(e.staged), str(e.backup), was]
             for e, was in zip(entries, existed, strict=True)
         ]
-        manifest = next(iter(self._stagings.values())).path / _MANIFEST
-        _write_json(
+        manifest = next(iter(self._stagings.values())).path / _publication.MANIFEST
+        _publication.write_json(
             manifest, {"entries": records, "stagings": [str(s.path) for s in self._stagings.values()]}
         )
         done = False
         try:
             for index, (entry, was) in enumerate(zip(entries, existed, strict=True)):
-                _apply(entry, was)
+                _publication.apply(entry, was)
                 if index == 0 and len(entries) > 1:
-                    _pause_for_tests("publishing")
-            with _signals_held():
+                    _publication.pause_for_tests("publishing")
+            with _publication.signals_held():
                 manifest.unlink()
                 done = True
                 self._close()
         except BaseException as error:
             if not done:
-                with _signals_held():
-                    _undo(records)
+                with _publication.signals_held():
+                    _publication.undo(records)
                     manifest.unlink(missing_ok=True)
                     self._close()
             if isinstance(error, OSError):
-                raise self.destination_of(error) from error
+                raise self._destination_of(error) from error
             raise
 
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this output was already published or discarded")
 
-    def _refuse_input(self, entry: _Entry, source: Path) -> None:
+    def _refuse_input(self, entry: _publication.Entry, source: Path) -> None:
         if same_file(entry.destination, source) or (
-            entry.kind == _FOLDER and _inside(source, entry.destination)
+            entry.kind == _publication.FOLDER and _inside(source, entry.destination)
         ):
             raise SameFileError(
                 f"{entry.destination}: this output would replace an input ({source}); choose another output path"
             )
 
-    def _entry(self, destination: str | os.PathLike, kind: str) -> _Entry:
+    def _entry(self, destination: str | os.PathLike, kind: str) -> _publication.Entry:
         self._check_open()
         path = Path(os.path.abspath(destination))
         for entry in self._entries:
             if same_file(entry.destination, path):
                 raise SameFileError(f"{path}: named twice as an output ({entry.destination})")
-        _check_kind(_Entry(kind, path, path, path))
+        _publication.check_kind(_publication.Entry(kind, path, path, path))
         if path.name.startswith(STAGING_PREFIX) or not path.name:
             raise SameFileError(f"{path}: not a name an output can have")
         for entry in self._entries:
             if _inside(path, entry.destination) or _inside(entry.destination, path):
                 raise SameFileError(f"{path}: inside another output, or holding one ({entry.destination})")
         staging = self._staging(path.parent)
-        entry = _Entry(kind, path, staging.path / "new" / path.name, staging.path / "old" / path.name)
+        entry = _publication.Entry(
+            kind, path, staging.path / "new" / path.name, staging.path / "old" / path.name
+        )
         for source in self._inputs:
             self._refuse_input(entry, source)
         self._entries.append(entry)
@@ -333,26 +307,26 @@ class Outputs:
     def _staged_file(self, destination: str | os.PathLike) -> Path:
         path = Path(os.path.abspath(destination))
         for entry in self._entries:
-            if entry.kind == _FILE and same_file(entry.destination, path):
+            if entry.kind == _publication.FILE and same_file(entry.destination, path):
                 return entry.staged
-            if entry.kind == _FOLDER and _inside(path, entry.destination):
+            if entry.kind == _publication.FOLDER and _inside(path, entry.destination):
                 return entry.staged / os.path.relpath(path, entry.destination)
         return self.file(path)
 
     def _staging(self, folder: Path) -> _Staging:
         if folder in self._stagings:
             return self._stagings[folder]
-        self._created += _make_folders(folder)
+        self._created += _publication.make_folders(folder)
         path = folder / f"{STAGING_PREFIX}{self._token}"
-        with _folder_locked(folder):
-            _recover_locked(folder)
+        with _publication.folder_locked(folder):
+            _publication.recover_locked(folder)
             try:
                 path.mkdir()
                 (path / "new").mkdir()
                 (path / "old").mkdir()
-                lock = _lock(path / _LOCK, create=True)
+                lock = _publication.lock(path / _publication.LOCK, create=True)
                 if self._stagings:
-                    (path / _PRIMARY).write_text(
+                    (path / _publication.PRIMARY).write_text(
                         str(next(iter(self._stagings.values())).path), encoding="utf-8"
                     )
             except OSError as error:
@@ -382,7 +356,7 @@ def published_together(*, inputs: Iterable[str | os.PathLike] = ()) -> Iterator[
         outputs.publish()
     except OSError as error:
         outputs.discard()
-        raise outputs.destination_of(error) from error
+        raise outputs._destination_of(error) from error
     except BaseException:
         outputs.discard()
         raise
@@ -394,186 +368,5 @@ def recover(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    with _folder_locked(folder):
-        return _recover_locked(folder)
-
-
-# Publication steps --------------------------------------------------------------------------------
-
-
-def _check_kind(entry: _Entry) -> None:
-    """A file destination must not be a folder, a folder destination not a file."""
-    path = entry.destination
-    if entry.kind != _FOLDER and path.is_dir() and not path.is_symlink():
-        raise IsADirectoryError(errno.EISDIR, "is a folder; this output must be a file", str(path))
-    if entry.kind == _FOLDER and os.path.lexists(path) and not (path.is_dir() and not path.is_symlink()):
-        raise NotADirectoryError(errno.ENOTDIR, "is a file; this output must be a folder", str(path))
-
-
-def _apply(entry: _Entry, existed: bool) -> None:
-    if entry.kind == _FILE:
-        if existed:
-            try:
-                os.link(entry.destination, entry.backup, follow_symlinks=False)
-            except OSError:  # no hard links here: move it aside (the name is missing for a moment)
-                os.rename(entry.destination, entry.backup)
-        os.replace(entry.staged, entry.destination)
-    else:
-        if existed:
-            os.rename(entry.destination, entry.backup)
-        if entry.kind == _FOLDER:
-            os.rename(entry.staged, entry.destination)
-
-
-def _undo(records: list[list]) -> None:
-    """Put back what ``records`` (the manifest) replaced, from the file system's state alone."""
-    for kind, destination, staged, backup, existed in reversed(records):
-        published = not os.path.lexists(staged)
-        if existed:
-            if not os.path.lexists(backup):
-                continue  # not started
-            if kind == _FOLDER and published and os.path.lexists(destination):
-                os.rename(destination, staged)
-            os.replace(backup, destination)
-        elif kind != _REMOVE and published and os.path.lexists(destination):
-            os.rename(destination, staged)
-
-
-def _write_json(path: Path, document: dict) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document), encoding="utf-8")
-    os.replace(temporary, path)
-
-
-# Staging folders, locks and recovery ---------------------------------------------------------------
-
-
-def _make_folders(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; returns those created (outermost first).
-
-    Raises:
-        NotADirectoryError: a component is a file (named in the error).
-    """
-    missing = []
-    current = folder
-    while not os.path.lexists(current):
-        missing.append(current)
-        current = current.parent
-    if not current.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(current))
-    created = []
-    for path in reversed(missing):
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        created.append(path)
-    return created
-
-
-def _lock(path: Path, *, create: bool = False) -> int:
-    """An open descriptor of ``path`` locked exclusively; ``BlockingIOError`` if another holds it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT if create else os.O_RDONLY, 0o666)
-    if fcntl is not None:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise
-    return fd
-
-
-@contextlib.contextmanager
-def _folder_locked(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``folder`` itself (no-op where folders cannot be locked)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        yield
-        return
-    try:
-        if fcntl is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _claim(staging: Path) -> int | None:
-    """A locked descriptor of ``staging``'s lock file if its process is gone (-1: no lock file), else None."""
-    if fcntl is None:
-        return -1 if time.time() - staging.stat().st_mtime > STALE_AFTER_S else None
-    try:
-        return _lock(staging / _LOCK)
-    except FileNotFoundError:
-        return -1
-    except OSError:
-        return None
-
-
-def _recover_locked(folder: Path) -> list[Path]:
-    removed = []
-    for staging in sorted(folder.glob(f"{STAGING_PREFIX}*")):
-        if not staging.is_dir() or staging.is_symlink():
-            continue
-        fd = _claim(staging)
-        if fd is None:
-            continue
-        try:
-            primary = staging / _PRIMARY
-            if primary.exists():
-                _roll_back(Path(primary.read_text(encoding="utf-8")))
-            _roll_back(staging)
-        except OSError:
-            continue  # e.g. a read-only folder: nothing can be changed, so nothing is half done by us
-        finally:
-            if fd >= 0:
-                os.close(fd)
-        shutil.rmtree(staging, ignore_errors=True)
-        removed.append(staging)
-    return removed
-
-
-def _roll_back(staging: Path) -> None:
-    """Undo the half-done publication whose manifest is in ``staging``, then remove all its staging folders."""
-    manifest = staging / _MANIFEST
-    if not manifest.exists():
-        return
-    document = json.loads(manifest.read_text(encoding="utf-8"))
-    _undo(document["entries"])
-    manifest.unlink()
-    for path in document["stagings"]:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-# Signals and the test pause ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM off for the block (main thread only); deliver them after it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = {}
-    for number in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(number)
-        if handler is not None:
-            previous[number] = signal.signal(number, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        for number in received:
-            signal.raise_signal(number)
-
-
-def _pause_for_tests(point: str) -> None:
-    """Create the ready file and sleep at ``point`` when ``TFSUITE_TEST_PAUSE`` asks for it."""
-    wanted, _, ready = os.environ.get(PAUSE_ENV, "").partition(":")
-    if wanted == point and ready:
-        Path(ready).write_text(str(os.getpid()), encoding="utf-8")
-        time.sleep(TEST_PAUSE_S)
+    with _publication.folder_locked(folder):
+        return _publication.recover_locked(folder)

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 import reference.files as files
+from reference import _publication
 from reference.files import STAGING_PREFIX, Outputs, SameFileError, published_together, recover
 from tests.common.faults import folder_bytes, run_paused, tmpfs
 
@@ -77,7 +78,7 @@ def test_folders_created_for_an_output_that_is_not_published_are_removed(tmp_pat
 
 def _failing_second_rename(monkeypatch, error):
     applied = []
-    apply = files._apply
+    apply = _publication.apply
 
     def failing(entry, existed):
         if applied:
@@ -85,7 +86,7 @@ def _failing_second_rename(monkeypatch, error):
         applied.append(entry)
         apply(entry, existed)
 
-    monkeypatch.setattr(files, "_apply", failing)
+    monkeypatch.setattr(_publication, "apply", failing)
 
 
 def test_a_rename_that_fails_mid_publication_puts_the_previous_files_back_and_names_the_output(
