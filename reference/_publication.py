@@ -53,7 +53,7 @@ __all__ = [
 
 STAGING_PREFIX = ".tfsuite-staging-"
 PAUSE_ENV = "TFSUITE_TEST_PAUSE"
-TEST_PAUSE_S = 30.0
+TEST_PAUSE_S = 600.0  # a test signals the paused command long before; its cleanup kills it anyway
 STALE_AFTER_S = 24 * 3600.0
 MANIFEST = "manifest.json"
 LOCK = "lock"

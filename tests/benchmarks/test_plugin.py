@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 
 import pytest
 
 from benchmarks.results.cli import EXIT_BAD_INPUT
 from reference.files import recover
-from tests.common.faults import Paused, folder_bytes, sigint_when_paused, tmpfs
+from tests.benchmarks.conftest import FAKE_BENCHMARK
+from tests.benchmarks.conftest import previous_reports as _previous_reports
+from tests.common.faults import folder_bytes, sigint_when_paused, tmpfs
 
 USAGE_ERROR = 4
-
-# A stand-in benchmark that records extra_info shaped like the harness's, without TensorFlow work.
-FAKE_BENCHMARK = """
-import time
-
-def test_fake(benchmark):
-    benchmark.extra_info.update({
-        "schema": 1, "case": "fake/b8/function/CPU:0", "kind": "training_step", "workload": "fake",
-        "mode": "function", "batch_size": 8, "device": "CPU:0", "steps_per_round": 1, "flops_per_step": 100,
-    })
-    benchmark.pedantic(time.sleep, args=(0.001,), rounds=4)
-    print("DISABLED=%s" % benchmark.disabled)
-"""
 
 
 def _run(pytester, *args):
@@ -232,14 +220,6 @@ def test_tests_that_use_the_clusters_run_last_and_the_benchmark_cases_among_them
 
 
 # Faults while writing the reports: previous reports byte-identical, one line, exit status 2 (4 before any test).
-PREVIOUS_REPORTS = ("benchmarks.json", "benchmarks.html", "index.html")
-
-
-def _previous_reports(folder):
-    for name in PREVIOUS_REPORTS:
-        (folder / name).write_text(f"previous {name}")
-
-
 def test_a_read_only_report_folder_stops_the_session_before_any_test_and_changes_nothing(pytester):
     with tmpfs(pytester.path / "reports", read_only=True, prepare=_previous_reports) as reports:
         before = folder_bytes(reports)
@@ -289,17 +269,7 @@ def test_sigint_while_the_reports_are_written_is_exit_2_and_the_previous_reports
     )
 
 
-def test_sigkill_between_two_renames_of_the_reports_is_undone_by_recover(tmp_path):
-    (tmp_path / "test_fake.py").write_text(FAKE_BENCHMARK)
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    _previous_reports(reports)
-    before = folder_bytes(reports)
-    command = [
-        sys.executable, "-m", "pytest", "-p", "benchmarks.plugin", "-p", "no:cacheprovider",
-        "--benchmark-only", "--bench-report-dir", str(reports), "test_fake.py",
-    ]  # fmt: skip
-    done = Paused(command, "publishing", tmp_path / "ready", cwd=tmp_path).signal(signal.SIGKILL)
-    assert done.returncode == -signal.SIGKILL
-    recover(reports)
-    assert folder_bytes(reports) == before
+def test_sigkill_between_two_renames_of_the_reports_is_undone_by_recover(killed_session):
+    assert killed_session.kill().returncode == -signal.SIGKILL
+    recover(killed_session.out)
+    assert folder_bytes(killed_session.out) == killed_session.before

@@ -4,7 +4,9 @@ Tests run as root, so ``chmod`` cannot make a folder read-only: a small ``tmpfs`
 (``mount`` needs the privilege; without it the test is skipped with the reason) and always unmounted.
 ``run_paused`` starts a command with ``TFSUITE_TEST_PAUSE`` (``reference.files``) so that it stops at
 a known point of its publication, then sends it a signal there; ``sigint_when_paused`` does the same
-with a real SIGINT to this process, for commands whose child process would cost a TensorFlow start.
+with a real SIGINT to this process. ``Killed`` is a command that starts with TensorFlow: a folder's
+``conftest.py`` starts it at the end of collection (``start_early``), so that it reaches its pause
+while other tests run, and the test only kills it.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,12 +30,15 @@ from reference.files import PAUSE_ENV
 
 __all__ = [
     "Finished",
+    "Killed",
     "Paused",
     "fill",
     "folder_bytes",
     "one_error_line",
     "run_paused",
     "sigint_when_paused",
+    "start_early",
+    "started_early",
     "tmpfs",
 ]
 
@@ -136,6 +143,12 @@ class Paused:
         )
         return Finished(self.process.returncode, out, err)
 
+    def close(self) -> None:
+        """Kill the command if it still runs."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
 
 def run_paused(
     command: Sequence[str], point: str, sent: signal.Signals, ready: Path, *, env: dict | None = None
@@ -169,3 +182,51 @@ def sigint_when_paused(point: str, ready: Path, monkeypatch) -> Iterator[None]:
         done.set()
         watcher.join()
     assert ready.exists(), f"nothing paused at {point!r}"
+
+
+@dataclass
+class Killed:
+    """A command over a folder of previous outputs, to be killed between two renames of its publication."""
+
+    out: Path
+    before: dict[str, str]
+    paused: Paused
+    finished: Finished | None = None
+
+    @classmethod
+    def start(cls, command: Callable[[Path], Sequence[str]], previous: Callable[[Path], object]) -> Killed:
+        """Write ``previous(out)`` into a fresh folder ``out``, then start ``command(out)`` (``Paused``) in
+        the temporary folder that holds ``out``."""
+        folder = Path(tempfile.mkdtemp(prefix="tfsuite-killed-"))
+        out = folder / "out"
+        out.mkdir()
+        previous(out)
+        return cls(out, folder_bytes(out), Paused(command(out), "publishing", folder / "ready", cwd=folder))
+
+    def kill(self) -> Finished:
+        """SIGKILL once paused between two renames (the result is kept: a second call returns it)."""
+        if self.finished is None:
+            self.finished = self.paused.signal(signal.SIGKILL)
+        return self.finished
+
+    def close(self) -> None:
+        self.paused.close()
+        shutil.rmtree(self.out.parent, ignore_errors=True)
+
+
+_EARLY = pytest.StashKey[dict]()
+
+
+def start_early(session: pytest.Session, fixture: str, start: Callable[[], Killed]) -> None:
+    """At the end of collection: ``start()`` now if a collected test uses ``fixture`` (``started_early``)."""
+    if any(fixture in getattr(item, "fixturenames", ()) for item in session.items):
+        started_early(session.config, fixture, start)
+
+
+def started_early(config: pytest.Config, fixture: str, start: Callable[[], Killed]) -> Killed:
+    """What ``start_early`` started for ``fixture``, or ``start()`` now; closed at the end of the session."""
+    early = config.stash.setdefault(_EARLY, {})
+    if fixture not in early:
+        early[fixture] = start()
+        config.add_cleanup(early[fixture].close)
+    return early[fixture]

@@ -4,29 +4,22 @@ previous report byte-identical.
 The cheapest run that writes every kind of output is ``--sections losses --quick`` (three figures,
 the JSON, the HTML, the index). The file-system faults and SIGINT run in this process (TensorFlow
 is loaded once for the folder; the SIGINT is a real signal, sent when the publication pauses at a
-known point, ``TFSUITE_TEST_PAUSE``); SIGKILL needs a child process, killed between two renames.
+known point, ``TFSUITE_TEST_PAUSE``); SIGKILL needs a child process, started at the end of collection (``conftest.py``) and killed
+between two renames.
 """
 
 from __future__ import annotations
 
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from reference.files import STAGING_PREFIX, recover
 from reference.reproduction import cli
-from tests.common.faults import folder_bytes, one_error_line, run_paused, sigint_when_paused, tmpfs
-
-CHEAP = ["--sections", "losses", "--quick", "--quiet"]
-PREVIOUS = ("reproduction.html", "reproduction.json", "index.html", "reproduction/old.png")
-
-
-def _previous(out: Path) -> None:
-    (out / "reproduction").mkdir()
-    for name in PREVIOUS:
-        (out / name).write_text(f"previous {name}")
+from tests.common.faults import folder_bytes, one_error_line, sigint_when_paused, tmpfs
+from tests.reproduction.conftest import CHEAP
+from tests.reproduction.conftest import previous_report as _previous
 
 
 def _run_here(out: Path, capsys) -> tuple[int, str]:
@@ -88,13 +81,8 @@ def test_sigint_while_writing_is_one_line_exit_2_and_nothing_changes(tmp_path, c
     assert err == "tfrepro: error: interrupted by SIGINT\n"
 
 
-def test_sigkill_between_two_renames_is_undone_by_recover_to_the_exact_previous_bytes(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    _previous(out)
-    before = folder_bytes(out)
-    command = [sys.executable, "-m", "reference.reproduction", *CHEAP, "--out-dir", str(out)]
-    done = run_paused(command, "publishing", signal.SIGKILL, tmp_path / "ready")
+def test_sigkill_between_two_renames_is_undone_by_recover_to_the_exact_previous_bytes(killed_reproduction):
+    out, before, done = killed_reproduction.out, killed_reproduction.before, killed_reproduction.kill()
     assert done.returncode == -signal.SIGKILL
     assert any(name.startswith(STAGING_PREFIX) for name in folder_bytes(out))
     recover(out)

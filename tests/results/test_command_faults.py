@@ -2,9 +2,9 @@
 
 Each command writes into a folder ``out`` that already holds its previous outputs; after the fault
 the folder's bytes (every file, hidden ones included) must be those from before. The file-system
-faults run in this process on a small tmpfs (``tests.common.faults``); the interruptions run the
-command as a child process that pauses at a point of its publication (``TFSUITE_TEST_PAUSE``) and
-gets SIGINT or SIGKILL there. A SIGKILL leaves the staging folder (no process can clean up after
+faults run in this process on a small tmpfs (``tests.common.faults``); the interruptions run each
+command as a child process (all at once) that pauses at a point of its publication
+(``TFSUITE_TEST_PAUSE``) and gets SIGINT or SIGKILL there. A SIGKILL leaves the staging folder (no process can clean up after
 it): the visible files are intact, and ``recover`` (which the next run calls) restores the exact
 bytes.
 """
@@ -22,7 +22,7 @@ import pytest
 from benchmarks.results import compare, gate, history, report
 from benchmarks.results.cli import EXIT_BAD_INPUT
 from reference.files import STAGING_PREFIX, recover
-from tests.common.faults import folder_bytes, one_error_line, run_paused, tmpfs
+from tests.common.faults import Paused, folder_bytes, one_error_line, tmpfs
 from tests.common.synthetic_runs import result_document, write_result
 
 SMALL = {"batches": (32,), "modes": ("eager", "function")}  # the cheapest file every command accepts
@@ -118,16 +118,6 @@ def _run_here(command: Command, inputs: Path, out: Path, capsys) -> tuple[int, s
 def _child(command: Command, inputs: Path, out: Path) -> list[str]:
     script = f"import sys; from {command.module()} import main; sys.exit(main())"
     return [sys.executable, "-c", script, *command.arguments(inputs, out)]
-
-
-def _interrupted(command: Command, inputs: Path, tmp_path: Path, point: str, sent: signal.Signals):
-    """``command`` run in a child process over previous outputs in ``tmp_path/out``, sent ``sent`` at
-    ``point``: the folder, its bytes before, the finished command."""
-    out = tmp_path / "out"
-    out.mkdir()
-    _previous(command)(out)
-    before = folder_bytes(out)
-    return out, before, run_paused(_child(command, inputs, out), point, sent, tmp_path / "ready")
 
 
 def _visible(folder: Path) -> dict[str, str]:
@@ -242,26 +232,47 @@ def test_a_result_file_with_a_field_of_the_wrong_type_is_one_line_naming_file_an
     assert err == f"{COMMANDS[name].prog}: error: {tmp_path / 'a.json'}: {message}\n"
 
 
+INTERRUPTIONS = [
+    *((name, "staged", sent) for name in COMMANDS for sent in (signal.SIGINT, signal.SIGKILL)),
+    *((name, "publishing", signal.SIGKILL) for name, command in COMMANDS.items() if command.several),
+]
+
+
+@pytest.fixture(scope="module")
+def interrupted(inputs, tmp_path_factory) -> dict:
+    """Every command of ``INTERRUPTIONS`` started at once in a child process over its previous outputs,
+    then sent its signal at its point. ``(name, point, signal)`` -> (folder, bytes before, finished)."""
+    started = {}
+    for name, point, sent in INTERRUPTIONS:
+        folder = tmp_path_factory.mktemp(f"{name}-{point}-{sent.name}")
+        out = folder / "out"
+        out.mkdir()
+        _previous(COMMANDS[name])(out)
+        command = _child(COMMANDS[name], inputs, out)
+        started[name, point, sent] = (out, folder_bytes(out), Paused(command, point, folder / "ready"))
+    return {key: (out, before, paused.signal(key[2])) for key, (out, before, paused) in started.items()}
+
+
 @pytest.mark.parametrize("name", COMMANDS)
-def test_sigint_while_writing_is_one_line_exit_2_and_nothing_changes(tmp_path, inputs, name):
-    out, before, done = _interrupted(COMMANDS[name], inputs, tmp_path, "staged", signal.SIGINT)
+def test_sigint_while_writing_is_one_line_exit_2_and_nothing_changes(interrupted, name):
+    out, before, done = interrupted[name, "staged", signal.SIGINT]
     assert (done.returncode, folder_bytes(out)) == (EXIT_BAD_INPUT, before)
     assert done.stderr == f"{COMMANDS[name].prog}: error: interrupted by SIGINT\n"
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_sigkill_while_writing_leaves_the_previous_files_and_recover_removes_the_staging_folder(
-    tmp_path, inputs, name
+    interrupted, name
 ):
-    out, before, done = _interrupted(COMMANDS[name], inputs, tmp_path, "staged", signal.SIGKILL)
+    out, before, done = interrupted[name, "staged", signal.SIGKILL]
     assert done.returncode == -signal.SIGKILL and _visible(out) == before
     recover(out)
     assert folder_bytes(out) == before
 
 
 @pytest.mark.parametrize("name", [name for name, command in COMMANDS.items() if command.several])
-def test_sigkill_between_two_renames_is_undone_by_recover_to_the_exact_previous_bytes(tmp_path, inputs, name):
-    out, before, done = _interrupted(COMMANDS[name], inputs, tmp_path, "publishing", signal.SIGKILL)
+def test_sigkill_between_two_renames_is_undone_by_recover_to_the_exact_previous_bytes(interrupted, name):
+    out, before, done = interrupted[name, "publishing", signal.SIGKILL]
     assert done.returncode == -signal.SIGKILL and _visible(out) != before  # the documented window
     recover(out)
     assert folder_bytes(out) == before
