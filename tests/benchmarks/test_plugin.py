@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
+from pathlib import Path
 
 import pytest
 
 from benchmarks.results.cli import EXIT_BAD_INPUT
 from reference.files import recover
-from tests.benchmarks.conftest import FAKE_BENCHMARK
-from tests.benchmarks.conftest import previous_reports as _previous_reports
-from tests.common.faults import folder_bytes, sigint_when_paused, tmpfs
+from tests.common.faults import Killed, folder_bytes, sigint_when_paused, start_if_used, started_early, tmpfs
 
 USAGE_ERROR = 4
+# A stand-in benchmark that records extra_info shaped like the harness's, without TensorFlow work.
+FAKE_BENCHMARK = """
+import time
+
+def test_fake(benchmark):
+    benchmark.extra_info.update({
+        "schema": 1, "case": "fake/b8/function/CPU:0", "kind": "training_step", "workload": "fake",
+        "mode": "function", "batch_size": 8, "device": "CPU:0", "steps_per_round": 1, "flops_per_step": 100,
+    })
+    benchmark.pedantic(time.sleep, args=(0.001,), rounds=4)
+    print("DISABLED=%s" % benchmark.disabled)
+"""
 
 
 def _run(pytester, *args):
@@ -220,6 +232,39 @@ def test_tests_that_use_the_clusters_run_last_and_the_benchmark_cases_among_them
 
 
 # Faults while writing the reports: previous reports byte-identical, one line, exit status 2 (4 before any test).
+PREVIOUS_REPORTS = ("benchmarks.json", "benchmarks.html", "index.html")
+
+
+def _previous_reports(folder: Path) -> None:
+    """What an earlier timed run published in ``folder``."""
+    for name in PREVIOUS_REPORTS:
+        (folder / name).write_text(f"previous {name}")
+
+
+def _killed_session() -> Killed:
+    def command(out: Path) -> list[str]:
+        (out.parent / "test_fake.py").write_text(FAKE_BENCHMARK)
+        return [
+            sys.executable, "-m", "pytest", "-p", "benchmarks.plugin", "-p", "no:cacheprovider",
+            "--benchmark-only", "--bench-report-dir", str(out), "test_fake.py",
+        ]  # fmt: skip
+
+    return Killed.start(command, _previous_reports)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _start_killed_session(request):
+    """The killed session starts TensorFlow: it starts with this module's first test and reaches its
+    pause while the others run (the test that kills it comes last)."""
+    start_if_used(request.session, "killed_session", _killed_session)
+
+
+@pytest.fixture
+def killed_session(request) -> Killed:
+    """A timed session over previous reports, to be SIGKILLed between two renames of its reports."""
+    return started_early(request.config, "killed_session", _killed_session)
+
+
 def test_a_read_only_report_folder_stops_the_session_before_any_test_and_changes_nothing(pytester):
     with tmpfs(pytester.path / "reports", read_only=True, prepare=_previous_reports) as reports:
         before = folder_bytes(reports)

@@ -4,9 +4,9 @@ Tests run as root, so ``chmod`` cannot make a folder read-only: a small ``tmpfs`
 (``mount`` needs the privilege; without it the test is skipped with the reason) and always unmounted.
 ``run_paused`` starts a command with ``TFSUITE_TEST_PAUSE`` (``reference.files``) so that it stops at
 a known point of its publication, then sends it a signal there; ``sigint_when_paused`` does the same
-with a real SIGINT to this process. ``Killed`` is a command that starts with TensorFlow: a folder's
-``conftest.py`` starts it at the end of collection (``start_early``), so that it reaches its pause
-while other tests run, and the test only kills it.
+with a real SIGINT to this process. ``Killed`` is a command that starts TensorFlow: it is started
+(``start_if_used``) some tests before the one that kills it, so that it reaches its pause while they
+run. Not at the end of collection: the timing tests that run first must not share the CPU with it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ __all__ = [
     "one_error_line",
     "run_paused",
     "sigint_when_paused",
-    "start_early",
+    "start_if_used",
     "started_early",
     "tmpfs",
 ]
@@ -217,14 +217,14 @@ class Killed:
 _EARLY = pytest.StashKey[dict]()
 
 
-def start_early(session: pytest.Session, fixture: str, start: Callable[[], Killed]) -> None:
-    """At the end of collection: ``start()`` now if a collected test uses ``fixture`` (``started_early``)."""
+def start_if_used(session: pytest.Session, fixture: str, start: Callable[[], Killed]) -> None:
+    """``start()`` now if a collected test uses ``fixture``; its test gets it from ``started_early``."""
     if any(fixture in getattr(item, "fixturenames", ()) for item in session.items):
         started_early(session.config, fixture, start)
 
 
 def started_early(config: pytest.Config, fixture: str, start: Callable[[], Killed]) -> Killed:
-    """What ``start_early`` started for ``fixture``, or ``start()`` now; closed at the end of the session."""
+    """What ``start_if_used`` started for ``fixture``, or ``start()`` now; closed at the end of the session."""
     early = config.stash.setdefault(_EARLY, {})
     if fixture not in early:
         early[fixture] = start()

@@ -2,9 +2,9 @@
 
 The quick reproduction run that ``test_command.py`` reads takes about 15 s of one core, while most of the
 suite keeps only one of the machine's cores busy. So when a collected test asks for ``quick_run``, the
-command starts in a child process as soon as collection ends, and the fixture waits for it there. The
-same for ``killed_reproduction``: a cheap run paused between two renames of its report, for
-``test_command_faults.py`` to kill.
+command starts in a child process as soon as collection ends, and the fixture waits for it there.
+``killed_reproduction``, a cheap run paused between two renames of its report for
+``test_command_faults.py`` to kill, starts with the folder's first test.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reference.runtime import import_tensorflow
-from tests.common.faults import Killed, start_early, started_early
+from tests.common.faults import Killed, start_if_used, started_early
 
 import_tensorflow()
 
@@ -81,7 +81,12 @@ def pytest_collection_finish(session):
         run = QuickRun.start()
         session.config.stash[_QUICK_RUN] = run
         session.config.add_cleanup(run.close)
-    start_early(session, "killed_reproduction", _killed_reproduction)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _start_killed_reproduction(request):
+    """Started with this folder's first test (it starts TensorFlow), killed in ``test_command_faults.py``."""
+    start_if_used(request.session, "killed_reproduction", _killed_reproduction)
 
 
 @pytest.fixture
