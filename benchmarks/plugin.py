@@ -340,7 +340,7 @@ def pytest_sessionfinish(session, exitstatus):
     if outputs is None or document is None or not _has_our_cases(document):
         return
     from benchmarks.results.report import render_report
-    from benchmarks.results.schema import ResultInputError, parse_results
+    from benchmarks.results.schema import parse_results
     from reference.reproduction.index import render_index
 
     json_path, html_path, index_path = _result_paths(config)
@@ -355,7 +355,7 @@ def pytest_sessionfinish(session, exitstatus):
             index_path, render_index(json_path.parent, publishing=[html_path.name, json_path.name])
         )
         outputs.publish()
-    except (OSError, ResultInputError, KeyboardInterrupt) as error:
+    except (OSError, ValueError, KeyboardInterrupt) as error:  # ValueError: ResultInputError included
         outputs.discard()
         _say(config, f"benchmark results not written (the previous ones are unchanged): {error_line(error)}")
         if session.exitstatus == 0:

@@ -16,12 +16,12 @@ scratch folder inside the staging folder, removed with it.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.results import cli as _commands
 from reference.files import Outputs, published_together
+from reference.reproduction.report import plan_report, write_report
 from reference.reproduction.scale import SCALES, SECTION_NAMES, SECTION_TITLES
 from reference.validation import check_path
 
@@ -81,9 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections = parse_sections(args.sections)
     out = check_path("out_dir", args.out_dir, kind="dir")
     with published_together() as outputs:
-        from reference.reproduction.report import plan_report  # no TensorFlow: refused before it starts
-
-        paths = plan_report(outputs, out)
+        paths = plan_report(outputs, out)  # a destination that cannot be written: refused before TensorFlow
         summary, not_reproduced = _run(sections, args, outputs, paths)
     print(summary)
     return EXIT_NOT_REPRODUCED if args.strict and not_reproduced else EXIT_OK
@@ -94,13 +92,11 @@ def _run(
 ) -> tuple[str, int]:
     """Run the sections and stage the report in ``outputs`` at ``paths`` (``plan_report``); returns
     the summary line and the count of claims not reproduced."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from reference.runtime import import_tensorflow
 
     import_tensorflow()
     from reference.reproduction.ledger import NOT_REPRODUCED
     from reference.reproduction.progress import Progress
-    from reference.reproduction.report import write_report
     from reference.reproduction.runner import run_reproduction
 
     scale = SCALES["quick" if args.quick else "full"]
