@@ -12,6 +12,13 @@ written ``<report dir>/benchmarks.json``:
   without a gate when ``REF`` names nothing yet (the first CI run).
 - Every timed run is saved to the history (``<report dir>/history`` or ``--bench-history-dir``),
   under ``--bench-save=NAME`` if given; ``--bench-no-save`` turns this off.
+
+Bad options stop the session with a usage error before any test runs: a threshold, alpha or
+``--bench-gate-noise-runs`` out of range (``reference.validation``), a bad name, a history folder
+that is a file, or a baseline that is one of the files the session writes (``benchmarks.json``,
+``benchmarks.html``, ``index.html``, ``gate.*``: no output may be an input). The three gate files
+are published together (``reference.files``); one that cannot be written is a line in the summary
+and exit status 2, as is a gate that cannot run.
 """
 
 from __future__ import annotations
@@ -45,6 +52,14 @@ class GateState:
     @property
     def result(self) -> Path:
         return self.report_dir / "benchmarks.json"
+
+    def outputs(self) -> tuple[Path, ...]:
+        """Every file the session writes in the report folder."""
+        names = ("benchmarks.json", "benchmarks.html", "index.html", *_GATE_FILES)
+        return tuple(self.report_dir / name for name in names)
+
+
+_GATE_FILES = ("gate.txt", "gate.md", "gate.json")
 
 
 def pytest_addoption(parser):
@@ -105,13 +120,15 @@ def _baseline(config, history_dir: Path):
         if config.getoption("bench_gate_missing") == "skip":
             return None
         raise pytest.UsageError(f"--bench-gate: {error}") from error
-    except ResultInputError as error:
+    except (ResultInputError, ValueError) as error:
         raise pytest.UsageError(f"--bench-gate: {error}") from error
 
 
 def pytest_configure(config):
     from benchmarks.results.gate import check_gate_arguments, parse_metrics
     from benchmarks.results.history import check_name
+    from reference.files import same_file
+    from reference.validation import check_path
 
     folder = report_dir(config)
     history = config.getoption("bench_history_dir", None)
@@ -124,7 +141,9 @@ def pytest_configure(config):
             parse_metrics(config.getoption("bench_gate_metric")),
             config.getoption("bench_gate_threshold"),
             config.getoption("bench_gate_alpha"),
+            config.getoption("bench_gate_noise_runs"),
         )
+        check_path("bench_history_dir", state.history_dir, kind="dir")
     except ValueError as error:
         raise pytest.UsageError(str(error)) from error
     if config.getoption("bench_gate", None) is not None:
@@ -133,6 +152,11 @@ def pytest_configure(config):
         state.baseline = _baseline(config, state.history_dir)
         if state.baseline is None:
             state.lines = (f"no saved run matches {config.getoption('bench_gate')!r}: gate skipped",)
+        elif any(same_file(state.baseline.path, output) for output in state.outputs()):
+            raise pytest.UsageError(
+                f"--bench-gate: {state.baseline.path} is a file this session replaces; "
+                "gate against a saved run (last, a name) or a copy"
+            )
     config.stash[_STATE] = state
 
 
@@ -147,12 +171,12 @@ def _fresh_result(state: GateState) -> Path | None:
 
 
 def _run_gate(config, state: GateState, result: Path) -> int:
-    from benchmarks.results.cli import EXIT_BAD_INPUT
+    from benchmarks.results.cli import EXIT_BAD_INPUT, error_line
     from benchmarks.results.gate import format_text, gate, parse_metrics, write_outputs
     from benchmarks.results.history import read_run, runs_up_to
-    from benchmarks.results.schema import ResultInputError
-    from reference.files import write_text_atomic
+    from reference.files import published_together
 
+    text_path, markdown, json_path = (state.report_dir / name for name in _GATE_FILES)
     try:
         history = runs_up_to(
             state.baseline.path, state.history_dir, config.getoption("bench_gate_noise_runs"), exclude=result
@@ -165,24 +189,25 @@ def _run_gate(config, state: GateState, result: Path) -> int:
             alpha=config.getoption("bench_gate_alpha"),
             history=history,
         )
-    except ResultInputError as error:
-        state.lines += (f"gate could not run: {error}",)
+        read = [state.baseline.path, result, *(run.path for run in history)]
+        with published_together(inputs=read) as outputs:
+            write_outputs(outputs, outcome, text=text_path, markdown=markdown, json_path=json_path)
+    except (ValueError, OSError, KeyboardInterrupt) as error:
+        state.lines += (f"gate could not run: {error_line(error)}",)
         return EXIT_BAD_INPUT
     text = format_text(outcome)
-    write_text_atomic(state.report_dir / "gate.txt", text)
-    write_outputs(outcome, markdown=state.report_dir / "gate.md", json_path=state.report_dir / "gate.json")
-    state.lines += (*text.rstrip("\n").splitlines(), f"gate table: {state.report_dir / 'gate.txt'}")
+    state.lines += (*text.rstrip("\n").splitlines(), f"gate table: {text_path}")
     return outcome.exit_code
 
 
 def _save(config, state: GateState, result: Path) -> None:
+    from benchmarks.results.cli import error_line
     from benchmarks.results.history import save_run
-    from benchmarks.results.schema import ResultInputError
 
     try:
         saved = save_run(result, name=config.getoption("bench_save"), history_dir=state.history_dir)
-    except ResultInputError as error:
-        state.lines += (f"run not saved to the history: {error}",)
+    except (ValueError, OSError) as error:
+        state.lines += (f"run not saved to the history: {error_line(error)}",)
         return
     state.lines += (f"run saved to the history: {saved}",)
 

@@ -15,12 +15,18 @@
   items are collected, the clusters the distributed cases need start booting together, and the
   tests that use them run last; a cluster a test killed is replaced right after that test; all
   are closed after their last user, not at the end of the session.
-- After a timed run, ``reports/benchmarks.json`` and ``reports/benchmarks.html`` are published
-  whole or not at all (``--bench-report-dir`` moves them). pytest-benchmark writes the JSON itself
-  (``--benchmark-json``, with our keys added by its ``pytest_benchmark_update_json`` hook), to a
-  staging file next to the result; it opens the target and writes in place, so the staging file is
-  then renamed onto ``benchmarks.json``. A ``--benchmark-json PATH`` of the user's is honoured and
-  copied to ``benchmarks.json`` the same way.
+- After a timed run, ``reports/benchmarks.json``, ``reports/benchmarks.html`` and
+  ``reports/index.html`` are published together (``reference.files``; ``--bench-report-dir`` moves
+  them): a reader sees the previous three or the new three, and a run that fails, is interrupted
+  or is killed leaves the previous ones byte-identical. pytest-benchmark would open its
+  ``--benchmark-json`` file and write it in place, so it is pointed at ``os.devnull`` (its log says
+  so) and this plugin writes the JSON it built (our keys added by ``pytest_benchmark_update_json``),
+  serialized as pytest-benchmark does. A ``--benchmark-json PATH`` of the user's is honoured: it is
+  published with the others (it may be ``benchmarks.json`` itself, not the HTML or the index).
+- The report folder is checked when the session starts: a folder that cannot be written (read-only,
+  a file in the way) or ``--bench-replicas``/``--bench-workers`` below 1 stop the session with a
+  usage error before any test runs. A write that fails at the end (a full disk) or a SIGINT while
+  the files are written is one line in the terminal output and exit status 2.
 """
 
 from __future__ import annotations
@@ -33,13 +39,17 @@ from pathlib import Path
 import pytest
 
 from benchmarks.results.cases import case_label
+from benchmarks.results.cli import EXIT_BAD_INPUT, error_line
+from reference.files import Outputs, same_file
+from reference.validation import check_int
 
 __all__ = ["is_timed", "report_dir"]
 
 _START = pytest.StashKey[float]()
 _SETTINGS = pytest.StashKey[object]()
-_STAGED = pytest.StashKey[Path]()
-_JSON_BEFORE = pytest.StashKey[object]()
+_OUTPUTS = pytest.StashKey[Outputs]()
+_USER_JSON = pytest.StashKey[object]()
+_JSON = pytest.StashKey[dict]()
 _POOL = pytest.StashKey[object]()
 _POOL_USERS = pytest.StashKey[tuple]()
 
@@ -88,26 +98,43 @@ def report_dir(config) -> Path:
 def pytest_configure(config):
     """Runs before pytest-benchmark's own (trylast) configure, which reads ``benchmark_disable`` and
     ``benchmark_json``."""
-    for option in ("bench_replicas", "bench_workers"):
-        value = config.getoption(option, 2)
-        if value < 1:
-            raise pytest.UsageError(f"--{option.replace('_', '-')} must be >= 1. Received: {value}")
+    try:
+        for option in ("bench_replicas", "bench_workers"):
+            check_int(option, config.getoption(option, 2), low=1)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
     config.stash[_START] = time.perf_counter()
     if not hasattr(config.option, "benchmark_disable"):
         return
     if not is_timed(config):
         config.option.benchmark_disable = True
-    elif config.option.benchmark_json is None and not config.option.collectonly:
-        staged = report_dir(config) / f".benchmarks.json.{os.getpid()}.tmp"
-        staged.unlink(missing_ok=True)
-        config.option.benchmark_json = staged
-        config.stash[_STAGED] = staged
-    elif config.option.benchmark_json is not None:
-        config.stash[_JSON_BEFORE] = _modified_ns(Path(config.option.benchmark_json))
+    elif not config.option.collectonly:
+        config.stash[_OUTPUTS] = _planned_outputs(config)
+        config.stash[_USER_JSON] = config.option.benchmark_json
+        config.option.benchmark_json = Path(os.devnull)
 
 
-def _modified_ns(path: Path) -> int | None:
-    return path.stat().st_mtime_ns if path.is_file() else None
+def _result_paths(config) -> tuple[Path, Path, Path]:
+    """``benchmarks.json``, ``benchmarks.html`` and ``index.html`` of the report folder."""
+    folder = report_dir(config)
+    return folder / "benchmarks.json", folder / "benchmarks.html", folder / "index.html"
+
+
+def _planned_outputs(config) -> Outputs:
+    """The session's outputs, registered now so that a folder that cannot be written stops it first."""
+    user_json = config.option.benchmark_json
+    outputs = Outputs()
+    option = "--bench-report-dir"
+    try:
+        for path in _result_paths(config):
+            outputs.file(path)
+        if user_json is not None and not same_file(user_json, _result_paths(config)[0]):
+            option = "--benchmark-json"
+            outputs.file(user_json)
+    except (OSError, ValueError) as error:
+        outputs.discard()
+        raise pytest.UsageError(f"{option}: {error_line(error)}") from None
+    return outputs
 
 
 def _bench_settings(config):
@@ -271,7 +298,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    """Our keys (``benchmarks.results.schema.annotate``), just before pytest-benchmark writes the file."""
+    """Our keys (``benchmarks.results.schema.annotate``); the document is kept for ``pytest_sessionfinish``."""
     from benchmarks.results.schema import annotate
 
     annotate(
@@ -279,8 +306,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         settings=_bench_settings(config).as_dict(),
         duration_s=time.perf_counter() - config.stash[_START],
     )
-    if _STAGED in config.stash:
-        config.stash[_STAGED].parent.mkdir(parents=True, exist_ok=True)
+    config.stash[_JSON] = output_json
 
 
 def _say(config, line: str) -> None:
@@ -289,51 +315,54 @@ def _say(config, line: str) -> None:
         reporter.write_line(line)
 
 
-def _has_our_cases(text: str) -> bool:
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return False
-    benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
+def _has_our_cases(document: dict) -> bool:
+    benchmarks = document.get("benchmarks")
     return any(isinstance(b, dict) and (b.get("extra_info") or {}).get("schema") for b in benchmarks or ())
+
+
+def _as_pytest_benchmark_writes_it(document: dict) -> str:
+    """pytest-benchmark's own serialization (``safe_dumps(..., ensure_ascii=True, indent=4)``)."""
+    return json.dumps(document, default=lambda o: f"UNSERIALIZABLE[{o!r}]", ensure_ascii=True, indent=4)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
-    """After a timed run: publish the JSON pytest-benchmark wrote (its own ``pytest_sessionfinish``
-    runs first), then the HTML report."""
+    """After a timed run: publish the JSON pytest-benchmark built (its own ``pytest_sessionfinish``
+    runs first), the HTML report and the index, together."""
     config = session.config
-    staged = config.stash.get(_STAGED, None)
-    written = config.getoption("benchmark_json", None) if is_timed(config) else None
-    try:
-        if written is None or _modified_ns(Path(written)) in (None, config.stash.get(_JSON_BEFORE, None)):
-            return  # nothing written by this session (a user's --benchmark-json may be an old file)
-        text = Path(written).read_text(encoding="utf-8")
-        if not _has_our_cases(text):
-            return
-        from benchmarks.results.report import write_report
-        from reference.files import write_text_atomic
-        from reference.reproduction import write_index
+    outputs = config.stash.get(_OUTPUTS, None)
+    document = config.stash.get(_JSON, None)
+    if outputs is None or document is None or not _has_our_cases(document):
+        return
+    from benchmarks.results.report import render_report
+    from benchmarks.results.schema import parse_results
+    from reference.reproduction.index import render_index
 
-        folder = report_dir(config)
-        json_path = folder / "benchmarks.json"
-        if staged is not None:
-            os.replace(staged, json_path)
-        else:
-            write_text_atomic(json_path, text)
-        html_path = write_report(json_path, folder / "benchmarks.html")
-        write_index(folder)
-        _say(config, f"benchmark results: {json_path}")
-        _say(config, f"benchmark report:  {html_path}")
-    finally:
-        if staged is not None:
-            staged.unlink(missing_ok=True)
+    json_path, html_path, index_path = _result_paths(config)
+    user_json = config.stash.get(_USER_JSON, None)
+    text = _as_pytest_benchmark_writes_it(document)
+    try:
+        outputs.write_text(json_path, text)
+        if user_json is not None and not same_file(user_json, json_path):
+            outputs.write_text(user_json, text)
+        outputs.write_text(html_path, render_report(parse_results(json.loads(text))))
+        outputs.write_text(
+            index_path, render_index(json_path.parent, publishing=[html_path.name, json_path.name])
+        )
+        outputs.publish()
+    except (OSError, ValueError, KeyboardInterrupt) as error:  # ValueError: ResultInputError included
+        outputs.discard()
+        _say(config, f"benchmark results not written (the previous ones are unchanged): {error_line(error)}")
+        if session.exitstatus == 0:
+            session.exitstatus = EXIT_BAD_INPUT
+        return
+    _say(config, f"benchmark results: {json_path}")
+    _say(config, f"benchmark report:  {html_path}")
 
 
 def pytest_unconfigure(config):
-    """A session that stopped early leaves no staging file and no worker process."""
-    staged = config.stash.get(_STAGED, None)
-    if staged is not None:
-        staged.unlink(missing_ok=True)
+    """A session that stopped early leaves no staging folder and no worker process."""
+    if _OUTPUTS in config.stash:
+        config.stash[_OUTPUTS].discard()
     if _POOL in config.stash:
         config.stash[_POOL].close()

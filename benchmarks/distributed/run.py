@@ -7,41 +7,98 @@ Start the same command on every machine (``task.index`` 0, 1, ...). Every worker
 against the single-device update on the same global batch, then times ``--steps`` steps and
 prints one line: the update error, global and per-replica samples/s. Without ``TF_CONFIG`` it
 uses ``MirroredStrategy`` over the local GPUs (or the CPU). Exit 1 when the check fails, 2 on
-bad arguments.
+bad arguments or a bad ``TF_CONFIG`` (one line on stderr naming the field, checked before
+TensorFlow starts: ``benchmarks.results.cli``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 
-from benchmarks.distributed.step import WORKLOADS
+from benchmarks.results.cli import Parser, command
+from benchmarks.results.fields import Field, FieldError, check
+from reference.validation import check_int
 
-__all__ = ["main"]
+__all__ = ["TF_CONFIG_FIELDS", "WORKLOAD_NAMES", "check_tf_config", "main"]
+
+PROG = "python -m benchmarks.distributed.run"
+WORKLOAD_NAMES = ("basic", "callbacks")  # benchmarks.distributed.step.WORKLOADS, without importing TensorFlow
+TF_CONFIG_FIELDS = Field(
+    "object",
+    fields={
+        "cluster": Field(
+            "object",
+            required=True,
+            non_empty=True,
+            values=Field("list", non_empty=True, items=Field("string")),
+        ),
+        "task": Field(
+            "object",
+            required=True,
+            fields={"type": Field("string", required=True), "index": Field("integer", required=True, low=0)},
+        ),
+    },
+)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.distributed.run", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--workload", choices=WORKLOADS, default="basic")
+def check_tf_config(text: str) -> dict:
+    """``TF_CONFIG`` decoded and checked: a cluster of ``host:port`` lists, a task that is one of them.
+
+    Raises:
+        ValueError: the first problem, naming the field (``TF_CONFIG.task.index: ...``).
+    """
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"TF_CONFIG: not valid JSON ({error.msg} at character {error.pos}): {text[:60]!r}"
+        ) from None
+    try:
+        check(config, TF_CONFIG_FIELDS, "TF_CONFIG")
+    except FieldError as error:
+        raise ValueError(str(error)) from None
+    for job, addresses in config["cluster"].items():
+        for index, address in enumerate(addresses):
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"TF_CONFIG.cluster.{job}[{index}]: expected 'host:port', got {address!r}")
+    task = config["task"]
+    if task["type"] not in config["cluster"]:
+        raise ValueError(
+            f"TF_CONFIG.task.type: {task['type']!r} is not a job of the cluster {list(config['cluster'])}"
+        )
+    if task["index"] >= len(config["cluster"][task["type"]]):
+        raise ValueError(
+            f"TF_CONFIG.task.index: {task['index']} is past the {len(config['cluster'][task['type']])} "
+            f"addresses of job {task['type']!r}"
+        )
+    return config
+
+
+def _parser() -> Parser:
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[0])
+    parser.add_argument("--workload", choices=WORKLOAD_NAMES, default="basic")
     parser.add_argument("--global-batch", type=int, default=2048)
     parser.add_argument("--steps", type=int, default=200)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+@command(PROG)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line (module docstring); the exit code."""
     args = _parser().parse_args(argv)
-    if args.global_batch <= 0 or args.steps <= 0:
-        sys.stderr.write(
-            f"error: --global-batch and --steps must be > 0 (got {args.global_batch}, {args.steps})\n"
-        )
-        return 2
+    check_int("global_batch", args.global_batch, low=1)
+    check_int("steps", args.steps, low=1)
+    if "TF_CONFIG" in os.environ:
+        check_tf_config(os.environ["TF_CONFIG"])
+    from reference.runtime import import_tensorflow
+
+    tf = import_tensorflow()
     import numpy as np
-    import tensorflow as tf
 
     from benchmarks.distributed.harness import DISTRIBUTED_UPDATE_RTOL
     from benchmarks.distributed.step import (
@@ -58,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         strategy = tf.distribute.MirroredStrategy()
     case = Case(args.workload, args.global_batch)
+    if args.global_batch % strategy.num_replicas_in_sync:
+        raise ValueError(
+            f"Argument `global_batch` must be divisible by the {strategy.num_replicas_in_sync} replicas. "
+            f"Received: global_batch={args.global_batch}"
+        )
     model, optimizer = build_replicated(case, strategy)
     step = make_distributed_step(case, strategy, model, optimizer)
     x, y = distribute_batch(case, strategy)

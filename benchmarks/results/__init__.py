@@ -3,6 +3,7 @@
 | module | what it holds |
 |---|---|
 | ``schema`` | the result file's format: written (``annotate``) and read (``load_results``, ``CaseResult``) |
+| ``fields`` | typed fields of a decoded JSON document, checked with their paths (the schema's declarations) |
 | ``cases`` | the mode ladder, case ids (built and parsed), batch labels, cross-run keys |
 | ``analysis`` | speedups with bootstrap intervals, scaling efficiency, findings |
 | ``figures`` | the report's matplotlib figures |
@@ -12,7 +13,8 @@
 | ``gate`` | ``tfbench-gate``: the regression gate |
 | ``compare`` | ``tfbench-compare``: several runs side by side |
 | ``ab`` | ``tfbench-ab``: environments compared by interleaved rounds (``ab_environments``, ``ab_workers``, ``ab_run``, ``ab_statistics``, ``ab_compare``, ``ab_report``) |
-| ``cli`` | the commands' exit codes and bad-input handling |
+| ``fields`` | typed fields of a JSON file, checked at load |
+| ``cli`` | the commands' exit codes, argument parser and bad-input handling (one line, exit 2) |
 
 Nothing is re-exported here: importing one module (the pytest plugins import ``schema`` at every
 session) does not pull in matplotlib, Jinja2 or SciPy. Import the module you need.

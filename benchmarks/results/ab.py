@@ -23,11 +23,9 @@ refused in B that A timed (the self-test: failed); 2 bad input, or a worker that
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import re
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -38,9 +36,9 @@ from benchmarks.results.ab_compare import compare, exit_code, self_test
 from benchmarks.results.ab_environments import Environment, parse_environments
 from benchmarks.results.ab_report import Outcome, document, format_markdown, format_text, render_html
 from benchmarks.results.ab_run import INTERLEAVINGS, LOGGER, run_interleaved
-from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION, command
-from reference.files import atomic_path
-from reference.reproduction import write_index
+from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION, Parser, command
+from reference.files import published_together
+from reference.reproduction.index import INDEX_NAME, render_index
 from reference.validation import check_float, check_int, fail
 
 __all__ = [
@@ -61,8 +59,8 @@ OUTPUT_RESERVE_S = 5.0
 _DEVICE = re.compile(r"(CPU|GPU):\d+")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _parser() -> Parser:
+    parser = Parser(
         prog="tfbench-ab",
         description=(
             "Compare environments (interpreters, TensorFlow versions, variables, source trees) by randomized "
@@ -224,27 +222,11 @@ def _check_arguments(args, environments: list[Environment]) -> None:
     check_int("--seed", args.seed, low=0)
     if not _DEVICE.fullmatch(args.device):
         fail("--device", "KIND:INDEX with KIND CPU or GPU", args.device)
-    inputs = {e.python.resolve() for e in environments}
-    for path in _outputs(args):
-        if path.resolve() in inputs:
-            fail(
-                "--out-dir" if path.parent == args.out_dir else "--markdown",
-                "a path that is not an interpreter",
-                str(path),
-            )
 
 
 def _outputs(args) -> list[Path]:
-    outputs = [args.out_dir / "ab.json", args.out_dir / "ab.html"]
+    outputs = [args.out_dir / "ab.json", args.out_dir / "ab.html", args.out_dir / INDEX_NAME]
     return outputs + ([args.markdown] if args.markdown is not None else [])
-
-
-def _publish(texts: dict[Path, str]) -> None:
-    """Write every file to a temporary file first, then rename them all: all of them or none."""
-    with contextlib.ExitStack() as stack:
-        for path, text in texts.items():
-            temporary = stack.enter_context(atomic_path(path))
-            temporary.write_text(text, encoding="utf-8")
 
 
 def _progress(enabled: bool) -> None:
@@ -253,10 +235,6 @@ def _progress(enabled: bool) -> None:
         handler.setFormatter(logging.Formatter("tfbench-ab: %(message)s"))
         LOGGER.addHandler(handler)
         LOGGER.setLevel(logging.INFO)
-
-
-def _terminate(signum, frame) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _outcome(args, measured, environments: list[Environment], started: float) -> tuple[Outcome, int]:
@@ -281,8 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check_arguments(args, environments)
     _progress(args.progress or sys.stderr.isatty())
     job = {"quick": args.quick, "device": args.device, "seed": args.seed, "burst_s": args.burst_ms / 1000}
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
+    # Every destination is registered (and refused if it is an interpreter or cannot be written) before
+    # any worker starts; nothing is published unless the whole run succeeds.
+    with published_together(inputs=[e.python for e in environments]) as outputs:
+        for path in _outputs(args):
+            outputs.file(path)
         measured = run_interleaved(
             environments,
             patterns=args.cases,
@@ -293,17 +274,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             timeout=args.timeout,
         )
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    outcome, code = _outcome(args, measured, environments, started)
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    texts = {
-        args.out_dir / "ab.json": json.dumps(document(outcome, settings=settings, exit_code=code), indent=2),
-        args.out_dir / "ab.html": render_html(outcome),
-    }
-    if args.markdown is not None:
-        texts[args.markdown] = format_markdown(outcome)
-    _publish(texts)
-    write_index(args.out_dir)
+        outcome, code = _outcome(args, measured, environments, started)
+        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        outputs.write_text(
+            args.out_dir / "ab.json",
+            json.dumps(document(outcome, settings=settings, exit_code=code), indent=2),
+        )
+        outputs.write_text(args.out_dir / "ab.html", render_html(outcome))
+        outputs.write_text(
+            args.out_dir / INDEX_NAME, render_index(args.out_dir, publishing=["ab.html", "ab.json"])
+        )
+        if args.markdown is not None:
+            outputs.write_text(args.markdown, format_markdown(outcome))
     sys.stdout.write(format_text(outcome))
     return code

@@ -1,26 +1,34 @@
-"""What the result-file commands share: their exit codes and how bad input ends them.
+"""What the commands share: their exit codes, their argument parser, and how bad input ends them.
 
-``tfbench-report``, ``tfbench-gate``, ``tfbench-compare`` and ``tfbench-history`` exit with
+``tfbench-report``, ``tfbench-gate``, ``tfbench-compare``, ``tfbench-history``, ``tfrepro`` and
+``python -m benchmarks.distributed.run`` exit with
 
 | code | meaning |
 |---|---|
 | 0 | done (the gate: no regression) |
-| 1 | the gate found a regression |
-| 2 | bad input: a missing, empty or corrupt result file, another schema, a reference that names no run, an invalid argument, a file that cannot be read or written (argparse's usage errors exit 2 too) |
+| 1 | the gate found a regression; ``tfrepro --strict``: a claim is not reproduced |
+| 2 | bad input: a bad option or argument, a missing, empty or corrupt file, a field of the wrong type, another schema, a reference that names no run, an output that is an input, a file that cannot be read or written (read-only folder, full disk, a folder where a file goes, a file where a folder goes), or an interruption (SIGINT, SIGTERM) |
 
-``command(prog)`` wraps a command's ``main(argv) -> int``: ``ResultInputError`` and every other
-``ValueError`` (invalid arguments, named as ``Argument `x` ...``) and ``OSError`` end it with one line
-``<prog>: error: <message>`` on stderr (an ``OSError`` names its file) and exit 2, without a traceback.
-The commands write their files atomically, so bad input leaves no partial output.
+``command(prog)`` wraps a command's ``main(argv) -> int``: every ``ValueError`` (invalid arguments,
+named as ``Argument `x` ...``; ``ResultInputError``; ``reference.files.SameFileError``), ``OSError``
+and ``KeyboardInterrupt`` (SIGINT, and SIGTERM while the command runs) end it with one line
+``<prog>: error: <message>`` on stderr (an ``OSError`` names its file) and exit 2, without a
+traceback. ``Parser`` is ``argparse``'s parser with its errors on that one line too. The commands
+publish their files all or nothing (``reference.files.published_together``), so a command that
+ends this way leaves every previous output as it was.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_REGRESSION", "command", "error_line"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_REGRESSION", "Parser", "UsageError", "command", "error_line"]
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1
@@ -29,13 +37,30 @@ EXIT_BAD_INPUT = 2
 Main = Callable[[Sequence[str] | None], int]
 
 
-def error_line(error: ValueError | OSError) -> str:
+class UsageError(ValueError):
+    """A bad command line (unknown option, a value that is not a number, ...); the message is one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose errors raise ``UsageError`` (one line, exit 2 under ``command``)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def error_line(error: BaseException) -> str:
     """The error as one line: ``path: reason`` for an ``OSError`` with a file name, else its message."""
-    if isinstance(error, OSError) and error.filename is not None:
+    if isinstance(error, KeyboardInterrupt):
+        text = f"interrupted by {error.args[0] if error.args else 'SIGINT'}"
+    elif isinstance(error, OSError) and error.filename is not None:
         text = f"{error.filename}: {error.strerror or error}"
     else:
         text = str(error)
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _terminated(signum, frame) -> NoReturn:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def command(prog: str) -> Callable[[Main], Main]:
@@ -44,11 +69,16 @@ def command(prog: str) -> Callable[[Main], Main]:
     def decorate(main: Main) -> Main:
         @functools.wraps(main)
         def run(argv: Sequence[str] | None = None) -> int:
+            in_main_thread = threading.current_thread() is threading.main_thread()
+            previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
             try:
                 return main(argv)
-            except (ValueError, OSError) as error:
+            except (ValueError, OSError, KeyboardInterrupt) as error:
                 sys.stderr.write(f"{prog}: error: {error_line(error)}\n")
                 return EXIT_BAD_INPUT
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
 
         return run
 

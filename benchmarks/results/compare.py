@@ -12,13 +12,14 @@ case (workload, batch size, mode, device, strategy) the report shows each run's 
 with the percentile-bootstrap interval of ``benchmarks.results.analysis.bootstrap_speedup``; then each
 device's calibration peak, and the environments side by side with differing rows highlighted.
 The page is self-contained (figures embedded, no URL) and Jinja2 escapes every string from the
-files. Bad input (missing, empty, corrupt, other schema, no benchmark shared with the first run)
-prints one line and exits with 2 (``benchmarks.results.cli``) without writing anything.
+files. Bad input (missing, empty, corrupt, other schema, no benchmark shared with the first run, an
+output that is one of the runs, an output that cannot be written) prints one line and exits with 2
+(``benchmarks.results.cli``) without writing anything. The page and the folder's ``index.html``
+are published together (``reference.files``): both new, or both as they were.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,13 +30,13 @@ from matplotlib.figure import Figure
 
 from benchmarks.results.analysis import Speedup, bootstrap_speedup
 from benchmarks.results.cases import batch_label, mode_rank, parse_case_id
-from benchmarks.results.cli import EXIT_OK, command
+from benchmarks.results.cli import EXIT_OK, Parser, command
 from benchmarks.results.figures import DPI, PANEL_HEIGHT, to_data_uri
 from benchmarks.results.history import HISTORY_DIR, Benchmark, Run, load_run
 from benchmarks.results.report import environment_rows, templates
 from benchmarks.results.schema import CaseResult, ResultInputError
-from reference.files import write_text_atomic
-from reference.reproduction import write_index
+from reference.files import published_together
+from reference.reproduction.index import INDEX_NAME, render_index
 
 __all__ = [
     "CaseRow",
@@ -289,11 +290,13 @@ def write_compare(
     labels: list[str] | None = None,
     history_dir: str | Path = HISTORY_DIR,
 ) -> Path:
-    """Load the runs ``references`` name, write the comparison page to ``output`` atomically.
+    """Load the runs ``references`` name; publish the comparison page ``output`` and its folder's index.
 
     Raises:
         ValueError: fewer than two references, or ``labels`` of another length.
         ResultInputError: a reference names no valid result file, or the runs share no benchmark.
+        SameFileError: ``output`` or the index is one of the runs' files.
+        OSError: an output cannot be written (named in the error).
     """
     if len(references) < 2:
         raise ValueError(
@@ -305,17 +308,20 @@ def write_compare(
         )
     runs = [load_run(reference, history_dir) for reference in references]
     _check_comparable(runs)
-    written = write_text_atomic(output, render_compare(runs, labels or default_labels(runs)))
-    write_index(written.parent)
-    return written
+    output = Path(output)
+    index = output.parent / INDEX_NAME
+    with published_together(inputs=[run.path for run in runs]) as outputs:
+        outputs.file(output)
+        outputs.file(index)
+        outputs.write_text(output, render_compare(runs, labels or default_labels(runs)))
+        outputs.write_text(index, render_index(output.parent, publishing=[output.name]))
+    return output
 
 
 @command("tfbench-compare")
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line (``tfbench-compare``): the page's path on stdout; exit 2 on bad input."""
-    parser = argparse.ArgumentParser(
-        prog="tfbench-compare", description="Compare benchmark runs side by side."
-    )
+    parser = Parser(prog="tfbench-compare", description="Compare benchmark runs side by side.")
     parser.add_argument(
         "references", nargs="+", help="result files or history references; the first is the reference"
     )

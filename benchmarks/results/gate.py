@@ -11,12 +11,13 @@ earlier runs) and significant at ``alpha``.
 
 ``BASELINE``/``CURRENT`` are result files or history references (``last``, ``last:main``, a
 saved name: ``benchmarks.results.history``). Exit status (``benchmarks.results.cli``): 0 no
-regression, 1 at least one regression, 2 bad input (one line on stderr, no output file).
+regression, 1 at least one regression, 2 bad input (one line on stderr, no output file). The
+Markdown and JSON files are published together (``reference.files``): both new or both as before;
+neither may be a file the gate reads (the two runs, the earlier runs of the noise floor).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION, command
+from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION, Parser, command
 from benchmarks.results.gate_statistics import (
     IMPROVEMENT,
     INSUFFICIENT,
@@ -44,7 +45,8 @@ from benchmarks.results.gate_statistics import (
 )
 from benchmarks.results.history import HISTORY_DIR, Run, load_run, runs_up_to
 from benchmarks.results.schema import ResultInputError
-from reference.files import write_text_atomic
+from reference.files import Outputs, published_together
+from reference.validation import check_float, check_int
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -101,21 +103,23 @@ class GateResult:
         }
 
 
-def check_gate_arguments(metrics: tuple[str, ...], threshold: float, alpha: float) -> None:
-    """Validate the gate's arguments.
+def check_gate_arguments(
+    metrics: tuple[str, ...], threshold: float, alpha: float, noise_runs: int = DEFAULT_NOISE_RUNS
+) -> None:
+    """Validate the gate's arguments (``reference.validation``: NaN and infinities refused).
 
     Raises:
-        ValueError: an unknown or no metric, ``threshold`` not in (0, 1), ``alpha`` not in (0, 0.5).
+        ValueError: an unknown or no metric, ``threshold`` not in (0, 1), ``alpha`` not in (0, 0.5),
+            ``noise_runs`` not an integer >= 0.
     """
     unknown = [m for m in metrics if m not in METRICS]
     if not metrics or unknown:
         raise ValueError(
             f"Argument `metrics` must be a non-empty subset of {list(METRICS)}. Received: metrics={list(metrics)}"
         )
-    if not 0 < threshold < 1:
-        raise ValueError(f"Argument `threshold` must be in (0, 1). Received: threshold={threshold!r}")
-    if not 0 < alpha < 0.5:
-        raise ValueError(f"Argument `alpha` must be in (0, 0.5). Received: alpha={alpha!r}")
+    check_float("threshold", threshold, low=0, high=1, low_open=True, high_open=True)
+    check_float("alpha", alpha, low=0, high=0.5, low_open=True, high_open=True)
+    check_int("noise_runs", noise_runs, low=0)
 
 
 def parse_metrics(text: str) -> tuple[str, ...]:
@@ -345,16 +349,26 @@ def format_markdown(result: GateResult) -> str:
     return "\n".join([*lines, "", *(f"- {_markdown_cell(line)}" for line in _footer(result))]) + "\n"
 
 
-def write_outputs(result: GateResult, *, markdown: Path | None = None, json_path: Path | None = None) -> None:
-    """Write the Markdown and JSON forms of ``result`` (each atomically) where asked."""
-    if markdown is not None:
-        write_text_atomic(markdown, format_markdown(result))
-    if json_path is not None:
-        write_text_atomic(json_path, json.dumps(result.as_dict(), indent=2))
+def write_outputs(
+    outputs: Outputs,
+    result: GateResult,
+    *,
+    text: Path | None = None,
+    markdown: Path | None = None,
+    json_path: Path | None = None,
+) -> None:
+    """Stage the plain-text, Markdown and JSON forms of ``result`` where asked, in ``outputs``."""
+    for path, render in (
+        (text, format_text),
+        (markdown, format_markdown),
+        (json_path, lambda r: json.dumps(r.as_dict(), indent=2)),
+    ):
+        if path is not None:
+            outputs.write_text(path, render(result))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _parser() -> Parser:
+    parser = Parser(
         prog="tfbench-gate",
         description="Compare a benchmark run with a baseline; exit 0 pass, 1 regression, 2 bad input.",
     )
@@ -384,15 +398,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line (``tfbench-gate``): the table on stdout, the exit status as in the module docstring."""
     args = _parser().parse_args(argv)
     metrics = parse_metrics(args.metric)
-    check_gate_arguments(metrics, args.threshold, args.alpha)
-    if args.noise_runs < 0:
-        raise ValueError(f"Argument `--noise-runs` must be >= 0. Received: {args.noise_runs}")
+    check_gate_arguments(metrics, args.threshold, args.alpha, args.noise_runs)
     baseline = load_run(args.baseline, args.history_dir)
     current = load_run(args.current, args.history_dir)
     history = runs_up_to(baseline.path, args.history_dir, args.noise_runs, exclude=current.path)
-    result = gate(
-        baseline, current, metrics=metrics, threshold=args.threshold, alpha=args.alpha, history=history
-    )
-    write_outputs(result, markdown=args.markdown, json_path=args.json)
+    read = [baseline.path, current.path, *(run.path for run in history)]
+    with published_together(inputs=read) as outputs:
+        for path in (args.markdown, args.json):
+            if path is not None:
+                outputs.file(path)  # refused now, before the statistics, if it cannot be written
+        result = gate(
+            baseline, current, metrics=metrics, threshold=args.threshold, alpha=args.alpha, history=history
+        )
+        write_outputs(outputs, result, markdown=args.markdown, json_path=args.json)
     sys.stdout.write(format_text(result))
     return result.exit_code

@@ -17,13 +17,15 @@ A reference ``REF[~N]`` names one result file (``~N``: the N-th older match, ``~
     tfbench-history resolve last:main         # prints the path
     tfbench-history prune --keep 20
 
-Every file read here is validated (``load_run``): missing, empty, corrupt, another schema
-(``tfbench.schema`` absent or not 1) or duplicate benchmark keys raise ``ResultInputError``.
+Every file read here is validated (``load_run``): missing, empty, corrupt, a field of the wrong type,
+another schema (``tfbench.schema`` absent or not 1) or duplicate benchmark keys raise
+``ResultInputError``. ``save`` publishes one file, ``prune`` removes its files all together or not
+at all (``reference.files``); a history folder that is a file is refused.
 """
 
 from __future__ import annotations
 
-import argparse
+import errno
 import json
 import re
 import sys
@@ -33,9 +35,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.results.cases import benchmark_key
-from benchmarks.results.cli import EXIT_OK, command
+from benchmarks.results.cli import EXIT_OK, Parser, command
 from benchmarks.results.schema import SCHEMA_VERSION, CaseResult, ResultInputError, RunResults, load_results
-from reference.files import write_text_atomic
+from reference.files import published_together
+from reference.validation import check_int, check_path
 
 __all__ = [
     "HISTORY_DIR",
@@ -125,9 +128,6 @@ def read_run(path: str | Path) -> Run:
     """
     path = Path(path)
     results = load_results(path)
-    for section in ("machine_info", "commit_info", "meta"):
-        if not isinstance(getattr(results, section), dict):
-            raise ResultInputError(f"{path}: '{section.replace('meta', 'tfbench')}' is not a JSON object")
     schema = results.meta.get("schema")
     if schema != SCHEMA_VERSION:
         raise ResultInputError(
@@ -143,14 +143,32 @@ def read_run(path: str | Path) -> Run:
 
 
 def saved_runs(history_dir: str | Path = HISTORY_DIR) -> list[SavedRun]:
-    """The history folder's runs, newest first (files not named like a saved run are ignored)."""
-    folder = Path(history_dir)
+    """The history folder's runs, newest first (files not named like a saved run are ignored).
+
+    Raises:
+        ValueError: ``history_dir`` is a file.
+    """
+    folder = _history_folder(history_dir)
     found = []
     for path in folder.glob("*.json") if folder.is_dir() else ():
         parsed = _FILE.fullmatch(path.name)
         if parsed:
             found.append(SavedRun(path, parsed["stamp"], parsed["commit"], parsed["branch"], parsed["name"]))
     return sorted(found, key=lambda r: (r.stamp, r.path.name), reverse=True)
+
+
+def _history_folder(history_dir: str | Path) -> Path:
+    """``history_dir`` as a ``Path``: a folder, or a path where one can be created.
+
+    Raises:
+        ValueError: ``history_dir`` is a file.
+        NotADirectoryError: a parent of ``history_dir`` is a file (named).
+    """
+    folder = check_path("history_dir", history_dir, kind="dir")
+    blocking = next((p for p in folder.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(blocking))
+    return folder
 
 
 def _slug(text: str, empty: str) -> str:
@@ -180,6 +198,8 @@ def resolve(reference: str, history_dir: str | Path = HISTORY_DIR) -> Path:
     """
     if Path(reference).is_file():
         return Path(reference)
+    if reference and Path(reference).is_dir():
+        raise ResultInputError(f"{reference}: is a folder, not a result file")
     if _looks_like_path(reference) and not reference.startswith("last:"):
         raise ResultInputError(f"{reference}: no such file")
     parsed = _REFERENCE.fullmatch(reference)
@@ -286,26 +306,29 @@ def save_run(source: str | Path, *, name: str | None = None, history_dir: str | 
     if name is not None:
         check_name(name)
     run = read_run(source)
-    text = run.path.read_text(encoding="utf-8")
-    target = Path(history_dir) / _history_file_name(run.results, name)
-    if target.exists():
-        if target.read_text(encoding="utf-8") == text:
+    data = run.path.read_bytes()
+    target = _history_folder(history_dir) / _history_file_name(run.results, name)
+    if target.is_file():
+        if target.read_bytes() == data:
             return target
         raise ResultInputError(f"{target}: a different run is already saved under this file name")
-    return write_text_atomic(target, text)
+    with published_together(inputs=[source]) as outputs:
+        outputs.write_bytes(target, data)
+    return target
 
 
 def prune(keep: int, history_dir: str | Path = HISTORY_DIR) -> list[Path]:
-    """Delete all but the ``keep`` newest saved runs; return the deleted paths.
+    """Delete all but the ``keep`` newest saved runs, all together or none; return the deleted paths.
 
     Raises:
-        ValueError: ``keep`` < 1.
+        ValueError: ``keep`` is not an integer >= 1.
+        OSError: a file cannot be deleted (none is, then).
     """
-    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-        raise ValueError(f"Argument `keep` must be an integer >= 1. Received: keep={keep!r}")
+    check_int("keep", keep, low=1)
     removed = [run.path for run in saved_runs(history_dir)[keep:]]
-    for path in removed:
-        path.unlink()
+    with published_together() as outputs:
+        for path in removed:
+            outputs.remove(path)
     return removed
 
 
@@ -331,8 +354,8 @@ def _listing(history_dir: Path) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tfbench-history", description="Saved benchmark runs.")
+def _parser() -> Parser:
+    parser = Parser(prog="tfbench-history", description="Saved benchmark runs.")
     parser.add_argument("--history-dir", type=Path, default=HISTORY_DIR, help="default: reports/history")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the saved runs, newest first")

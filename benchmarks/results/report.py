@@ -2,14 +2,15 @@
 
     tfbench-report reports/benchmarks.json -o reports/benchmarks.html
 
-A missing, empty or corrupt input prints one line naming the problem and exits with 2
-(``benchmarks.results.cli``); the output is written atomically, so a failed run leaves no partial
-HTML. Jinja2 autoescapes every string that reaches the page.
+A missing, empty or corrupt input, a field of the wrong type, an output that is the input (say
+``tfbench-report run.html``, whose default output is the input itself) or an output that cannot be
+written prints one line naming the problem and exits with 2 (``benchmarks.results.cli``); the page
+is published whole or not at all (``reference.files``), so a failed run leaves the previous page
+byte-identical. Jinja2 autoescapes every string that reaches the page.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,10 +19,10 @@ import jinja2
 from benchmarks.results import figures
 from benchmarks.results.analysis import Speedup, findings, scaling, speedups
 from benchmarks.results.cases import batch_label, mode_rank
-from benchmarks.results.cli import EXIT_OK, command
+from benchmarks.results.cli import EXIT_OK, Parser, command
 from benchmarks.results.schema import CaseResult, RunResults, load_results
 from reference.environment import describe_environment
-from reference.files import write_text_atomic
+from reference.files import published_together
 
 __all__ = ["environment_rows", "main", "render_report", "templates", "write_report"]
 
@@ -162,21 +163,24 @@ def render_report(results: RunResults) -> str:
 
 
 def write_report(json_path: str | Path, html_path: str | Path) -> Path:
-    """Read ``json_path``, write the report to ``html_path`` atomically; return ``html_path``.
+    """Read ``json_path``, publish the report as ``html_path`` (whole or not at all); return ``html_path``.
 
     Raises:
         ResultInputError: the input is missing, empty, corrupt or not a result of this suite.
+        SameFileError: ``html_path`` is ``json_path`` (also through a link).
+        OSError: ``html_path`` cannot be written (named in the error).
     """
     results = load_results(json_path)
-    return write_text_atomic(html_path, render_report(results))
+    with published_together(inputs=[json_path]) as outputs:
+        outputs.file(html_path)
+        outputs.write_text(html_path, render_report(results))
+    return Path(html_path)
 
 
 @command("tfbench-report")
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``tfbench-report RESULT.json [-o REPORT.html]``; exit 2 on bad input."""
-    parser = argparse.ArgumentParser(
-        prog="tfbench-report", description="Render a benchmark result JSON as HTML."
-    )
+    parser = Parser(prog="tfbench-report", description="Render a benchmark result JSON as HTML.")
     parser.add_argument("json", type=Path, help="pytest-benchmark JSON written by `pytest --benchmark-only`")
     parser.add_argument(
         "-o", "--output", type=Path, default=None, help="HTML path (default: JSON path with .html)"

@@ -30,6 +30,12 @@ thread pools, GPUs, git commit).
 
 Derived numbers (steps/s = 1 / median, samples/s, FLOP/s, efficiency = FLOP/s / peak, speedups)
 are computed by the readers from these fields, never stored twice.
+
+Reading validates every field a tool reads, type included (``RESULT_FILE``, ``CASE``;
+``benchmarks.results.fields``): a value of the wrong type is refused naming the file and the field,
+``run.json: benchmarks[3].extra_info.batch_size: expected an integer >= 1 or null, got 'big'``,
+never turned into a plausible number or a silently dropped row. Entries of ``benchmarks`` without
+``extra_info.schema`` are another plugin's and are not read beyond being objects.
 """
 
 from __future__ import annotations
@@ -40,8 +46,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.results.fields import Field, FieldError, check
+
 __all__ = [
-    "REQUIRED_INFO",
+    "CASE",
+    "KINDS",
+    "RESULT_FILE",
     "SCHEMA_VERSION",
     "CaseResult",
     "ResultInputError",
@@ -54,7 +64,118 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-REQUIRED_INFO = ("case", "kind", "workload", "mode", "device", "steps_per_round", "flops_per_step")
+KINDS = ("training_step", "distributed_step", "calibration")
+
+
+def _number(*, low: float = 0.0, low_open: bool = False, nullable: bool = False, required: bool = False):
+    return Field("number", low=low, low_open=low_open, nullable=nullable, required=required)
+
+
+def _integer(*, low: int = 1, nullable: bool = False, required: bool = False):
+    return Field("integer", low=low, nullable=nullable, required=required)
+
+
+def _string(*, required: bool = False, nullable: bool = False):
+    return Field("string", required=required, nullable=nullable)
+
+
+# One case of ours: ``benchmarks[i]`` whose ``extra_info.schema`` is set. Every field a tool reads.
+CASE = Field(
+    "object",
+    fields={
+        "extra_info": Field(
+            "object",
+            required=True,
+            fields={
+                "schema": Field("integer", required=True, choices=(SCHEMA_VERSION,)),
+                "case": _string(required=True),
+                "kind": Field("string", required=True, choices=KINDS),
+                "workload": _string(required=True),
+                "mode": _string(required=True),
+                "device": _string(required=True),
+                "device_label": _string(),
+                "batch_size": _integer(nullable=True),
+                "steps_per_round": _integer(required=True),
+                "flops_per_step": _number(required=True),
+                "trace_s": _number(nullable=True),
+                "first_call_s": _number(nullable=True),
+                "calibration_peak_flops": _number(low_open=True, nullable=True),
+                "jit_compile": Field("boolean", nullable=True),
+                "check": Field(
+                    "object",
+                    nullable=True,
+                    fields={
+                        "loss_rel_err": _number(nullable=True),
+                        "update_rel_err": _number(nullable=True),
+                    },
+                ),
+                "strategy": _string(),
+                "replicas": _integer(),
+                "pass": _integer(low=0),
+                "passes": _integer(),
+                "matmul_n": _integer(nullable=True),
+            },
+        ),
+        "stats": Field(
+            "object",
+            required=True,
+            fields={
+                "data": Field("list", required=True, non_empty=True, items=_number(low_open=True)),
+            },
+        ),
+    },
+)
+# The whole file; ``benchmarks[i]`` of ours are checked against ``CASE`` as well.
+RESULT_FILE = Field(
+    "object",
+    fields={
+        "benchmarks": Field(
+            "list",
+            required=True,
+            items=Field("object", fields={"extra_info": Field("object", nullable=True)}),
+        ),
+        "machine_info": Field(
+            "object",
+            nullable=True,
+            fields={
+                "node": _string(nullable=True),
+                "environment": Field("object", nullable=True),
+                "cpu": Field("object", nullable=True, fields={"brand_raw": _string(nullable=True)}),
+            },
+        ),
+        "commit_info": Field(
+            "object",
+            nullable=True,
+            fields={
+                "id": _string(nullable=True),
+                "dirty": Field("boolean", nullable=True),
+                "branch": _string(nullable=True),
+            },
+        ),
+        "datetime": _string(nullable=True),
+        "tfbench": Field(
+            "object",
+            nullable=True,
+            fields={
+                "schema": Field("integer", required=True),
+                "settings": Field("object", nullable=True, fields={"name": _string(nullable=True)}),
+                "duration_s": _number(nullable=True),
+                "calibration": Field(
+                    "object",
+                    nullable=True,
+                    values=Field(
+                        "object",
+                        fields={
+                            "peak_flops": _number(low_open=True, required=True),
+                            "case": _string(required=True),
+                            "matmul_n": _integer(nullable=True),
+                        },
+                    ),
+                ),
+            },
+        ),
+    },
+)
 
 
 class ResultInputError(ValueError):
@@ -181,36 +302,36 @@ class RunResults:
         return list(dict.fromkeys(c.workload for c in self.training))
 
 
-def _case(entry: dict, index: int) -> CaseResult:
+def _case(entry: dict) -> CaseResult:
+    """A validated entry (``CASE``) as a ``CaseResult``."""
     info = entry["extra_info"]
-    missing = [k for k in REQUIRED_INFO if k not in info]
-    if missing:
-        raise ResultInputError(f"benchmark #{index} lacks extra_info keys {missing}")
-    data = entry.get("stats", {}).get("data")
-    if not isinstance(data, list) or not data:
-        raise ResultInputError(f"benchmark #{index} ({info['case']}) has no raw samples in stats.data")
-    samples = np.asarray(data, dtype=float)
-    if not np.all(np.isfinite(samples)) or np.any(samples <= 0):
-        raise ResultInputError(f"benchmark #{index} ({info['case']}) has non-positive or non-finite samples")
     return CaseResult(
-        case=str(info["case"]),
-        kind=str(info["kind"]),
-        workload=str(info["workload"]),
-        mode=str(info["mode"]),
+        case=info["case"],
+        kind=info["kind"],
+        workload=info["workload"],
+        mode=info["mode"],
         batch_size=info.get("batch_size"),
-        device=str(info["device"]),
-        device_label=str(info.get("device_label", info["device"])),
-        steps_per_round=int(info["steps_per_round"]),
-        samples=samples,
+        device=info["device"],
+        device_label=info.get("device_label", info["device"]),
+        steps_per_round=info["steps_per_round"],
+        samples=np.asarray(entry["stats"]["data"], dtype=float),
         flops_per_step=float(info["flops_per_step"]),
         trace_s=info.get("trace_s"),
         first_call_s=info.get("first_call_s"),
         peak_flops=info.get("calibration_peak_flops"),
         jit_compile=info.get("jit_compile"),
         check=info.get("check"),
-        strategy=str(info.get("strategy", "none")),
-        replicas=int(info.get("replicas", 1)),
+        strategy=info.get("strategy", "none"),
+        replicas=info.get("replicas", 1),
     )
+
+
+def _check_case(entry: dict, index: int) -> None:
+    try:
+        check(entry, CASE, f"benchmarks[{index}]")
+    except FieldError as error:
+        case = (entry.get("extra_info") or {}).get("case")
+        raise ResultInputError(f"{error} (case {case})" if isinstance(case, str) else str(error)) from None
 
 
 def pooled_passes(entries: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
@@ -254,32 +375,27 @@ def pooled_passes(entries: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
 
 
 def parse_results(document: object) -> RunResults:
-    """Validate a decoded result JSON and build ``RunResults``.
+    """Validate a decoded result JSON, field by field (``RESULT_FILE``, ``CASE``), and build ``RunResults``.
 
     Raises:
-        ResultInputError: not a pytest-benchmark result, or no case of ours with samples.
+        ResultInputError: a field missing or of the wrong type (named by its path), the same pass
+            of a case twice, or no case of ours.
     """
-    if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
-        raise ResultInputError("not a pytest-benchmark result: no 'benchmarks' list at the top level")
-    ours = [
-        (i, b)
-        for i, b in enumerate(document["benchmarks"])
-        if isinstance(b, dict) and isinstance(b.get("extra_info"), dict) and b["extra_info"].get("schema")
-    ]
+    try:
+        check(document, RESULT_FILE)
+    except FieldError as error:
+        raise ResultInputError(str(error)) from None
+    ours = [(i, b) for i, b in enumerate(document["benchmarks"]) if (b.get("extra_info") or {}).get("schema")]
     if not ours:
         raise ResultInputError("contains no tfbench benchmark case (no extra_info with a 'schema' key)")
-    try:
-        cases = [_case(b, i) for i, b in pooled_passes(ours)]
-    except (TypeError, ValueError, KeyError) as error:
-        if isinstance(error, ResultInputError):
-            raise
-        raise ResultInputError(f"malformed benchmark entry: {error}") from error
+    for index, entry in ours:
+        _check_case(entry, index)
     return RunResults(
         machine_info=document.get("machine_info") or {},
         commit_info=document.get("commit_info") or {},
-        datetime=str(document.get("datetime", "")),
+        datetime=document.get("datetime") or "",
         meta=document.get("tfbench") or {},
-        cases=cases,
+        cases=[_case(entry) for _, entry in pooled_passes(ours)],
     )
 
 
@@ -287,19 +403,28 @@ def load_results(path: str | Path) -> RunResults:
     """Read and validate a result file.
 
     Raises:
-        ResultInputError: missing, empty, not JSON, or not a result of this suite.
+        ResultInputError: missing, a folder, empty, not UTF-8, not JSON, nested too deeply, or not a
+            valid result of this suite (``parse_results``); the message starts with the path.
+        OSError: the file cannot be read.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ResultInputError(f"{path}: is a folder, not a result file")
     if not path.is_file():
         raise ResultInputError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ResultInputError(f"{path}: not UTF-8 text (byte {error.start})") from None
     if not text.strip():
         raise ResultInputError(f"{path}: file is empty")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ResultInputError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from error
+        raise ResultInputError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:
+        raise ResultInputError(f"{path}: not a result file (JSON nested too deeply)") from None
     try:
         return parse_results(document)
     except ResultInputError as error:
-        raise ResultInputError(f"{path}: {error}") from error
+        raise ResultInputError(f"{path}: {error}") from None

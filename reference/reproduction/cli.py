@@ -4,28 +4,32 @@
                                      [--quiet] [--strict] [--list-sections]
 
 Writes ``<out-dir>/reproduction.html``, ``reproduction.json``, ``reproduction/*.png`` and
-``index.html``. Exit codes: 0 done (even when claims are not reproduced: the ledger is the
-output), 1 with ``--strict`` when some claim is not reproduced, 2 bad options or an output
-folder that cannot be written (one line on stderr, nothing written). Options are checked before
-TensorFlow is imported.
+``index.html``, published together (``reference.files``): a reader sees the previous report or
+the new one. Exit codes (``benchmarks.results.cli``, the same as the benchmark commands): 0 done
+(even when claims are not reproduced: the ledger is the output), 1 with ``--strict`` when some
+claim is not reproduced, 2 a bad option, an output folder that cannot be written (checked before
+TensorFlow starts), a write that fails (full disk), or an interruption (SIGINT, SIGTERM): one line
+``tfrepro: error: ...`` on stderr, the previous report byte-identical. The demos' own files go to a
+scratch folder inside the staging folder, removed with it.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from reference.reproduction.files import make_staging
+from benchmarks.results import cli as _commands
+from reference.files import Outputs, published_together
+from reference.reproduction.report import plan_report, write_report
 from reference.reproduction.scale import SCALES, SECTION_NAMES, SECTION_TITLES
+from reference.validation import check_path
 
 __all__ = ["EXIT_NOT_REPRODUCED", "EXIT_OK", "EXIT_USAGE", "UsageError", "main", "parse_sections"]
 
-EXIT_OK = 0
-EXIT_NOT_REPRODUCED = 1
-EXIT_USAGE = 2
+EXIT_OK = _commands.EXIT_OK
+EXIT_NOT_REPRODUCED = _commands.EXIT_REGRESSION
+EXIT_USAGE = _commands.EXIT_BAD_INPUT
 
 
 class UsageError(ValueError):
@@ -49,8 +53,8 @@ def parse_sections(text: str | None) -> list[str]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m reference.reproduction",
+    parser = _commands.Parser(
+        prog="tfrepro",
         description="Run every demonstration of the document at its own scale and write the reproduction report.",
     )
     parser.add_argument(
@@ -66,6 +70,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@_commands.command("tfrepro")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns its exit code."""
     args = _build_parser().parse_args(argv)
@@ -73,37 +78,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in SECTION_NAMES:
             print(f"{name}\t{SECTION_TITLES[name][0]} ({SECTION_TITLES[name][1]})")
         return EXIT_OK
-    try:
-        sections = parse_sections(args.sections)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        staging = make_staging(args.out_dir)
-    except OSError as error:
-        print(
-            f"error: cannot write the output directory {args.out_dir!r}: {error.strerror or error}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    try:
-        return _run(sections, args, staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    sections = parse_sections(args.sections)
+    out = check_path("out_dir", args.out_dir, kind="dir")
+    with published_together() as outputs:
+        paths = plan_report(outputs, out)  # a destination that cannot be written: refused before TensorFlow
+        summary, not_reproduced = _run(sections, args, outputs, paths)
+    print(summary)
+    return EXIT_NOT_REPRODUCED if args.strict and not_reproduced else EXIT_OK
 
 
-def _run(sections: list[str], args: argparse.Namespace, staging) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def _run(
+    sections: list[str], args: argparse.Namespace, outputs: Outputs, paths: dict[str, Path]
+) -> tuple[str, int]:
+    """Run the sections and stage the report in ``outputs`` at ``paths`` (``plan_report``); returns
+    the summary line and the count of claims not reproduced."""
+    from reference.runtime import import_tensorflow
+
+    import_tensorflow()
     from reference.reproduction.ledger import NOT_REPRODUCED
     from reference.reproduction.progress import Progress
-    from reference.reproduction.report import write_report
     from reference.reproduction.runner import run_reproduction
 
     scale = SCALES["quick" if args.quick else "full"]
-    result = run_reproduction(sections, scale, staging / "work", progress=Progress(quiet=args.quiet))
-    paths = write_report(result, args.out_dir, staging)
+    workdir = outputs.scratch(paths["html"].parent) / "work"
+    result = run_reproduction(sections, scale, workdir, progress=Progress(quiet=args.quiet))
+    write_report(result, paths, outputs)
     counts = ", ".join(f"{count} {verdict}" for verdict, count in result.counts.items())
-    print(
-        f"{len(result.claims)} claims ({counts}), {len(result.defects)} defects, {result.seconds:.0f} s -> {paths['html']}"
+    summary = (
+        f"{len(result.claims)} claims ({counts}), {len(result.defects)} defects, "
+        f"{result.seconds:.0f} s -> {paths['html']}"
     )
-    return EXIT_NOT_REPRODUCED if args.strict and result.counts[NOT_REPRODUCED] else EXIT_OK
+    return summary, result.counts[NOT_REPRODUCED]

@@ -1,20 +1,23 @@
 """``reports/index.html``: links to the reports that exist in a reports folder.
 
-``write_index(reports_dir)`` is cheap (no TensorFlow) so that any command writing a report (the
-reproduction, the benchmark report, the comparison) can call it afterwards.
+``render_index(reports_dir, publishing=...)`` is cheap (no TensorFlow) so that any command writing
+a report (the reproduction, the benchmark report, the comparison) publishes the index together
+with its report (``reference.files.published_together``): ``publishing`` names the reports that
+are being published with it and count as present.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
 
-from reference.files import write_text_atomic
+from reference.files import published_together
 
-__all__ = ["DATA_FILES", "INDEX_NAME", "REPORTS", "write_index"]
+__all__ = ["DATA_FILES", "INDEX_NAME", "REPORTS", "render_index", "write_index"]
 
 INDEX_NAME = "index.html"
 # File name -> (title, what it answers); listed in this order when the file exists.
@@ -34,36 +37,44 @@ REPORTS: dict[str, tuple[str, str]] = {
 DATA_FILES = ("reproduction.json", "benchmarks.json", "ab.json")
 
 
-def write_index(reports_dir: str | os.PathLike) -> Path:
-    """Write ``reports_dir/index.html`` linking every report of ``REPORTS`` present there.
+def render_index(reports_dir: str | os.PathLike, *, publishing: Iterable[str] = ()) -> str:
+    """The index page of ``reports_dir``: every report of ``REPORTS`` present there or in ``publishing``."""
+    folder, publishing = Path(reports_dir), set(publishing)
+    now = datetime.now(timezone.utc)
 
-    Returns:
-        The path of the index.
+    def present(name: str) -> bool:
+        return name in publishing or (folder / name).is_file()
 
-    Raises:
-        OSError: ``reports_dir`` does not exist or cannot be written.
-    """
-    folder = Path(reports_dir)
+    def modified(name: str) -> str:
+        when = (
+            now
+            if name in publishing
+            else datetime.fromtimestamp((folder / name).stat().st_mtime, timezone.utc)
+        )
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+
     reports = [
-        {"file": name, "title": title, "purpose": purpose, "modified": _modified(folder / name)}
+        {"file": name, "title": title, "purpose": purpose, "modified": modified(name)}
         for name, (title, purpose) in REPORTS.items()
-        if (folder / name).is_file()
+        if present(name)
     ]
-    data = [name for name in DATA_FILES if (folder / name).is_file()]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("reference.reproduction", "templates"), autoescape=True
     )
-    page = environment.get_template("index.html.j2").render(
+    return environment.get_template("index.html.j2").render(
         reports=reports,
-        data=data,
-        missing=[
-            {"file": name, "title": title}
-            for name, (title, _) in REPORTS.items()
-            if not (folder / name).is_file()
-        ],
+        data=[name for name in DATA_FILES if present(name)],
+        missing=[{"file": name, "title": title} for name, (title, _) in REPORTS.items() if not present(name)],
     )
-    return write_text_atomic(folder / INDEX_NAME, page)
 
 
-def _modified(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def write_index(reports_dir: str | os.PathLike) -> Path:
+    """Publish ``reports_dir/index.html`` alone (``render_index``); returns its path.
+
+    Raises:
+        OSError: ``reports_dir`` cannot be written.
+    """
+    path = Path(reports_dir) / INDEX_NAME
+    with published_together() as outputs:
+        outputs.write_text(path, render_index(reports_dir))
+    return path

@@ -1,10 +1,13 @@
 """Write a reproduction run: PNG figures, ``reproduction.json``, a self-contained ``reproduction.html``.
 
-Everything is built in a staging folder inside the output folder, then moved into place: the
-figures folder is replaced as a whole (``os.replace`` of a renamed folder), the JSON and the HTML
-with ``os.replace``. An interrupted run leaves the previous report untouched and no partial file.
-The HTML embeds every figure as a base64 PNG and loads nothing from outside; Jinja2 autoescapes
-every string that reaches it.
+``plan_report`` registers the report's destinations in an ``Outputs`` (``reference.files``) before
+anything runs: the figures folder ``reproduction/`` (replaced as a whole), the JSON, the HTML and
+the folder's ``index.html``; an output that is a folder where a file goes (or the reverse), or a
+folder that cannot be written, is refused there, before TensorFlow starts. ``write_report`` stages
+every file; the caller's ``published_together`` block publishes them together, so an interrupted
+or failed run leaves the previous report byte-identical. The HTML embeds every figure as a base64
+PNG and loads nothing from outside; Jinja2 autoescapes every string that reaches it. No TensorFlow
+is imported here.
 """
 
 from __future__ import annotations
@@ -14,20 +17,21 @@ import io
 import json
 import math
 import os
-import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import numpy as np
 
-from reference.reproduction.files import STAGING_PREFIX
-from reference.reproduction.index import write_index
+from reference.files import Outputs
+from reference.reproduction.index import INDEX_NAME, render_index
 from reference.reproduction.ledger import AFTER_FIX, NOT_REPRODUCED, REPRODUCED
-from reference.reproduction.runner import RunResult
 from reference.reproduction.scale import SECTION_TITLES
 
-__all__ = ["DPI", "FIGURES_DIR", "HTML_NAME", "JSON_NAME", "plain", "write_report"]
+if TYPE_CHECKING:
+    from reference.reproduction.runner import RunResult
+
+__all__ = ["DPI", "FIGURES_DIR", "HTML_NAME", "JSON_NAME", "plain", "plan_report", "write_report"]
 
 FIGURES_DIR = "reproduction"
 HTML_NAME = "reproduction.html"
@@ -65,14 +69,13 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def _save_figures(result: RunResult, folder: Path) -> dict[str, str]:
-    """Save every figure as ``folder/<name>.png``; returns name -> data URI."""
-    folder.mkdir()
+def _save_figures(result: RunResult, outputs: Outputs, folder: Path) -> dict[str, str]:
+    """Stage every figure as ``folder/<name>.png``; returns name -> data URI."""
     uris = {}
     for section in result.sections:
         for name, figure in section.figures.items():
             data = _png(figure)
-            (folder / f"{name}.png").write_bytes(data)
+            outputs.write_bytes(folder / f"{name}.png", data)
             uris[name] = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     return uris
 
@@ -129,37 +132,30 @@ def _render_html(result: RunResult, figures: dict[str, str]) -> str:
     )
 
 
-def _replace_folder(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target``, replacing a previous one as a whole."""
-    old = None
-    if target.exists():
-        old = target.with_name(f"{STAGING_PREFIX}old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(new, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def plan_report(outputs: Outputs, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Register the report's destinations in ``outputs`` (module docstring); returns them by role:
+    ``html``, ``json``, ``figures`` (folder) and ``index``.
 
-
-def write_report(
-    result: RunResult, out_dir: str | os.PathLike, staging: str | os.PathLike
-) -> dict[str, Path]:
-    """Build the report in ``staging`` (a folder inside ``out_dir``), then move it into place.
-
-    Returns:
-        The paths written: ``html``, ``json``, ``figures`` (folder) and ``index``.
+    Raises:
+        OSError: a destination is of the wrong kind, or ``out_dir`` cannot be written (named).
     """
-    out, staging = Path(out_dir), Path(staging)
-    figures = _save_figures(result, staging / FIGURES_DIR)
-    (staging / JSON_NAME).write_text(
-        json.dumps(_as_json(result), indent=1, ensure_ascii=False), encoding="utf-8"
-    )
-    (staging / HTML_NAME).write_text(_render_html(result, figures), encoding="utf-8")
-    _replace_folder(staging / FIGURES_DIR, out / FIGURES_DIR)
-    os.replace(staging / JSON_NAME, out / JSON_NAME)
-    os.replace(staging / HTML_NAME, out / HTML_NAME)
-    return {
-        "html": out / HTML_NAME,
-        "json": out / JSON_NAME,
+    out = Path(out_dir)
+    paths = {
         "figures": out / FIGURES_DIR,
-        "index": write_index(out),
+        "json": out / JSON_NAME,
+        "html": out / HTML_NAME,
+        "index": out / INDEX_NAME,
     }
+    outputs.folder(paths["figures"])
+    for role in ("json", "html", "index"):
+        outputs.file(paths[role])
+    return paths
+
+
+def write_report(result: RunResult, paths: dict[str, Path], outputs: Outputs) -> None:
+    """Stage the whole report of ``result`` in ``outputs`` at the ``paths`` of ``plan_report`` (the
+    caller publishes them)."""
+    figures = _save_figures(result, outputs, paths["figures"])
+    outputs.write_text(paths["json"], json.dumps(_as_json(result), indent=1, ensure_ascii=False))
+    outputs.write_text(paths["html"], _render_html(result, figures))
+    outputs.write_text(paths["index"], render_index(paths["index"].parent, publishing=[HTML_NAME, JSON_NAME]))

@@ -9,9 +9,9 @@ import pytest
 from tests.common.synthetic_runs import result_document, write_result
 
 USAGE_ERROR = 4
-# Two stand-in cases (no TensorFlow work): eager and function take the same time, so speedup ~1.
+# Two stand-in cases (no TensorFlow work), timed with FAKE_CLOCK: every round of either lasts exactly one
+# millisecond whatever the machine's load, so the speedup is exactly 1 in every run.
 FAKE_BENCHMARKS = """
-import time
 import pytest
 
 @pytest.mark.parametrize("mode", ["eager", "function"])
@@ -20,17 +20,26 @@ def test_fake(benchmark, mode):
         "schema": 1, "case": f"fake/b8/{mode}/CPU:0", "kind": "training_step", "workload": "fake",
         "mode": mode, "batch_size": 8, "device": "CPU:0", "steps_per_round": 1, "flops_per_step": 100,
     })
-    benchmark.pedantic(time.sleep, args=(0.001,), rounds=6)
+    benchmark.pedantic(lambda: None, rounds=6)
 """
-# Lenient enough that timer jitter between two runs of identical cases never crosses it.
-LENIENT_THRESHOLD = "0.9"
+FAKE_CLOCK = """
+import itertools
+
+_READINGS = itertools.count()
+
+
+def clock():
+    return next(_READINGS) * 0.001
+"""
 
 
 def _run(pytester, *args):
-    pytester.makepyfile(test_fake=FAKE_BENCHMARKS)
+    pytester.makepyfile(test_fake=FAKE_BENCHMARKS, tfsuite_fake_clock=FAKE_CLOCK)
+    pytester.syspathinsert()
     reports = pytester.path / "reports"
     result = pytester.runpytest_inprocess(
         "-p", "benchmarks.plugin", "-p", "benchmarks.gate_plugin", "-p", "no:cacheprovider",
+        "--benchmark-timer=tfsuite_fake_clock.clock",
         "--bench-report-dir", str(reports), *args,
     )  # fmt: skip
     return result, reports
@@ -45,7 +54,6 @@ def test_timed_runs_are_saved_and_the_next_run_gates_against_the_last_one(pytest
         pytester,
         "--benchmark-only",
         "--bench-gate=last",
-        f"--bench-gate-threshold={LENIENT_THRESHOLD}",
         "--bench-no-save",
     )
     assert second.ret == 0
@@ -84,13 +92,45 @@ def test_a_missing_baseline_can_be_skipped_for_a_first_run(pytester):
     [
         (["--bench-gate=last"], "*--bench-gate needs a timed run*"),
         (["--benchmark-only", "--bench-gate=last"], "*--bench-gate: no saved run matches 'last'*"),
-        (["--benchmark-only", "--bench-gate-threshold=1.5"], "*Argument `threshold` must be in (0, 1)*"),
+        (
+            ["--benchmark-only", "--bench-gate-threshold=1.5"],
+            "*Argument `threshold` must be a finite number in (0, 1)*",
+        ),
         (["--benchmark-only", "--bench-save=a/b"], "*Argument `name` must be*"),
+        (["--benchmark-only", "--bench-gate-threshold=nan"], "*Received: threshold=nan*"),
+        (
+            ["--benchmark-only", "--bench-gate-noise-runs=-1"],
+            "*Argument `noise_runs` must be an integer >= 0*",
+        ),
+        (
+            ["--benchmark-only", "--bench-history-dir=test_fake.py"],
+            "*Argument `bench_history_dir` must be a folder*",
+        ),
     ],
-    ids=["not-timed", "missing-baseline", "threshold", "name"],
+    ids=[
+        "not-timed",
+        "missing-baseline",
+        "threshold",
+        "name",
+        "threshold-nan",
+        "noise-runs",
+        "history-a-file",
+    ],
 )
 def test_bad_gate_options_stop_the_session_before_any_test_with_a_usage_error(pytester, args, message):
     result, reports = _run(pytester, *args)
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert not reports.exists()
+
+
+def test_a_baseline_that_the_session_would_replace_is_refused_before_any_test(pytester):
+    reports = pytester.path / "reports"
+    write_result(
+        reports / "benchmarks.json", result_document(workload="fake", batches=(8,), modes=("eager",))
+    )
+    before = (reports / "benchmarks.json").read_bytes()
+    result, _ = _run(pytester, "--benchmark-only", f"--bench-gate={reports / 'benchmarks.json'}")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--bench-gate: *benchmarks.json is a file this session replaces*"])
+    assert (reports / "benchmarks.json").read_bytes() == before

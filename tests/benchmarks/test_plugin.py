@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
+from pathlib import Path
 
 import pytest
 
+from benchmarks.results.cli import EXIT_BAD_INPUT
+from reference.files import recover
+from tests.common.faults import Killed, folder_bytes, sigint_when_paused, start_if_used, started_early, tmpfs
+
+USAGE_ERROR = 4
 # A stand-in benchmark that records extra_info shaped like the harness's, without TensorFlow work.
 FAKE_BENCHMARK = """
 import time
@@ -44,6 +52,14 @@ def test_benchmark_only_times_and_writes_json_and_html(pytester):
     assert written["tfbench"]["schema"] == 1 and written["tfbench"]["settings"]["name"] == "full"
     assert "tensorflow" in written["machine_info"]["environment"]
     assert (reports / "benchmarks.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_first_timed_run_publishes_an_index_linking_its_report_and_its_json(pytester):
+    reports = pytester.path / "reports"
+    _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports)).assert_outcomes(passed=1)
+    index = (reports / "index.html").read_text()
+    assert 'href="benchmarks.html"' in index and 'href="benchmarks.json"' in index
+    assert sorted(p.name for p in reports.iterdir()) == ["benchmarks.html", "benchmarks.json", "index.html"]
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
@@ -213,3 +229,92 @@ def test_tests_that_use_the_clusters_run_last_and_the_benchmark_cases_among_them
     )  # fmt: skip
     collected = [line.split("::")[-1] for line in result.outlines if "::" in line]
     assert collected == ["test_plain", "test_distributed_case", "test_kills_a_worker"]
+
+
+# Faults while writing the reports: previous reports byte-identical, one line, exit status 2 (4 before any test).
+PREVIOUS_REPORTS = ("benchmarks.json", "benchmarks.html", "index.html")
+
+
+def _previous_reports(folder: Path) -> None:
+    """What an earlier timed run published in ``folder``."""
+    for name in PREVIOUS_REPORTS:
+        (folder / name).write_text(f"previous {name}")
+
+
+def _killed_session() -> Killed:
+    def command(out: Path) -> list[str]:
+        (out.parent / "test_fake.py").write_text(FAKE_BENCHMARK)
+        return [
+            sys.executable, "-m", "pytest", "-p", "benchmarks.plugin", "-p", "no:cacheprovider",
+            "--benchmark-only", "--bench-report-dir", str(out), "test_fake.py",
+        ]  # fmt: skip
+
+    return Killed.start(command, _previous_reports)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _start_killed_session(request):
+    """The killed session starts TensorFlow: it starts with this module's first test and reaches its
+    pause while the others run (the test that kills it comes last)."""
+    start_if_used(request.session, "killed_session", _killed_session)
+
+
+@pytest.fixture
+def killed_session(request) -> Killed:
+    """A timed session over previous reports, to be SIGKILLed between two renames of its reports."""
+    return started_early(request.config, "killed_session", _killed_session)
+
+
+def test_a_read_only_report_folder_stops_the_session_before_any_test_and_changes_nothing(pytester):
+    with tmpfs(pytester.path / "reports", read_only=True, prepare=_previous_reports) as reports:
+        before = folder_bytes(reports)
+        result = _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports))
+        assert (result.ret, folder_bytes(reports)) == (USAGE_ERROR, before)
+    result.stderr.fnmatch_lines([f"ERROR: --bench-report-dir: {reports}: Read-only file system"])
+
+
+@pytest.mark.parametrize(
+    ("setup", "option", "message"),
+    [
+        (lambda path: (path / "file").write_text("x"), "--bench-report-dir=file/reports", "*file: is a file, not a folder"),
+        (lambda path: (path / "reports" / "benchmarks.html").mkdir(parents=True), "--bench-report-dir=reports", "*benchmarks.html: is a folder*"),
+        (lambda path: None, "--benchmark-json=reports/benchmarks.html", "ERROR: --benchmark-json: *benchmarks.html: named twice*"),
+    ],
+    ids=["report-folder-under-a-file", "report-is-a-folder", "benchmark-json-is-the-report"],
+)  # fmt: skip
+def test_an_output_that_cannot_be_written_stops_the_session_before_any_test(pytester, setup, option, message):
+    setup(pytester.path)
+    before = folder_bytes(pytester.path)
+    result = _run(pytester, "--benchmark-only", option)
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert {k: v for k, v in folder_bytes(pytester.path).items() if k != "test_fake.py"} == before
+
+
+def test_a_full_disk_at_the_end_is_one_line_and_exit_2_and_the_previous_reports_stay(pytester):
+    with tmpfs(pytester.path / "reports", full=True, prepare=_previous_reports) as reports:
+        before = folder_bytes(reports)
+        result = _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports))
+        assert (result.ret, folder_bytes(reports)) == (EXIT_BAD_INPUT, before)
+    result.stdout.fnmatch_lines(
+        ["benchmark results not written (the previous ones are unchanged): *No space left*"]
+    )
+
+
+def test_sigint_while_the_reports_are_written_is_exit_2_and_the_previous_reports_stay(pytester, monkeypatch):
+    reports = pytester.path / "reports"
+    reports.mkdir()
+    _previous_reports(reports)
+    before = folder_bytes(reports)
+    with sigint_when_paused("staged", pytester.path / "ready", monkeypatch):
+        result = _run(pytester, "--benchmark-only", "--bench-report-dir", str(reports))
+    assert (result.ret, folder_bytes(reports)) == (EXIT_BAD_INPUT, before)
+    result.stdout.fnmatch_lines(
+        ["benchmark results not written (the previous ones are unchanged): interrupted by SIGINT"]
+    )
+
+
+def test_sigkill_between_two_renames_of_the_reports_is_undone_by_recover(killed_session):
+    assert killed_session.kill().returncode == -signal.SIGKILL
+    recover(killed_session.out)
+    assert folder_bytes(killed_session.out) == killed_session.before

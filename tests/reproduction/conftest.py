@@ -3,6 +3,8 @@
 The quick reproduction run that ``test_command.py`` reads takes about 15 s of one core, while most of the
 suite keeps only one of the machine's cores busy. So when a collected test asks for ``quick_run``, the
 command starts in a child process as soon as collection ends, and the fixture waits for it there.
+``killed_reproduction``, a cheap run paused between two renames of its report for
+``test_command_faults.py`` to kill, starts with the folder's first test.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from pathlib import Path
 import pytest
 
 from reference.runtime import import_tensorflow
+from tests.common.faults import Killed, start_if_used, started_early
 
 import_tensorflow()
 
 QUICK_RUN_TIMEOUT_S = 600
+CHEAP = ("--sections", "losses", "--quick", "--quiet")  # three figures, the JSON, the HTML, the index
+PREVIOUS_REPORT = ("reproduction.html", "reproduction.json", "index.html", "reproduction/old.png")
 _ROOT = Path(__file__).resolve().parents[2]
 _QUICK_RUN = pytest.StashKey["QuickRun"]()
 
@@ -57,11 +62,37 @@ class QuickRun:
         shutil.rmtree(self.out.parent, ignore_errors=True)
 
 
+def previous_report(out: Path) -> None:
+    """A previous report in ``out``: every kind of file the command writes."""
+    (out / "reproduction").mkdir()
+    for name in PREVIOUS_REPORT:
+        (out / name).write_text(f"previous {name}")
+
+
+def _killed_reproduction() -> Killed:
+    return Killed.start(
+        lambda out: [sys.executable, "-m", "reference.reproduction", *CHEAP, "--out-dir", str(out)],
+        previous_report,
+    )
+
+
 def pytest_collection_finish(session):
     if any("quick_run" in getattr(item, "fixturenames", ()) for item in session.items):
         run = QuickRun.start()
         session.config.stash[_QUICK_RUN] = run
         session.config.add_cleanup(run.close)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _start_killed_reproduction(request):
+    """Started with this folder's first test (it starts TensorFlow), killed in ``test_command_faults.py``."""
+    start_if_used(request.session, "killed_reproduction", _killed_reproduction)
+
+
+@pytest.fixture
+def killed_reproduction(request) -> Killed:
+    """``--sections losses --quick`` over a previous report, to be SIGKILLed between two renames."""
+    return started_early(request.config, "killed_reproduction", _killed_reproduction)
 
 
 @pytest.fixture(scope="session")

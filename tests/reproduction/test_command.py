@@ -163,7 +163,7 @@ def test_an_output_directory_under_a_regular_file_exits_2_with_one_line(tmp_path
     (tmp_path / "file").write_text("x")
     done = _command("--quick", "--out-dir", str(tmp_path / "file" / "reports"), cwd=ROOT)
     assert done.returncode == cli.EXIT_USAGE
-    assert done.stderr.strip().count("\n") == 0 and "cannot write the output directory" in done.stderr
+    assert done.stderr == f"tfrepro: error: {tmp_path / 'file'}: is a file, not a folder\n"
     assert (tmp_path / "file").read_text() == "x"
 
 
@@ -174,7 +174,9 @@ def test_list_sections_prints_every_section_with_its_chinese_title(capsys):
     assert "损失函数" in lines[0]
 
 
-def test_a_failing_run_leaves_the_previous_report_untouched_and_no_staging_folder(tmp_path, monkeypatch):
+def test_an_interrupted_run_exits_2_with_one_line_and_leaves_the_previous_report_alone(
+    tmp_path, monkeypatch, capsys
+):
     (tmp_path / "reproduction.html").write_text("previous")
     import reference.reproduction.runner as runner
 
@@ -182,8 +184,8 @@ def test_a_failing_run_leaves_the_previous_report_untouched_and_no_staging_folde
         raise KeyboardInterrupt
 
     monkeypatch.setattr(runner, "run_reproduction", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        cli.main(["--quick", "--quiet", "--out-dir", str(tmp_path)])
+    assert cli.main(["--quick", "--quiet", "--out-dir", str(tmp_path)]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err == "tfrepro: error: interrupted by SIGINT\n"
     assert [p.name for p in tmp_path.iterdir()] == ["reproduction.html"]
     assert (tmp_path / "reproduction.html").read_text() == "previous"
 

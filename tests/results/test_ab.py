@@ -234,8 +234,9 @@ def test_an_output_that_names_an_interpreter_is_refused(tree, tmp_path, capsys):
         "--src",
         f"B={tree}",
     ]
-    error = _bad([*args, "--markdown", str(tmp_path / "python")], capsys)
-    assert "`--markdown`" in error and (tmp_path / "python").is_symlink()
+    error = _bad([*args, "--out-dir", str(tmp_path / "out"), "--markdown", str(tmp_path / "python")], capsys)
+    assert f"{tmp_path / 'python'}: this output would replace an input" in error
+    assert (tmp_path / "python").is_symlink() and not (tmp_path / "out").exists()
 
 
 def test_an_environment_without_a_package_is_named_with_its_interpreter(tree, tmp_path, capsys):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
-from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, command
+from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, Parser, command
 from benchmarks.results.schema import ResultInputError
 
 
@@ -48,3 +50,42 @@ def test_a_command_that_returns_keeps_its_exit_code_and_says_nothing_on_stderr(c
 
     assert main(["x"]) == code
     assert capsys.readouterr().err == ""
+
+
+def test_an_interruption_is_one_line_and_exit_2(capsys):
+    assert _raising(KeyboardInterrupt())([]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err == "tfbench-test: error: interrupted by SIGINT\n"
+
+
+def test_sigterm_while_a_command_runs_is_an_interruption_and_the_previous_handler_comes_back(capsys):
+    before = signal.getsignal(signal.SIGTERM)
+
+    @command("tfbench-test")
+    def main(argv=None) -> int:
+        signal.raise_signal(signal.SIGTERM)
+        return EXIT_OK
+
+    assert main([]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err == "tfbench-test: error: interrupted by SIGTERM\n"
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--number", "abc"], "argument --number: invalid int value: 'abc'"),
+        (["--number", "1", "--unknown"], "unrecognized arguments: --unknown"),
+        ([], "the following arguments are required: --number"),
+    ],
+    ids=["not-a-number", "unknown-option", "missing-option"],
+)
+def test_a_bad_command_line_is_one_line_naming_the_option(capsys, argv, message):
+    @command("tfbench-test")
+    def main(argv=None) -> int:
+        parser = Parser(prog="tfbench-test")
+        parser.add_argument("--number", type=int, required=True)
+        parser.parse_args(argv)
+        return EXIT_OK
+
+    assert main(argv) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err == f"tfbench-test: error: {message} (see tfbench-test --help)\n"

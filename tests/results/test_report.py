@@ -84,9 +84,12 @@ def _run_cli(tmp_path, content: str | None, capsys):
         ("", "file is empty"),
         ("   \n", "file is empty"),
         ('{"benchmarks": [', "not valid JSON"),
-        ("[1, 2]", "no 'benchmarks' list"),
+        ("[1, 2]", "top level: expected an object, got a list"),
         ('{"benchmarks": [{"extra_info": {}}]}', "no tfbench benchmark case"),
-        ('{"benchmarks": [{"extra_info": {"schema": 1, "case": "c"}}]}', "lacks extra_info keys"),
+        (
+            '{"benchmarks": [{"extra_info": {"schema": 1, "case": "c"}}]}',
+            "benchmarks[0].extra_info.kind: missing",
+        ),
     ],
     ids=["missing", "empty", "blank", "truncated", "not-an-object", "foreign", "incomplete"],
 )
