@@ -70,7 +70,9 @@ def _interpreter(text: str, spec: str) -> Path:
         fail(
             "--env", "LABEL=PYTHON naming an executable Python interpreter (a path, or a name on PATH)", spec
         )
-    return path
+    # Absolute, for workers that start in another folder; not resolved: a venv's python is a symlink to
+    # the base interpreter, and only the link's own path makes Python find the venv's site-packages.
+    return Path(os.path.abspath(path))
 
 
 def _source(text: str, spec: str) -> Path:

@@ -94,6 +94,16 @@ def test_the_same_environment_twice_shows_no_change(tree, tmp_path, capsys):
     assert {row["verdict"] for row in rows} == {NO_CHANGE}
 
 
+def test_an_interpreter_given_relative_to_the_working_folder_starts_its_worker(tree, tmp_path, monkeypatch):
+    """Workers start in folders of their own: a relative ``--env`` path must still name the caller's file."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").symlink_to(PYTHON)
+    monkeypatch.chdir(tmp_path)
+    args = ["--env", "A=bin/python", "--env", "B=bin/python", "--src", f"A={tree}", "--src", f"B={tree}"]
+    code = ab.main([*args, "--out-dir", str(tmp_path / "out"), "--rounds", "6", "--timeout", "20"])
+    assert code == EXIT_OK and (tmp_path / "out" / "ab.json").is_file()
+
+
 @pytest.mark.parametrize(("interleave", "block"), [("case", 2), ("round", 4)])
 def test_the_interleavings_alternate_the_environments_in_a_random_order(tree, tmp_path, interleave, block):
     """``case``: per case, the two environments' bursts are adjacent, in both orders over the rounds;
