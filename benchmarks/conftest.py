@@ -29,8 +29,9 @@ def bench_prepared() -> dict:
 
 
 @pytest.fixture
-def bench_timing(benchmark, bench_settings, bench_pass, bench_prepared):
-    """How this case is timed: pytest-benchmark's fixture, the session's settings, pass and prepared cases."""
+def bench_timing(benchmark, bench_settings, bench_pass, bench_prepared, bench_profiler):
+    """How this case is timed: pytest-benchmark's fixture, the session's settings, pass, prepared cases
+    and profiler (``--bench-profile``)."""
     from benchmarks.harness import Timing
 
-    return Timing(benchmark, bench_settings, bench_pass, bench_prepared)
+    return Timing(benchmark, bench_settings, bench_pass, bench_prepared, bench_profiler)

@@ -11,7 +11,7 @@ written ``<report dir>/benchmarks.json``:
   ``--bench-gate-alpha`` set the rule (``benchmarks.results.gate``); ``--bench-gate-missing=skip`` runs
   without a gate when ``REF`` names nothing yet (the first CI run).
 - Every timed run is saved to the history (``<report dir>/history`` or ``--bench-history-dir``),
-  under ``--bench-save=NAME`` if given; ``--bench-no-save`` turns this off.
+  under ``--bench-history-name=NAME`` if given; ``--bench-no-history`` turns this off.
 
 Bad options stop the session with a usage error before any test runs: a threshold, alpha or
 ``--bench-gate-noise-runs`` out of range (``reference.validation``), a bad name, a history folder
@@ -95,7 +95,12 @@ def pytest_addoption(parser):
         default="error",
         help="when REF names no saved run: stop with a usage error, or run without a gate (default: error)",
     )
-    group.addoption("--bench-save", default=None, metavar="NAME", help="save the timed run under this name")
+    group.addoption(
+        "--bench-history-name",
+        default=None,
+        metavar="NAME",
+        help="name of the timed run in our history (not pytest-benchmark's --benchmark-save storage)",
+    )
     group.addoption(
         "--bench-gate-noise-runs",
         type=int,
@@ -105,7 +110,7 @@ def pytest_addoption(parser):
         "(0 or 1: threshold only; default 5)",
     )
     group.addoption(
-        "--bench-no-save", action="store_true", default=False, help="do not save the run to the history"
+        "--bench-no-history", action="store_true", default=False, help="do not save the run to the history"
     )
     group.addoption("--bench-history-dir", default=None, metavar="DIR", help="default: <report dir>/history")
 
@@ -135,8 +140,8 @@ def pytest_configure(config):
     state = GateState(folder, Path(history) if history else folder / "history")
     state.result_before = _modified_ns(state.result)
     try:
-        if config.getoption("bench_save", None) is not None:
-            check_name(config.getoption("bench_save"))
+        if config.getoption("bench_history_name", None) is not None:
+            check_name(config.getoption("bench_history_name"))
         check_gate_arguments(
             parse_metrics(config.getoption("bench_gate_metric")),
             config.getoption("bench_gate_threshold"),
@@ -205,7 +210,7 @@ def _save(config, state: GateState, result: Path) -> None:
     from benchmarks.results.history import save_run
 
     try:
-        saved = save_run(result, name=config.getoption("bench_save"), history_dir=state.history_dir)
+        saved = save_run(result, name=config.getoption("bench_history_name"), history_dir=state.history_dir)
     except (ValueError, OSError) as error:
         state.lines += (f"run not saved to the history: {error_line(error)}",)
         return
@@ -227,7 +232,7 @@ def pytest_sessionfinish(session, exitstatus):
         code = _run_gate(config, state, result)
         if code and session.exitstatus == 0:
             session.exitstatus = code
-    if not config.getoption("bench_no_save"):
+    if not config.getoption("bench_no_history"):
         _save(config, state, result)
     return outcome
 

@@ -31,6 +31,7 @@ from benchmarks.checks import check_case
 from benchmarks.devices import Device
 from benchmarks.flops import matmul_flops, step_flops
 from benchmarks.modes import build_runner
+from benchmarks.profiling import Profiler
 from benchmarks.results.cases import batch_label, calibration_case_id, case_id
 from benchmarks.results.schema import SCHEMA_VERSION
 from benchmarks.settings import (
@@ -79,6 +80,7 @@ class Timing:
     settings: Settings
     pass_index: int = 0
     prepared: dict[str, PreparedCase] = field(default_factory=dict)
+    profiler: Profiler | None = None
 
     def again(self, case: str) -> bool:
         """Time ``case`` again if an earlier pass built it (skip it if its check failed there).
@@ -100,6 +102,8 @@ class Timing:
         """Time a freshly built case (rounds sized from warm calls) and keep it for the later passes."""
         self._record(group, info)
         rounds = time_rounds(self.benchmark, target, steps, self.settings)
+        if self.profiler is not None and self.benchmark.enabled and self.profiler.wants(case):
+            self.benchmark.extra_info["profile"] = self.profiler.trace(case, target)
         self._keep(case, PreparedCase(target, steps, rounds, group, info))
 
     def refuse(self, case: str, failure: str, error: AssertionError) -> NoReturn:

@@ -52,6 +52,7 @@ _USER_JSON = pytest.StashKey[object]()
 _JSON = pytest.StashKey[dict]()
 _POOL = pytest.StashKey[object]()
 _POOL_USERS = pytest.StashKey[tuple]()
+_PROFILER = pytest.StashKey[object]()
 
 
 def pytest_addoption(parser):
@@ -77,6 +78,13 @@ def pytest_addoption(parser):
         help="worker processes of the MultiWorkerMirroredStrategy cases (default 2)",
     )
     group.addoption(
+        "--bench-profile",
+        default=None,
+        metavar="PATTERNS",
+        help="timed runs: a TensorBoard profiler trace of the cases whose id matches one of these "
+        "comma-separated patterns (e.g. 'basic/b32/fit/*'), outside the timed rounds, in <report dir>/profiles",
+    )
+    group.addoption(
         "--bench-report-dir",
         default=None,
         metavar="DIR",
@@ -98,6 +106,9 @@ def report_dir(config) -> Path:
 def pytest_configure(config):
     """Runs before pytest-benchmark's own (trylast) configure, which reads ``benchmark_disable`` and
     ``benchmark_json``."""
+    config.addinivalue_line(
+        "markers", "gpu: needs a visible GPU; skipped with a reason when TensorFlow sees none"
+    )
     try:
         for option in ("bench_replicas", "bench_workers"):
             check_int(option, config.getoption(option, 2), low=1)
@@ -106,12 +117,38 @@ def pytest_configure(config):
     config.stash[_START] = time.perf_counter()
     if not hasattr(config.option, "benchmark_disable"):
         return
+    _refuse_benchmark_options(config)
     if not is_timed(config):
+        if config.getoption("bench_profile", None) is not None:
+            raise pytest.UsageError("--bench-profile needs a timed run: add --benchmark-only")
         config.option.benchmark_disable = True
     elif not config.option.collectonly:
         config.stash[_OUTPUTS] = _planned_outputs(config)
         config.stash[_USER_JSON] = config.option.benchmark_json
         config.option.benchmark_json = Path(os.devnull)
+
+
+def _given_benchmark_options(config) -> frozenset[str]:
+    from benchmarks.options import given_options
+
+    return given_options(config.invocation_params.args, ini_addopts=config.getini("addopts"))
+
+
+def _refuse_benchmark_options(config) -> None:
+    """pytest-benchmark's options this suite cannot honour stop the session (``benchmarks.options``)."""
+    from benchmarks.options import refusal
+
+    reason = refusal(
+        _given_benchmark_options(config), timed=is_timed(config), histogram_available=_has_pygal()
+    )
+    if reason is not None:
+        raise pytest.UsageError(reason)
+
+
+def _has_pygal() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("pygal") is not None
 
 
 def _result_paths(config) -> tuple[Path, Path, Path]:
@@ -131,6 +168,12 @@ def _planned_outputs(config) -> Outputs:
         if user_json is not None and not same_file(user_json, _result_paths(config)[0]):
             option = "--benchmark-json"
             outputs.file(user_json)
+        if config.getoption("bench_profile", None) is not None:
+            from benchmarks.profiling import PROFILE_FOLDER, Profiler, parse_patterns
+
+            option = "--bench-profile"
+            patterns = parse_patterns(config.getoption("bench_profile"))
+            config.stash[_PROFILER] = Profiler(patterns, outputs.folder(report_dir(config) / PROFILE_FOLDER))
     except (OSError, ValueError) as error:
         outputs.discard()
         raise pytest.UsageError(f"{option}: {error_line(error)}") from None
@@ -143,13 +186,24 @@ def _bench_settings(config):
         from benchmarks.settings import env_quick, resolve_settings
 
         quick = config.getoption("bench_quick", False) or env_quick()
-        config.stash[_SETTINGS] = resolve_settings(timed=is_timed(config), quick=quick)
+        settings = resolve_settings(timed=is_timed(config), quick=quick)
+        if settings.timed:
+            from benchmarks.options import apply_to_settings
+
+            settings = apply_to_settings(settings, config.option, _given_benchmark_options(config))
+        config.stash[_SETTINGS] = settings
     return config.stash[_SETTINGS]
 
 
 @pytest.fixture
 def bench_settings(request):
     return _bench_settings(request.config)
+
+
+@pytest.fixture
+def bench_profiler(request):
+    """The session's ``benchmarks.profiling.Profiler`` (``--bench-profile``), or ``None``."""
+    return request.config.stash.get(_PROFILER, None)
 
 
 def _device_params():
@@ -232,6 +286,7 @@ def pytest_collection_modifyitems(config, items):
     background while the other tests run, and a test that kills a worker comes after every case
     that needs its cluster."""
     items.sort(key=_run_order)
+    _check_profile_patterns(config, items)
     if not config.getoption("benchmark_only", False):
         return
     keep = [item for item in items if "benchmark" in getattr(item, "fixturenames", ())]
@@ -239,6 +294,32 @@ def pytest_collection_modifyitems(config, items):
         kept = set(keep)
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = keep
+
+
+def _check_profile_patterns(config, items) -> None:
+    """A ``--bench-profile`` pattern that matches no collected training or calibration case is a usage error."""
+    profiler = config.stash.get(_PROFILER, None)
+    if profiler is None:
+        return
+    from benchmarks.profiling import unmatched
+    from benchmarks.results.cases import calibration_case_id, case_id
+
+    cases = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "training_case" in params and params.get("bench_device") is not None:
+            workload, batch, mode = params["training_case"]
+            cases.append(case_id(workload.name, batch, mode, params["bench_device"].short))
+        elif "calibration_case" in params and params["calibration_case"][0] is not None:
+            device, n = params["calibration_case"]
+            cases.append(calibration_case_id(n, device.short))
+    missing = unmatched(profiler.patterns, cases)
+    if missing:
+        example = cases[0] if cases else "basic/b32/fit/CPU:0"
+        raise pytest.UsageError(
+            f"--bench-profile: {', '.join(map(repr, missing))} matches none of the {len(cases)} selected "
+            f"cases (case ids look like {example!r})"
+        )
 
 
 def _uses_clusters(item) -> bool:
@@ -307,6 +388,18 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         duration_s=time.perf_counter() - config.stash[_START],
     )
     config.stash[_JSON] = output_json
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_benchmark_group_stats(config, benchmarks, group_by):
+    """pytest-benchmark's groups with the passes of each case pooled into one row (``pooled_rows``)."""
+    groups = yield
+    document = config.stash.get(_JSON, None)
+    if document is None:
+        return groups
+    from benchmarks.terminal import pooled_rows
+
+    return [(name, pooled_rows(rows, document)) for name, rows in groups]
 
 
 def _say(config, line: str) -> None:

@@ -26,9 +26,20 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from typing import NoReturn
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "EXIT_REGRESSION", "Parser", "UsageError", "command", "error_line"]
+__all__ = [
+    "DISTRIBUTION",
+    "EXIT_BAD_INPUT",
+    "EXIT_OK",
+    "EXIT_REGRESSION",
+    "Parser",
+    "UsageError",
+    "command",
+    "error_line",
+    "suite_version",
+]
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1
@@ -41,8 +52,26 @@ class UsageError(ValueError):
     """A bad command line (unknown option, a value that is not a number, ...); the message is one line."""
 
 
+DISTRIBUTION = "tf-training-suite"
+
+
+def suite_version() -> str:
+    """The installed distribution's version, or ``unknown`` when it runs from a checkout never installed."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 class Parser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose errors raise ``UsageError`` (one line, exit 2 under ``command``)."""
+    """``argparse.ArgumentParser`` whose errors raise ``UsageError`` (one line, exit 2 under ``command``),
+    with ``--version`` (``<prog> <version> (tf-training-suite)``) on every command."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "--version", action="version", version=f"%(prog)s {suite_version()} ({DISTRIBUTION})"
+        )
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")

@@ -12,6 +12,7 @@ byte-identical. Jinja2 autoescapes every string that reaches the page.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import jinja2
@@ -24,15 +25,43 @@ from benchmarks.results.schema import CaseResult, RunResults, load_results
 from reference.environment import describe_environment
 from reference.files import published_together
 
-__all__ = ["environment_rows", "main", "render_report", "templates", "write_report"]
+__all__ = [
+    "PACKAGE_TEMPLATES",
+    "environment_rows",
+    "main",
+    "render_report",
+    "require_templates",
+    "templates",
+    "write_report",
+]
+
+# Every template the commands and the benchmark plugin render, by package (package data of the wheel).
+PACKAGE_TEMPLATES = {
+    "benchmarks.results": ("report.html.j2", "compare.html.j2", "ab.html.j2", "base.css"),
+    "reference.reproduction": ("index.html.j2", "reproduction.html.j2"),
+}
 
 
 def _fmt(value: float | None, spec: str = ".3g", scale: float = 1.0) -> str:
     return "-" if value is None else format(value * scale, spec)
 
 
+def require_templates() -> None:
+    """Raise ``ValueError`` naming the first template missing from the installed packages (an install
+    that lost its package data), before any work that would end by rendering it."""
+    for package, names in PACKAGE_TEMPLATES.items():
+        folder = resources.files(package) / "templates"
+        for name in names:
+            if not folder.joinpath(name).is_file():
+                raise ValueError(
+                    f"template {package.replace('.', '/')}/templates/{name} is missing from the installed "
+                    "package (its package data was not installed): reinstall tf-training-suite"
+                )
+
+
 def templates() -> jinja2.Environment:
     """The HTML templates of the report and the comparison (autoescaped, strict about missing names)."""
+    require_templates()
     return jinja2.Environment(
         loader=jinja2.PackageLoader("benchmarks.results", "templates"),
         autoescape=True,
@@ -158,6 +187,7 @@ def render_report(results: RunResults) -> str:
             device_sections=_device_sections(results, found),
             rows=[_case_row(c, found.get(c.case)) for c in _sorted(results.training)],
             scaling=_scaling_section(results),
+            profiles=[(c.case, c.profile) for c in _sorted(results.cases) if c.profile],
         )
     )
 

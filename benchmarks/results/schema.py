@@ -114,6 +114,7 @@ CASE = Field(
                 "pass": _integer(low=0),
                 "passes": _integer(),
                 "matmul_n": _integer(nullable=True),
+                "profile": _string(nullable=True),
             },
         ),
         "stats": Field(
@@ -246,6 +247,7 @@ class CaseResult:
     check: dict | None
     strategy: str = "none"
     replicas: int = 1
+    profile: str | None = None
 
     @property
     def median_s(self) -> float:
@@ -323,6 +325,7 @@ def _case(entry: dict) -> CaseResult:
         check=info.get("check"),
         strategy=info.get("strategy", "none"),
         replicas=info.get("replicas", 1),
+        profile=info.get("profile"),
     )
 
 

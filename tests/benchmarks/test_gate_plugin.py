@@ -46,7 +46,7 @@ def _run(pytester, *args):
 
 
 def test_timed_runs_are_saved_and_the_next_run_gates_against_the_last_one(pytester):
-    first, reports = _run(pytester, "--benchmark-only", "--bench-save=first")
+    first, reports = _run(pytester, "--benchmark-only", "--bench-history-name=first")
     assert first.ret == 0
     saved = list((reports / "history").glob("*.json"))
     assert len(saved) == 1 and saved[0].name.endswith("_first.json")
@@ -54,7 +54,7 @@ def test_timed_runs_are_saved_and_the_next_run_gates_against_the_last_one(pytest
         pytester,
         "--benchmark-only",
         "--bench-gate=last",
-        "--bench-no-save",
+        "--bench-no-history",
     )
     assert second.ret == 0
     second.stdout.fnmatch_lines(
@@ -96,7 +96,7 @@ def test_a_missing_baseline_can_be_skipped_for_a_first_run(pytester):
             ["--benchmark-only", "--bench-gate-threshold=1.5"],
             "*Argument `threshold` must be a finite number in (0, 1)*",
         ),
-        (["--benchmark-only", "--bench-save=a/b"], "*Argument `name` must be*"),
+        (["--benchmark-only", "--bench-history-name=a/b"], "*Argument `name` must be*"),
         (["--benchmark-only", "--bench-gate-threshold=nan"], "*Received: threshold=nan*"),
         (
             ["--benchmark-only", "--bench-gate-noise-runs=-1"],
