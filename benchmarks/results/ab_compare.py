@@ -2,8 +2,11 @@
 
 Every environment after the first is compared with the first (A). Per case timed in both: the
 ratio of step times with its interval, verdict and minimal detectable effect
-(``benchmarks.results.ab_statistics``); then aggregate rows, the geometric mean over every compared
-case (``ALL``) and over each mode's cases, paired by round. A case whose mode check failed in B
+(``benchmarks.results.ab_statistics``), the interval counting both the variation from round to round
+and the variation between worker processes, whose variance ``s_p^2`` is pooled over the cases of
+the case's mode in both environments; then aggregate rows, the geometric mean over every compared
+case (``ALL``) and over each mode's cases, paired by round, each with the process variance of its
+own per-worker geometric means. A case whose mode check failed in B
 while A timed it fails the comparison like a regression: a fast but wrong step is worse than a slow
 one. A case B's matrix lacks, or that the budget left unprepared, is named and not compared.
 
@@ -24,11 +27,13 @@ import numpy as np
 from benchmarks.results.ab_run import Measurements
 from benchmarks.results.ab_statistics import (
     REGRESSION,
+    ProcessVariance,
     RatioEstimate,
-    aggregate_log_ratios,
+    aggregate_log_times,
     false_alarm_probability,
-    log_ratios,
+    log_times,
     minimal_detectable_effect,
+    process_variance,
     ratio_estimate,
     verdict,
 )
@@ -49,6 +54,7 @@ class Row:
     estimate: RatioEstimate
     verdict: str
     mde: float
+    process: ProcessVariance
     baseline_s: float | None = None
     candidate_s: float | None = None
 
@@ -64,6 +70,7 @@ class Row:
             "estimate": self.estimate.as_dict(),
             "verdict": self.verdict,
             "mde": self.mde,
+            "process": self.process.as_dict(),
             "baseline_s": self.baseline_s,
             "candidate_s": self.candidate_s,
         }
@@ -99,16 +106,31 @@ class Comparison:
         }
 
 
+@dataclass(frozen=True)
+class _Settings:
+    threshold: float
+    alpha: float
+    power: float
+
+
 def _row(
-    name: str, cases: int, d: np.ndarray, threshold: float, alpha: float, power: float, **medians
+    name: str, cases: int, a: np.ndarray, b: np.ndarray, process: ProcessVariance, s: _Settings, **medians
 ) -> Row:
-    estimate = ratio_estimate(d, alpha=alpha)
+    """The row of log times ``a`` (A's workers x rounds) against ``b`` with the process variance ``process``."""
+    d = b.mean(axis=0) - a.mean(axis=0)
+    estimate = ratio_estimate(d, alpha=s.alpha, process=process, workers=(len(a), len(b)))
     mde = (
         math.nan
-        if math.isnan(estimate.log_scale)
-        else minimal_detectable_effect(estimate.log_scale, estimate.rounds, alpha=alpha, power=power)
+        if math.isnan(estimate.low)
+        else minimal_detectable_effect(estimate.variance, estimate.df, alpha=s.alpha, power=s.power)
     )
-    return Row(name, cases, estimate, verdict(estimate, threshold=threshold), mde, **medians)
+    return Row(name, cases, estimate, verdict(estimate, threshold=s.threshold), mde, process, **medians)
+
+
+def _median_s(times: list[list[float]]) -> float | None:
+    """The median step time over every worker's bursts."""
+    values = [t for worker in times for t in worker]
+    return statistics.median(values) if values else None
 
 
 def _refused(measured: Measurements, baseline: str, candidate: str) -> list[dict]:
@@ -126,6 +148,7 @@ def compare(
     measured: Measurements, *, threshold: float, alpha: float = 0.05, power: float = 0.95
 ) -> list[Comparison]:
     """Each environment after the first against the first (module docstring)."""
+    settings = _Settings(threshold, alpha, power)
     baseline = measured.labels[0]
     comparisons = []
     for candidate in measured.labels[1:]:
@@ -134,17 +157,26 @@ def compare(
             for c in measured.cases
             if c in measured.times.get(baseline, {}) and c in measured.times.get(candidate, {})
         ]
-        per_case = {c: log_ratios(measured.times[baseline][c], measured.times[candidate][c]) for c in shared}
+        logs = {
+            (label, c): log_times(measured.times[label][c]) for c in shared for label in (baseline, candidate)
+        }
+        modes = {c: parse_case_label(c)[2] if parse_case_label(c) else c for c in shared}
+        by_mode = {
+            mode: process_variance(
+                [logs[label, c] for c in shared if modes[c] == mode for label in (baseline, candidate)]
+            )
+            for mode in set(modes.values())
+        }
         rows = [
             _row(
                 c,
                 1,
-                per_case[c],
-                threshold,
-                alpha,
-                power,
-                baseline_s=statistics.median(measured.times[baseline][c]) if measured.rounds else None,
-                candidate_s=statistics.median(measured.times[candidate][c]) if measured.rounds else None,
+                logs[baseline, c],
+                logs[candidate, c],
+                by_mode[modes[c]],
+                settings,
+                baseline_s=_median_s(measured.times[baseline][c]),
+                candidate_s=_median_s(measured.times[candidate][c]),
             )
             for c in shared
         ]
@@ -152,12 +184,11 @@ def compare(
         for mode in sorted({r.mode for r in rows}, key=mode_rank):
             cases = [r.name for r in rows if r.mode == mode]
             groups[f"{mode} ({len(cases)} case{'s' if len(cases) > 1 else ''})"] = cases
-        aggregates = [
-            _row(
-                name, len(cases), aggregate_log_ratios([per_case[c] for c in cases]), threshold, alpha, power
-            )
-            for name, cases in groups.items()
-        ]
+        aggregates = []
+        for name, cases in groups.items():
+            a = aggregate_log_times([logs[baseline, c] for c in cases])
+            b = aggregate_log_times([logs[candidate, c] for c in cases])
+            aggregates.append(_row(name, len(cases), a, b, process_variance([a, b]), settings))
         comparisons.append(
             Comparison(baseline, candidate, rows, aggregates, _refused(measured, baseline, candidate))
         )
