@@ -3,14 +3,15 @@
     tfbench-ab --env A=.venv/bin/python --env B=/work/venvs/tf219/bin/python --quick --budget 300
     tfbench-ab --env A=python --env B=python --set B:TF_ENABLE_ONEDNN_OPTS=0 --cases '*-b32-*'
     tfbench-ab --env main=python --src main=../main --env pr=python --cases 'basic-*'
-    tfbench-ab --self-test --quick --budget 300
+    tfbench-ab --self-test --quick --budget 600
 
 ``--workers-per-env`` worker processes per environment (default ``DEFAULT_WORKERS_PER_ENV``) build
 and check every selected case (``benchmarks.results.ab_run``); then randomized interleaved rounds
 time short bursts, one worker at a time. Each environment after the first is compared with the
-first (``benchmarks.results.ab_compare``): per case and aggregated, the ratio of step times with
-an interval that counts both the round-to-round and the process-to-process variation, and the
-gate's verdict (beyond ``--threshold`` AND significant). ``--self-test`` compares A with A and with A plus a known injected slowdown, and
+first (``benchmarks.results.ab_compare``): per case and aggregated, the ratio of step times with an
+interval that counts both the round-to-round and the process-to-process variation
+(``benchmarks.results.ab_statistics``), and the gate's verdict (beyond ``--threshold`` AND
+significant). ``--self-test`` compares A with A and with A plus a known injected slowdown, and
 reports false alarms, detection and the minimal detectable effect per case and mode.
 
 Outputs: the table on stdout; ``OUT_DIR/ab.json`` (every number, the raw step times) and

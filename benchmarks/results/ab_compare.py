@@ -2,18 +2,19 @@
 
 Every environment after the first is compared with the first (A). Per case timed in both: the
 ratio of step times with its interval, verdict and minimal detectable effect
-(``benchmarks.results.ab_statistics``), the interval counting both the variation from round to round
-and the variation between worker processes, whose variance ``s_p^2`` is pooled over the cases of
-the case's mode in both environments; then aggregate rows, the geometric mean over every compared
-case (``ALL``) and over each mode's cases, paired by round, each with the process variance of its
-own per-worker geometric means. A case whose mode check failed in B
-while A timed it fails the comparison like a regression: a fast but wrong step is worse than a slow
-one. A case B's matrix lacks, or that the budget left unprepared, is named and not compared.
+(``benchmarks.results.ab_statistics``); the interval counts the variation from round to round and
+between worker processes, whose variance ``s_p^2`` is pooled over the units of the case's mode (its
+cases in both environments: ``benchmarks.results.ab_variance``). Then aggregate rows, the geometric
+mean over every compared case (``ALL``) and over each mode's cases, from per-process means of their
+own workers. Each row keeps every worker's geometric mean step time, so the per-process spread can
+be seen. A case whose mode check failed in B while A timed it fails the comparison like a
+regression: a fast but wrong step is worse than a slow one. A case B's matrix lacks, or that the
+budget left unprepared, is named and not compared.
 
 The self-test (``self_test``) reads a run of three environments built from one: A, A again, and A
 with a known injected slowdown ``f``. A/A must show no change (the intervals that exclude 1 are
-false alarms, counted against the ``alpha`` expected); A/A+f must detect ``f``; the A/A spread gives
-each case's and mode's minimal detectable effect for the run's number of rounds.
+false alarms, counted against the ``alpha`` expected); A/A+f must detect ``f``; the A/A rows give
+each case's and mode's minimal detectable effect for the run's rounds and workers.
 """
 
 from __future__ import annotations
@@ -27,16 +28,14 @@ import numpy as np
 from benchmarks.results.ab_run import Measurements
 from benchmarks.results.ab_statistics import (
     REGRESSION,
-    ProcessVariance,
     RatioEstimate,
-    aggregate_log_times,
     false_alarm_probability,
-    log_times,
     minimal_detectable_effect,
-    process_variance,
     ratio_estimate,
     verdict,
+    worker_means_estimate,
 )
+from benchmarks.results.ab_variance import ProcessVariance, aggregate_log_times, log_times, process_variance
 from benchmarks.results.cases import MODES, mode_rank, parse_case_label
 from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION
 
@@ -57,6 +56,7 @@ class Row:
     process: ProcessVariance
     baseline_s: float | None = None
     candidate_s: float | None = None
+    workers_s: tuple[list[float], list[float]] = ([], [])
 
     @property
     def mode(self) -> str | None:
@@ -73,6 +73,8 @@ class Row:
             "process": self.process.as_dict(),
             "baseline_s": self.baseline_s,
             "candidate_s": self.candidate_s,
+            "baseline_workers_s": self.workers_s[0],
+            "candidate_workers_s": self.workers_s[1],
         }
 
 
@@ -114,17 +116,36 @@ class _Settings:
 
 
 def _row(
-    name: str, cases: int, a: np.ndarray, b: np.ndarray, process: ProcessVariance, s: _Settings, **medians
+    name: str, cases: int, estimate: RatioEstimate, process: ProcessVariance, s: _Settings, **extra
 ) -> Row:
-    """The row of log times ``a`` (A's workers x rounds) against ``b`` with the process variance ``process``."""
-    d = b.mean(axis=0) - a.mean(axis=0)
-    estimate = ratio_estimate(d, alpha=s.alpha, process=process, workers=(len(a), len(b)))
     mde = (
         math.nan
         if math.isnan(estimate.low)
         else minimal_detectable_effect(estimate.variance, estimate.df, alpha=s.alpha, power=s.power)
     )
-    return Row(name, cases, estimate, verdict(estimate, threshold=s.threshold), mde, process, **medians)
+    return Row(name, cases, estimate, verdict(estimate, threshold=s.threshold), mde, process, **extra)
+
+
+def _case_row(
+    name: str, a: np.ndarray, b: np.ndarray, process: ProcessVariance, s: _Settings, **extra
+) -> Row:
+    """A case: log times ``a`` (A's workers x rounds) against ``b``, the mode's pooled process variance."""
+    d = b.mean(axis=0) - a.mean(axis=0)
+    estimate = ratio_estimate(d, alpha=s.alpha, process=process, workers=(len(a), len(b)))
+    return _row(name, 1, estimate, process, s, **extra)
+
+
+def _aggregate_row(name: str, cases: int, a: np.ndarray, b: np.ndarray, s: _Settings) -> Row:
+    """An aggregate: per-process means of the geometric mean over cases; ``s_p`` of its own workers shown."""
+    estimate = worker_means_estimate(a, b, alpha=s.alpha)
+    return _row(
+        name, cases, estimate, process_variance([a, b]), s, workers_s=(_worker_means_s(a), _worker_means_s(b))
+    )
+
+
+def _worker_means_s(log_time: np.ndarray) -> list[float]:
+    """Each worker's geometric mean step time over the rounds (seconds)."""
+    return [math.exp(float(y.mean())) if y.size else math.nan for y in log_time]
 
 
 def _median_s(times: list[list[float]]) -> float | None:
@@ -168,15 +189,15 @@ def compare(
             for mode in set(modes.values())
         }
         rows = [
-            _row(
+            _case_row(
                 c,
-                1,
                 logs[baseline, c],
                 logs[candidate, c],
                 by_mode[modes[c]],
                 settings,
                 baseline_s=_median_s(measured.times[baseline][c]),
                 candidate_s=_median_s(measured.times[candidate][c]),
+                workers_s=(_worker_means_s(logs[baseline, c]), _worker_means_s(logs[candidate, c])),
             )
             for c in shared
         ]
@@ -188,7 +209,7 @@ def compare(
         for name, cases in groups.items():
             a = aggregate_log_times([logs[baseline, c] for c in cases])
             b = aggregate_log_times([logs[candidate, c] for c in cases])
-            aggregates.append(_row(name, len(cases), a, b, process_variance([a, b]), settings))
+            aggregates.append(_aggregate_row(name, len(cases), a, b, settings))
         comparisons.append(
             Comparison(baseline, candidate, rows, aggregates, _refused(measured, baseline, candidate))
         )

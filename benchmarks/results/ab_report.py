@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
-from benchmarks.results.ab_compare import Comparison, Row, SelfTest
+from benchmarks.results.ab_compare import ALL, Comparison, Row, SelfTest
 from benchmarks.results.ab_run import Measurements
 from benchmarks.results.ab_statistics import INCONCLUSIVE, REGRESSION, VERDICTS
 from benchmarks.results.figures import DPI, to_data_uri
@@ -107,23 +107,27 @@ def summary(comparison: Comparison, threshold: float, alpha: float) -> str:
     )
 
 
-def process_line(comparison: Comparison) -> str:
-    """The process component of one comparison: ``s_p`` per mode and per aggregate, with its df."""
-    by_mode = {r.mode: r.process for r in comparison.rows}
-    parts = [f"{mode} {_percent(p.sd)} ({p.df:.0f} df)" for mode, p in by_mode.items() if p.estimated]
-    parts += [
-        f"{r.name.split(' (')[0]} aggregate {_percent(r.process.sd)} ({r.process.df:.0f} df)"
-        for r in comparison.aggregates
-        if r.process.estimated and r.name.startswith("ALL")
-    ]
-    if not parts:
+def process_line(comparison: Comparison, workers_per_env: int) -> str:
+    """The process component of one comparison: ``s_p`` per mode (pooled over its cases in A and B) and
+    of the ``ALL`` aggregate (its own workers)."""
+    by_mode = {r.mode: r.process for r in comparison.rows if r.process.estimated}
+    if workers_per_env < 2:
         return (
-            "process sd: not estimated (one worker per environment): the intervals leave out how much "
-            "one worker process differs from another"
+            "worker processes: one per environment, so the intervals leave out how much one worker process "
+            "differs from another (--workers-per-env 2 or more counts it)"
         )
+    if not by_mode:
+        return "worker processes: their spread is not estimated (fewer than two rounds)"
+    parts = [f"{mode} {_percent(p.sd)}" for mode, p in by_mode.items()]
+    overall = next((r for r in comparison.aggregates if r.name.startswith(ALL)), None)
+    tail = (
+        ""
+        if overall is None
+        else f"; of the {ALL} aggregate, from its own workers: {_percent(overall.process.sd)}"
+    )
     return (
-        f"process sd s_p (one worker's own offset; per mode, pooled over its cases in {comparison.baseline} "
-        f"and {comparison.candidate}): " + ", ".join(parts)
+        "worker processes: s_p, the sd of one process's own offset (per mode, pooled over its cases in "
+        f"{comparison.baseline} and {comparison.candidate}): " + ", ".join(parts) + tail
     )
 
 
@@ -154,11 +158,12 @@ def _run_lines(measured: Measurements, total_s: float) -> list[str]:
 
 def _legend(measured: Measurements, alpha: float, power: float) -> str:
     return (
-        f"B/A: ratio of step times (above 1: B slower), Hodges-Lehmann estimate over {measured.rounds} paired "
-        f"rounds of the workers' mean log times; CI: {1 - alpha:.0%} interval, the Wilcoxon signed-rank interval "
-        "of the per-round log ratios widened by the variance between worker processes (Satterthwaite's df); "
-        "+-: its half width; SE rounds, SE procs: the standard errors of the two variance components "
-        "(round to round; worker process to worker process); "
+        f"B/A: ratio of step times (above 1: B slower) over {measured.rounds} paired rounds of "
+        f"{measured.workers_per_env} worker process(es) per environment; CI: {1 - alpha:.0%} interval; cases: "
+        "Hodges-Lehmann estimate and Wilcoxon signed-rank interval of the per-round log ratios, widened by the "
+        "variance between worker processes (Satterthwaite's df); aggregates (geometric means): per-process "
+        "means, t interval on the workers' spread; +-: the interval's half width; SE rounds, SE procs: the two "
+        "parts of the standard error (round to round; process to process); "
         f"MDE: slowdown this run detects with {power:.0%} power; "
         "regression: beyond the threshold and the interval above 1; inconclusive: the interval holds 1 and "
         "reaches beyond the threshold."
@@ -207,7 +212,7 @@ def format_text(outcome: Outcome) -> str:
         widths = [max(len(row[i]) for row in cells) for i in range(len(HEADER))]
         table = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
         table.insert(1, "  ".join("-" * w for w in widths))
-        lines += [*table, "", process_line(comparison)]
+        lines += [*table, "", process_line(comparison, outcome.measured.workers_per_env)]
         lines += [_refusal(r) for r in comparison.refused]
         lines += [summary(comparison, outcome.threshold, outcome.alpha), ""]
     return "\n".join([*lines, *_footer(outcome)]) + "\n"
@@ -229,7 +234,7 @@ def format_markdown(outcome: Outcome) -> str:
             if row.verdict == REGRESSION:
                 cells[-1] = f"**{cells[-1]}**"
             lines.append("| " + " | ".join(cells) + " |")
-        lines += ["", f"- {_markdown_cell(process_line(comparison))}"]
+        lines += ["", f"- {_markdown_cell(process_line(comparison, outcome.measured.workers_per_env))}"]
         lines += [*(f"- {_markdown_cell(_refusal(r))}" for r in comparison.refused), ""]
     lines += [f"- {_markdown_cell(line)}" for line in _footer(outcome) if line]
     return "\n".join(lines) + "\n"
@@ -278,8 +283,19 @@ def _json_safe(value):
     return value
 
 
+def _spaced(ticks: list[float], gap: float) -> list[float]:
+    """``ticks`` thinned so that neighbours are at least ``gap`` apart on the log scale, 1 always kept."""
+    kept = [1.0] if 1.0 in ticks else []
+    for tick in sorted(ticks, key=lambda t: abs(math.log(t))):
+        if all(abs(math.log(tick) - math.log(k)) >= gap for k in kept):
+            kept.append(tick)
+    return sorted(kept)
+
+
 def ratio_figure(comparison: Comparison, threshold: float) -> Figure:
-    """Each row's ratio with its interval (horizontal bars), log scale, 1 and the threshold marked."""
+    """Each row's ratio with its interval (horizontal bars), log scale, 1 and the threshold marked; with
+    several workers per environment, each worker's geometric mean step time over A's (A's workers
+    circles just above the row, B's crosses just below)."""
     rows = [r for r in [*comparison.aggregates, *comparison.rows] if not math.isnan(r.estimate.low)]
     figure = Figure(figsize=(9.0, 1.2 + INCHES_PER_ROW * max(len(rows), 1)), dpi=DPI, layout="constrained")
     ax = figure.subplots()
@@ -295,12 +311,25 @@ def ratio_figure(comparison: Comparison, threshold: float) -> Figure:
             markersize=4,
             capsize=2,
         )
+        a_workers, b_workers = row.workers_s
+        if len(a_workers) > 1:
+            center = math.exp(sum(math.log(t) for t in a_workers) / len(a_workers))
+            for times, offset, marker in ((a_workers, -0.28, "o"), (b_workers, 0.28, "x")):
+                ax.plot(
+                    [t / center for t in times],
+                    [y + offset] * len(times),
+                    marker,
+                    color="#444444",
+                    markerfacecolor="none",
+                    markersize=3.5,
+                    linestyle="none",
+                )
     ax.axvline(1.0, color="black", linewidth=1)
     for bound in (1 + threshold, 1 / (1 + threshold)):
         ax.axvline(bound, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
     low, high = ax.get_xlim()
-    ticks = [t for t in _RATIO_TICKS if low <= t <= high]
+    ticks = _spaced([t for t in _RATIO_TICKS if low <= t <= high], (math.log(high) - math.log(low)) / 14)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -318,7 +347,7 @@ def render_html(outcome: Outcome) -> str:
         {
             "title": f"{c.candidate} against {c.baseline}",
             "summary": summary(c, outcome.threshold, outcome.alpha),
-            "process": process_line(c),
+            "process": process_line(c, measured.workers_per_env),
             "figure": to_data_uri(ratio_figure(c, outcome.threshold)),
             "header": _header(c),
             "rows": [{"cells": _cells(r), "verdict": r.verdict} for r in [*c.aggregates, *c.rows]],

@@ -3,7 +3,7 @@
 1. Start: ``workers_per_env`` worker processes per environment, launched at once in a random order
    (``benchmarks.results.ab_workers``), import TensorFlow and report their versions and case matrix.
    Several processes per environment are what lets the statistics see how much one process differs
-   from another of the same environment (``benchmarks.results.ab_statistics``). The cases are the
+   from another of the same environment (``benchmarks.results.ab_variance``). The cases are the
    ``--cases`` patterns matched against the first environment's matrix.
 2. Prepare (outside any timing, the workers side by side): each worker builds, traces, compiles and
    checks one case at a time (``benchmarks.ab_worker``); then every worker sizes the case as the

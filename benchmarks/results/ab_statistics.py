@@ -1,85 +1,67 @@
-"""Statistics of an interleaved A/B comparison: the two variance components, intervals, verdicts, detectable effects.
+"""Intervals, verdicts and detectable effects of an interleaved A/B comparison.
 
-Notation: one case; environment ``e`` (A or B) runs ``W_e`` worker processes ``i = 1..W_e``; rounds
-``r = 1..n``; ``y_{e,i,r} = ln t_{e,i,r}``, the log step time of worker ``i`` in round ``r`` (seconds
-per step, each the median over one short burst). In a round every worker times one burst of the
-case, back to back and in random order, so they all see the same phase of a shared machine.
+The model, its two variance components and how ``s_p^2`` is estimated: ``benchmarks.results.ab_variance``.
+Per round ``d_r = ybar_{B,.,r} - ybar_{A,.,r}`` (each environment's mean over its workers);
+``W_A``, ``W_B`` workers; ``c = 1 / W_A + 1 / W_B``.
 
-Model (log scale, so that effects are relative)::
+Case rows (``ratio_estimate``):
 
-    y_{e,i,r} = mu_e + p_{e,i} + phi_r + eps_{e,i,r}
-
-``mu_e`` the environment's effect (what is compared), ``phi_r`` the phase of the machine in round
-``r`` (shared by the round's bursts, so it cancels in a within-round difference), ``eps`` the burst's
-own noise (variance ``sigma_e^2``) and ``p_{e,i}`` the worker PROCESS's own persistent offset, random
-from one launch to the next (memory layout, address-space randomization, allocator state: Mytkowicz
-et al. 2009), variance ``s_p^2``, the same in every round of that worker. A comparison of one worker
-per environment confuses ``p_{B,1} - p_{A,1}`` with ``mu_B - mu_A``: measured on a quiet machine, A
-against A, the process offsets reached 3.5% on single cases and 0.6% over all cases, random in sign,
-and 13 of 41 round-only intervals excluded 1. Hence several workers per environment, and an interval
-with both components.
-
-- Per-round log ratio ``d_r = ybar_{B,.,r} - ybar_{A,.,r}`` (``log_ratios``): the mean over each
-  environment's workers, so ``d_r = mu_B - mu_A + (pbar_B - pbar_A) + (epsbar_B - epsbar_A)``.
 - Estimate ``R = exp(m)``, ``m`` the Hodges-Lehmann estimate: the median of the Walsh averages
-  ``w_ij = (d_i + d_j) / 2``, ``i <= j`` (``N = n (n + 1) / 2`` of them, sorted ``w_(1) <= ... <= w_(N)``).
+  ``w_ij = (d_i + d_j) / 2``, ``i <= j`` (``N = n (n + 1) / 2``, sorted ``w_(1) <= ... <= w_(N)``).
   Above 1, B's step is slower.
-- Round component (the variation of ``d_r`` over rounds): the Wilcoxon signed-rank interval
-  ``[L, U] = [w_(k+1), w_(N-k)]``, ``k`` the largest count with ``P(T <= k) <= alpha / 2`` for the
-  signed-rank statistic ``T`` of ``n`` pairs (``signed_rank_critical``: exact, by counting the subsets
-  of ``{1..n}`` with each sum, up to ``EXACT_SIGNED_RANK_N`` rounds; beyond, the normal approximation
-  ``k = floor(n (n + 1) / 4 - z_{1-alpha/2} sqrt(n (n + 1) (2 n + 1) / 24))``; below 6 rounds at
-  ``alpha = 0.05`` there is none). Its log half width ``h = (U - L) / 2`` gives the round variance of
-  ``m`` as that of a Student ``t`` interval as wide: ``V_r = (h / t_{1-alpha/2, n-1})^2``, ``n - 1`` df.
-- Process component (``worker_mean_squares``, ``process_variance``): per environment and case, the
-  two-way analysis of variance of ``y`` over workers and rounds (no replication)::
+- Round component: the Wilcoxon signed-rank interval ``[L, U] = [w_(k+1), w_(N-k)]``, ``k`` the
+  largest count with ``P(T <= k) <= alpha / 2`` for the signed-rank statistic ``T`` of ``n`` pairs
+  (``signed_rank_critical``: exact, by counting the subsets of ``{1..n}`` with each sum, up to
+  ``EXACT_SIGNED_RANK_N`` rounds; beyond, ``k = floor(n (n + 1) / 4 - z_{1-alpha/2} sqrt(n (n + 1)
+  (2 n + 1) / 24))``; below 6 rounds at ``alpha = 0.05`` there is none, and no row has an interval).
+  As a variance of ``m``: that of a Student ``t`` interval as wide, on ``n - 1`` df, per side so that
+  a skewed ``d_r`` keeps its asymmetric interval: ``V_r- = ((m - L) / t_{1-alpha/2, n-1})^2``,
+  ``V_r+ = ((U - m) / t_{1-alpha/2, n-1})^2``, and ``V_r = (h / t_{1-alpha/2, n-1})^2``, ``h = (U - L) / 2``.
+- Process component: ``V_p = c s_p^2``, ``s_p^2`` pooled over the units of the case's mode. The
+  offsets are the same in every round, so each environment's mean over ``W`` workers keeps ``s_p^2 / W``
+  of their variance whatever the number of rounds.
+- Interval ``exp(m - t_{1-alpha/2, nu} sqrt(V_r- + V_p)), exp(m + t_{1-alpha/2, nu} sqrt(V_r+ + V_p))``
+  with ``V = V_r + V_p`` and Satterthwaite's (1946) ``nu = 2 V^2 / Var(V)``::
 
-      MS_P = n / (W - 1) * sum_i (ybar_{i,.} - ybar)^2                        f = W - 1 df
-      MS_E = sum_{i,r} (y_{i,r} - ybar_{i,.} - ybar_{.,r} + ybar)^2 / f_E,   f_E = (W - 1)(n - 1) df
+      nu = max(1, V^2 / (V_r^2 / (n - 1) + c^2 Var(s_p^2) / 2))
 
-  with ``E[MS_P] = sigma^2 + n s_p^2`` and ``E[MS_E] = sigma^2``, so ``(MS_P - MS_E) / n`` estimates
-  ``s_p^2`` (the phase ``phi_r`` drops out of both). One unit gives only ``W - 1`` df, so the units
-  ``j`` (both environments, every case of a mode) are pooled, weighted by the inverse of each one's
-  sampling variance, ``Var((MS_P - MS_E) / n) ~ 2 (s_p^2 + sigma^2 / n)^2 / f`` (a mean square on
-  ``f`` df has ``Var(M) = 2 E[M]^2 / f``), with ``sigma^2`` from ``MS_E`` (independent of ``MS_P``,
-  so the weights do not bias the estimate) and ``s_p^2`` from a first, equally weighted pass::
+  Not estimated (one worker per environment): the signed-rank interval, ``nu = n - 1``. ``Var(s_p^2)``
+  counts the burst noise in ``MS_P`` (``ab_variance``), so ``nu`` stays below ``n - 1`` when ``s_p^2``
+  is estimated small or 0: it could have come out larger. With ``nu`` from the df of ``s_p^2`` alone
+  (the effective number of units) ``nu`` jumps towards ``n - 1`` exactly when ``s_p^2`` happens to be
+  estimated small, and the interval is then too narrow twice (``t`` and ``V``); simulated, such
+  aggregate intervals covered 87-93% at the 95% level.
 
-      s_0^2 = max(0, sum_j f_j (MS_P,j - MS_E,j) / n_j / sum_j f_j)
-      w_j   = f_j / (s_0^2 + MS_E,j / n_j)^2        (f_j when a denominator is 0)
-      s_p^2 = max(0, sum_j w_j (MS_P,j - MS_E,j) / n_j / sum_j w_j)
-      df_p  = (sum_j w_j)^2 / sum_j (w_j^2 / f_j)   (sum_j f_j when the weights are equal)
+Aggregate rows (``worker_means_estimate``): the geometric mean over cases, ``y_{e,i,r} = (1/k) sum_c
+y_{e,c,i,r}`` (``ab_variance.aggregate_log_times``). Averaging over cases shrinks the burst noise but
+not the process offsets, which one process shares across its cases (measured with one worker per
+environment: single cases moved by up to 3.5%, the aggregate of 41 by 0.6%, more than independent
+offsets would give), so the process part dominates and comes from the row's own workers, by the
+analysis of per-process means (Searle, Casella and McCulloch, Variance Components, ch. 3)::
 
-  Weighting matters because the cases of a mode differ in noise: the quiet cases tell the process
-  variance well and the noisy ones hardly at all. The process offsets differ from worker to worker
-  only, so they are the same in every round: ``d_r`` varies around ``mu_B - mu_A + pbar_B -
-  pbar_A``, and the process part of the variance of ``m`` is ``V_p = (1 / W_A + 1 / W_B) s_p^2``.
-- Interval: ``V = V_r + V_p`` with Satterthwaite's df (1946; ``satterthwaite_df``)
-  ``nu = V^2 / (V_r^2 / (n - 1) + V_p^2 / df_p)``, and the signed-rank interval stretched about
-  ``m`` by ``kappa = t_{1-alpha/2, nu} sqrt(V) / h``: ``exp(m - kappa (m - L)), exp(m + kappa (U -
-  m))``. With no process variance (``V_p = 0``) ``kappa = 1``: the signed-rank interval itself.
-  When ``h = 0`` (identical rounds) the interval is ``exp(m -+ t_{1-alpha/2, nu} sqrt(V))``. With
-  one worker per environment ``s_p^2`` cannot be estimated: the interval is the round-only one, and
-  the outputs say that it leaves out the process variation. Simulated A/A runs of the model (7
-  cases of a mode, 2 or 3 workers, 8 to 40 rounds, ``s_p`` 0 to 0.04, burst noise sd 0.02 to 0.15
-  alike or mixed, heavy-tailed; 2100 cases each) cover 1 in 94.4-97.7% of the cases at the 95%
-  level, the round-only interval in 46-90% (97% when ``s_p = 0``); equal weights instead cover 91%
-  when the cases' noise differs.
-- Aggregate over cases ``c = 1..k`` (geometric mean): per worker ``y_{e,i,r} = (1/k) sum_c
-  y_{e,c,i,r}`` and ``d_r = (1/k) sum_c d_{c,r}``, then the same estimate, round component and
-  process component (``aggregate_log_times``). Pairing by round counts the correlation that a
-  shared slow phase creates between cases.
+    Y_{e,i} = (1/n) sum_r y_{e,i,r}      m = Ybar_B - Ybar_A      f = W_A + W_B - 2
+    V_means  = c (sum_i (Y_{A,i} - Ybar_A)^2 + sum_i (Y_{B,i} - Ybar_B)^2) / f
+    V_within = c MS_E / n                 (MS_E of A's and B's units pooled by their df)
+    V = V_means + max(0, V_r - V_within),  interval exp(m -+ t_{1-alpha/2, f} sqrt(V)),  R = exp(m)
 
-Why a signed-rank interval for the rounds and not a ``t`` interval or a bootstrap: on the 2-core
+``V_means`` alone is exact for the model with normal errors (``phi_r`` cancels, every worker saw every
+round; ``Var(Y_{e,i}) = s_p^2 + sigma^2 / n``), but blind to a phase that moves one environment's
+workers and not the other's (B's threads suffer from a neighbour that A shrugs off): that shows in
+the per-round log ratios, ``V_r`` as for a case, beyond the workers' own burst noise ``V_within``, and
+the excess is added. Shown apart: the round part ``max(V_r, V_within)``, the process part the rest.
+Pooling ``s_p^2`` over the two units of an aggregate, as for a case, leaves too few df for
+Satterthwaite's rule (``nu`` below 1 happened); with one worker per environment: the signed-rank
+interval, as for a case.
+
+Why a signed-rank interval for the rounds, not a ``t`` interval or a bootstrap: on the 2-core
 development VM the per-round log ratios are heavy-tailed (a burst that meets another process's
 burst; median excess kurtosis 1.3 to 3.2 over the quick matrix's cases), which widens a ``t``
-interval; on the same A/A runs the signed-rank intervals were 30-40% narrower (median half width
-6.7% against 9.6%, and 4.2% against 6.9%). It is exact for any continuous distribution of ``d_r``
-symmetric about the shift, and in an A/A comparison the ``d_r`` are symmetric by construction. A
+interval; on the same A/A runs the signed-rank intervals were 30-40% narrower. It is exact for any
+continuous ``d_r`` symmetric about the shift, which an A/A comparison is by construction. A
 percentile bootstrap over 6 to 50 rounds under-covers (about 91% for a nominal 95% at ``n = 10``),
-and one that resamples 2 or 3 processes cannot estimate their variance at all (it sees ``(W - 1) /
-W`` of it at best). Logs make the ratio's interval multiplicative and the aggregate a geometric
-mean. Hodges and Lehmann 1963; Hollander and Wolfe, Nonparametric Statistical Methods, ch. 3;
-Searle, Casella and McCulloch, Variance Components, ch. 3 (mean squares) and 4.
+and one over 2 or 3 processes cannot estimate their variance. Logs make the ratio's interval
+multiplicative and the aggregate a geometric mean. Hodges and Lehmann 1963; Hollander and Wolfe,
+Nonparametric Statistical Methods, ch. 3.
 
 Verdict (``verdict``) with threshold ``theta``, on the step-time ratio, the gate's rule (beyond the
 threshold AND significant): ``regression`` when ``R > 1 + theta`` and the interval lies above 1;
@@ -89,12 +71,12 @@ and lies within ``[1 / (1 + theta), 1 + theta]``; ``inconclusive`` when it conta
 beyond a threshold; ``insufficient rounds`` without an interval (never a failure).
 
 Minimal detectable effect (``minimal_detectable_effect``), the slowdown a two-sided test at
-``alpha`` detects with probability ``power`` given the estimate's variance ``V`` and df ``nu``::
+``alpha`` detects with probability ``power``, given the row's ``V`` and ``nu``::
 
     MDE = exp((t_{1-alpha/2, nu} + t_{power, nu}) sqrt(V)) - 1
 
 (the usual normal-approximation formula with ``t`` quantiles in place of ``z``; Cohen 1988, ch. 2).
-Both components count: more rounds shrink ``V_r``, only more workers shrink ``V_p``.
+More rounds shrink ``V_r``; only more workers shrink ``V_p`` and raise the aggregates' ``f``.
 
 False alarms (``false_alarm_probability``): in an A/A comparison each of ``k`` intervals excludes 1
 with probability about ``alpha``, so ``X``, the number that do, is about ``Binomial(k, alpha)``; the
@@ -111,6 +93,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from benchmarks.results.ab_variance import NOT_ESTIMATED, ProcessVariance, worker_mean_squares
 from reference.validation import check_array, check_float, check_int
 
 __all__ = [
@@ -119,25 +102,22 @@ __all__ = [
     "IMPROVEMENT",
     "INCONCLUSIVE",
     "INSUFFICIENT",
-    "NOT_ESTIMATED",
+    "METHODS",
     "NO_CHANGE",
     "REGRESSION",
+    "ROUNDS_AND_PROCESSES",
+    "ROUNDS_ONLY",
     "SLOWER",
     "VERDICTS",
-    "ProcessVariance",
+    "WORKER_MEANS",
     "RatioEstimate",
-    "aggregate_log_times",
     "false_alarm_probability",
-    "log_ratios",
-    "log_times",
     "minimal_detectable_effect",
-    "process_variance",
     "ratio_estimate",
-    "satterthwaite_df",
     "signed_rank_critical",
     "t_quantile",
     "verdict",
-    "worker_mean_squares",
+    "worker_means_estimate",
 ]
 
 EXACT_SIGNED_RANK_N = 200
@@ -151,6 +131,8 @@ REGRESSION, IMPROVEMENT, SLOWER, FASTER, NO_CHANGE, INCONCLUSIVE, INSUFFICIENT =
     "insufficient rounds",
 )
 VERDICTS = (REGRESSION, IMPROVEMENT, INCONCLUSIVE, SLOWER, FASTER, NO_CHANGE, INSUFFICIENT)
+ROUNDS_ONLY, ROUNDS_AND_PROCESSES, WORKER_MEANS = ("rounds only", "rounds + processes", "worker means")
+METHODS = (ROUNDS_ONLY, ROUNDS_AND_PROCESSES, WORKER_MEANS)
 
 
 def t_quantile(probability: float, df: float) -> float:
@@ -161,36 +143,12 @@ def t_quantile(probability: float, df: float) -> float:
 
 
 @dataclass(frozen=True)
-class ProcessVariance:
-    """``s_p^2``, the variance of one worker process's own log offset, pooled over ``units``, with ``df_p``
-    (module docstring); ``units`` 0: not estimated (no unit had two workers)."""
-
-    variance: float
-    df: float
-    units: int
-
-    @property
-    def estimated(self) -> bool:
-        return self.units > 0
-
-    @property
-    def sd(self) -> float:
-        """``s_p`` (log scale: about the relative offset of one process); NaN when not estimated."""
-        return math.sqrt(self.variance) if self.estimated else math.nan
-
-    def as_dict(self) -> dict:
-        return asdict(self) | {"sd": self.sd}
-
-
-NOT_ESTIMATED = ProcessVariance(0.0, math.nan, 0)
-
-
-@dataclass(frozen=True)
 class RatioEstimate:
-    """B's step time over A's with its interval (module docstring); ``nan`` bounds when too few rounds.
+    """B's step time over A's with its interval (module docstring); NaN bounds when too few rounds.
 
-    ``round_variance`` is ``V_r`` and ``process_variance`` ``V_p`` (NaN when not estimated: one worker
-    per environment), both of ``m = ln ratio``; ``df`` is Satterthwaite's ``nu``.
+    ``variance`` is ``V`` (of ``m = ln ratio``) with ``df`` ``nu``; ``round_variance`` ``V_r`` and
+    ``process_variance`` ``V_p`` its parts (``V_p`` NaN when not estimated: one worker per environment);
+    ``method`` one of ``METHODS``.
     """
 
     ratio: float
@@ -198,14 +156,11 @@ class RatioEstimate:
     high: float
     rounds: int
     alpha: float
+    method: str = ROUNDS_ONLY
+    variance: float = math.nan
+    df: float = math.nan
     round_variance: float = math.nan
     process_variance: float = math.nan
-    df: float = math.nan
-
-    @property
-    def variance(self) -> float:
-        """``V = V_r + V_p`` (``V_r`` alone when ``V_p`` was not estimated)."""
-        return self.round_variance + (0.0 if math.isnan(self.process_variance) else self.process_variance)
 
     @property
     def half_width(self) -> float:
@@ -217,108 +172,6 @@ class RatioEstimate:
 
     def as_dict(self) -> dict:
         return asdict(self) | {"half_width": self.half_width}
-
-
-def log_times(times, name: str = "times") -> np.ndarray:
-    """``y_{i,r} = ln t_{i,r}``: a ``(workers, rounds)`` array (one worker: a 1-D sequence is one row).
-
-    Raises:
-        ValueError: not 1-D or 2-D, empty, or a time that is not finite and > 0.
-    """
-    t = check_array(name, times, dtype="float", ndim=(1, 2), low=0, low_open=True)
-    t = t.reshape(1, -1) if t.ndim == 1 else t
-    if t.size == 0:
-        raise ValueError(
-            f"Argument `{name}` must hold one or more step times. Received: {name}.shape={t.shape}"
-        )
-    return np.log(t)
-
-
-def log_ratios(baseline, candidate) -> np.ndarray:
-    """``d_r = ybar_{B,.,r} - ybar_{A,.,r}``: per round, the mean log time of B's workers less A's.
-
-    Args:
-        baseline, candidate: step times, ``(workers, rounds)`` or one worker's ``(rounds,)``.
-
-    Raises:
-        ValueError: a time not finite and > 0, or the two with different numbers of rounds.
-    """
-    a, b = log_times(baseline, "baseline"), log_times(candidate, "candidate")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(
-            f"Argument `candidate` must have the rounds of `baseline` ({a.shape[1]}). Received: {b.shape[1]}"
-        )
-    return b.mean(axis=0) - a.mean(axis=0)
-
-
-def aggregate_log_times(per_case: Sequence[np.ndarray]) -> np.ndarray:
-    """``y_{i,r} = (1/k) sum_c y_{c,i,r}``: per worker and round, the mean over ``k`` cases' log times.
-
-    Raises:
-        ValueError: no case, or cases of different shapes (workers, rounds).
-    """
-    shapes = {np.shape(y) for y in per_case}
-    if not per_case or len(shapes) != 1:
-        raise ValueError(
-            "Argument `per_case` must hold one or more cases with the same workers and rounds. "
-            f"Received: shapes={sorted(shapes)}"
-        )
-    return np.mean(np.stack([np.asarray(y, dtype=float) for y in per_case]), axis=0)
-
-
-def worker_mean_squares(log_time) -> tuple[float, float]:
-    """``(MS_P, MS_E)``: the between-worker and residual mean squares of ``y`` (workers x rounds).
-
-    Raises:
-        ValueError: fewer than two workers or two rounds, or a value that is not finite.
-    """
-    y = check_array("log_time", log_time, dtype="float", ndim=2)
-    workers, rounds = y.shape
-    if workers < 2 or rounds < 2:
-        raise ValueError(
-            f"Argument `log_time` must have two or more workers and rounds. Received: log_time.shape={y.shape}"
-        )
-    worker_means, round_means, grand = y.mean(axis=1), y.mean(axis=0), y.mean()
-    ms_p = rounds * float(np.sum((worker_means - grand) ** 2)) / (workers - 1)
-    residual = y - worker_means[:, None] - round_means[None, :] + grand
-    ms_e = float(np.sum(residual**2)) / ((workers - 1) * (rounds - 1))
-    return ms_p, ms_e
-
-
-def process_variance(units: Sequence[np.ndarray]) -> ProcessVariance:
-    """``s_p^2`` pooled over ``units`` by inverse-variance weights, with ``df_p`` (module docstring).
-
-    Args:
-        units: log step times ``(workers, rounds)``, one per environment and case; a unit with one
-            worker or one round tells nothing about processes and is left out.
-    """
-    terms = [
-        (np.shape(y)[0] - 1, np.shape(y)[1], *worker_mean_squares(y))
-        for y in units
-        if np.shape(y)[0] >= 2 and np.shape(y)[1] >= 2
-    ]
-    if not terms:
-        return NOT_ESTIMATED
-    f = np.array([t[0] for t in terms], dtype=float)
-    n, ms_p, ms_e = (np.array([t[i] for t in terms], dtype=float) for i in (1, 2, 3))
-    unit = (ms_p - ms_e) / n
-    first = max(0.0, float(np.sum(f * unit) / np.sum(f)))
-    spread = first + ms_e / n
-    w = f / spread**2 if np.all(spread > 0) else f
-    return ProcessVariance(
-        max(0.0, float(np.sum(w * unit) / np.sum(w))), float(np.sum(w) ** 2 / np.sum(w**2 / f)), len(terms)
-    )
-
-
-def satterthwaite_df(parts: Sequence[tuple[float, float]]) -> float:
-    """``nu = (sum_j v_j)^2 / sum_j (v_j^2 / f_j)`` for variances ``v_j`` on ``f_j`` df (Satterthwaite 1946).
-
-    Parts with ``v_j = 0`` are left out, an infinite ``f_j`` adds nothing below; ``inf`` when every
-    part is left out or has infinite df.
-    """
-    used = [(v, f) for v, f in parts if v > 0]
-    below = sum(v * v / f for v, f in used if math.isfinite(f))
-    return sum(v for v, _ in used) ** 2 / below if below > 0 else math.inf
 
 
 def signed_rank_critical(n: int, alpha: float) -> int:
@@ -342,6 +195,12 @@ def signed_rank_critical(n: int, alpha: float) -> int:
     return int(below[-1]) if below.size else -1
 
 
+def _checked(alpha: float, workers: tuple[int, int]) -> tuple[float, float]:
+    alpha = check_float("alpha", alpha, low=0, high=0.5, low_open=True, high_open=True)
+    w_a, w_b = (check_int("workers", w, low=1) for w in workers)
+    return alpha, 1 / w_a + 1 / w_b
+
+
 def ratio_estimate(
     log_ratio: Sequence[float],
     *,
@@ -349,15 +208,15 @@ def ratio_estimate(
     process: ProcessVariance = NOT_ESTIMATED,
     workers: tuple[int, int] = (1, 1),
 ) -> RatioEstimate:
-    """``R = exp(m)`` and its interval at level ``1 - alpha`` from ``d_r`` and the process variance.
+    """A case row: ``R = exp(m)`` and its interval at level ``1 - alpha`` (module docstring).
 
     Args:
         log_ratio: ``d_r``, one per round.
-        process: ``s_p^2`` with its df (``process_variance``); ``NOT_ESTIMATED``: the round component only.
+        process: ``s_p^2`` and its sampling variance (``ab_variance.process_variance``);
+            ``NOT_ESTIMATED``: the round component only.
         workers: ``(W_A, W_B)``, for ``V_p = (1 / W_A + 1 / W_B) s_p^2``.
     """
-    alpha = check_float("alpha", alpha, low=0, high=0.5, low_open=True, high_open=True)
-    w_a, w_b = (check_int("workers", w, low=1) for w in workers)
+    alpha, c = _checked(alpha, workers)
     d = np.asarray(log_ratio, dtype=float)
     n = len(d)
     if n == 0:
@@ -368,18 +227,65 @@ def ratio_estimate(
     if k < 0:
         return RatioEstimate(math.exp(m), math.nan, math.nan, n, alpha)
     low, high = float(walsh[k]), float(walsh[len(walsh) - 1 - k])
-    h = (high - low) / 2
-    v_r = (h / t_quantile(1 - alpha / 2, n - 1)) ** 2
-    v_p = (1 / w_a + 1 / w_b) * process.variance if process.estimated else math.nan
-    v = v_r + (0.0 if math.isnan(v_p) else v_p)
-    nu = satterthwaite_df([(v_r, n - 1), (0.0 if math.isnan(v_p) else v_p, process.df)]) if v > 0 else n - 1
-    reach = t_quantile(1 - alpha / 2, nu) * math.sqrt(v)
-    if h > 0:
-        kappa = reach / h
-        low, high = m - kappa * (m - low), m + kappa * (high - m)
-    else:
-        low, high = m - reach, m + reach
-    return RatioEstimate(math.exp(m), math.exp(low), math.exp(high), n, alpha, v_r, v_p, nu)
+    t_rounds = t_quantile(1 - alpha / 2, n - 1)
+    v_r = ((high - low) / 2 / t_rounds) ** 2
+    if not process.estimated:
+        return RatioEstimate(
+            math.exp(m), math.exp(low), math.exp(high), n, alpha, ROUNDS_ONLY, v_r, n - 1, v_r
+        )
+    v_p = c * process.variance
+    below = v_r**2 / (n - 1) + c**2 * process.sampling_variance / 2
+    nu = max(1.0, (v_r + v_p) ** 2 / below) if below > 0 and v_r + v_p > 0 else n - 1
+    t = t_quantile(1 - alpha / 2, nu)
+    low = m - t * math.sqrt(((m - low) / t_rounds) ** 2 + v_p)
+    high = m + t * math.sqrt(((high - m) / t_rounds) ** 2 + v_p)
+    return RatioEstimate(
+        math.exp(m), math.exp(low), math.exp(high), n, alpha, ROUNDS_AND_PROCESSES, v_r + v_p, nu, v_r, v_p
+    )
+
+
+def worker_means_estimate(baseline, candidate, *, alpha: float = 0.05) -> RatioEstimate:
+    """An aggregate row from per-process means (module docstring); with one worker in an environment,
+    ``ratio_estimate`` of the per-round log ratios (the round component only).
+
+    Args:
+        baseline, candidate: log step times ``(workers, rounds)`` of A and B (the aggregate's ``y``).
+
+    Raises:
+        ValueError: not 2-D, a value not finite, or the two with different numbers of rounds.
+    """
+    a = check_array("baseline", baseline, dtype="float", ndim=2)
+    b = check_array("candidate", candidate, dtype="float", ndim=2)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"Argument `candidate` must have the rounds of `baseline` ({a.shape[1]}). Received: {b.shape[1]}"
+        )
+    n, (w_a, w_b) = a.shape[1], (len(a), len(b))
+    if min(w_a, w_b) < 2 or n < 2 or signed_rank_critical(n, alpha) < 0:
+        return ratio_estimate(
+            b.mean(axis=0) - a.mean(axis=0), alpha=alpha, workers=(max(w_a, 1), max(w_b, 1))
+        )
+    alpha, c = _checked(alpha, (w_a, w_b))
+    y_a, y_b = a.mean(axis=1), b.mean(axis=1)
+    f = w_a + w_b - 2
+    v_means = c * float(np.sum((y_a - y_a.mean()) ** 2) + np.sum((y_b - y_b.mean()) ** 2)) / f
+    v_within = c * sum((w - 1) * worker_mean_squares(y)[1] for w, y in ((w_a, a), (w_b, b))) / f / n
+    v_rounds = max(v_within, ratio_estimate(b.mean(axis=0) - a.mean(axis=0), alpha=alpha).round_variance)
+    v = v_means + v_rounds - v_within
+    m = float(y_b.mean() - y_a.mean())
+    reach = t_quantile(1 - alpha / 2, f) * math.sqrt(v)
+    return RatioEstimate(
+        math.exp(m),
+        math.exp(m - reach),
+        math.exp(m + reach),
+        n,
+        alpha,
+        WORKER_MEANS,
+        v,
+        f,
+        v_rounds,
+        max(0.0, v - v_rounds),
+    )
 
 
 def verdict(estimate: RatioEstimate, *, threshold: float) -> str:

@@ -19,7 +19,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks.results import ab
-from benchmarks.results.ab_statistics import NO_CHANGE, REGRESSION
+from benchmarks.results.ab_compare import compare
+from benchmarks.results.ab_environments import Environment
+from benchmarks.results.ab_report import Outcome, format_text
+from benchmarks.results.ab_run import Measurements
+from benchmarks.results.ab_statistics import INSUFFICIENT, NO_CHANGE, REGRESSION
 from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION
 
 FAKE_WORKER = Path(__file__).resolve().parents[1] / "common" / "fake_ab_worker.py"
@@ -96,21 +100,29 @@ def test_the_same_environment_twice_shows_no_change(tree, tmp_path, capsys):
     assert {row["verdict"] for row in rows} == {NO_CHANGE}
 
 
-def test_a_worker_persistently_slower_than_its_sibling_widens_the_interval_by_the_process_variance(
-    tree, tmp_path
+def test_a_worker_persistently_slower_than_its_sibling_widens_the_interval_and_every_output_shows_it(
+    tree, tmp_path, capsys
 ):
     """A's second worker and B's first are 4% slower, every round alike: ratio 1, no round variance,
-    s_p^2 = (ln 1.04)^2 / 2 from each unit (one df each), so the eager case (one case, two units) has
-    exp(-+ t_{0.975,2} sqrt((1/2 + 1/2) s_p^2)) with t_{0.975,2} = 4.303."""
-    out = tmp_path / "out"
-    args = [*_args(tree, out, "--rounds", "6", "--cases", "quadratic-b--eager")]
+    s_p^2 = (ln 1.04)^2 / 2 from each unit (one df each), Var(s_p^2) = 2 (1/4 + 1/4) (s_p^2)^2, so
+    Satterthwaite's nu = 2 and the case's interval is exp(-+ t_{0.975,2} sqrt((1/2 + 1/2) s_p^2)),
+    t_{0.975,2} = 4.303; the per-process means of the aggregate give the same. s_p = 2.8% is reported."""
+    out, markdown = tmp_path / "out", tmp_path / "ab.md"
+    args = [*_args(tree, out, "--rounds", "6", "--cases", "quadratic-b--eager", "--markdown", str(markdown))]
     ab.main([*args, "--set", "A:FAKE_WORKER_SCALE=1,1.04", "--set", "B:FAKE_WORKER_SCALE=1.04,1"])
-    (row,) = json.loads((out / "ab.json").read_text())["comparisons"][0]["rows"]
+    comparison = json.loads((out / "ab.json").read_text())["comparisons"][0]
     reach = 4.303 * math.log(1.04) / math.sqrt(2)
-    assert row["estimate"]["ratio"] == pytest.approx(1.0, abs=1e-12)
-    assert row["process"]["variance"] == pytest.approx(math.log(1.04) ** 2 / 2, rel=1e-9)
-    assert row["estimate"]["high"] == pytest.approx(math.exp(reach), rel=1e-3)
-    assert row["estimate"]["low"] == pytest.approx(math.exp(-reach), rel=1e-3)
+    for row in [*comparison["rows"], *comparison["aggregates"]]:
+        assert row["estimate"]["ratio"] == pytest.approx(1.0, abs=1e-12)
+        assert row["process"]["variance"] == pytest.approx(math.log(1.04) ** 2 / 2, rel=1e-9)
+        assert row["estimate"]["high"] == pytest.approx(math.exp(reach), rel=1e-3)
+        assert row["estimate"]["low"] == pytest.approx(math.exp(-reach), rel=1e-3)
+        a_workers, b_workers = row["baseline_workers_s"], row["candidate_workers_s"]
+        assert a_workers[1] / a_workers[0] == pytest.approx(1.04, rel=1e-9)
+        assert b_workers[0] / b_workers[1] == pytest.approx(1.04, rel=1e-9)
+    line = "worker processes: s_p, the sd of one process's own offset"
+    assert f"{line} (per mode, pooled over its cases in A and B): eager 2.8%" in capsys.readouterr().out
+    assert line in markdown.read_text() and line.replace("'", "&#39;") in (out / "ab.html").read_text()
 
 
 def test_with_one_worker_per_environment_the_outputs_say_the_process_variation_is_left_out(
@@ -118,7 +130,7 @@ def test_with_one_worker_per_environment_the_outputs_say_the_process_variation_i
 ):
     out = tmp_path / "out"
     assert ab.main([*_args(tree, out, "--rounds", "6", "--workers-per-env", "1")]) == EXIT_OK
-    assert "process sd: not estimated (one worker per environment)" in capsys.readouterr().out
+    assert "worker processes: one per environment, so the intervals leave out" in capsys.readouterr().out
     rows = json.loads((out / "ab.json").read_text())["comparisons"][0]["rows"]
     assert all(row["estimate"]["process_variance"] is None for row in rows)
 
@@ -250,6 +262,7 @@ def _bad(args: list[str], capsys) -> str:
         (["--timeout", "-1"], "--timeout"),
         (["--device", "TPU:0"], "--device"),
         (["--workers-per-env", "0"], "--workers-per-env"),
+        (["--workers-per-env", "17"], "--workers-per-env"),
         (["--cases", "basic-b32-nothing"], "--cases"),
         (["--self-test"], "--self-test"),
     ],
@@ -339,3 +352,17 @@ def test_a_failing_worker_is_named_and_no_worker_outlives_the_run(tree, tmp_path
     assert int(match[1]) in _pids(log)
     assert all(_gone(pid) for pid in _pids(log)) and len(_pids(log)) == 4
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_without_a_round_gives_insufficient_rounds_in_every_row_and_output():
+    cases = ["basic-b32-fit", "basic-b32-function"]
+    environments = [Environment(label, Path(PYTHON)) for label in "AB"]
+    measured = Measurements(
+        environments, 2, cases=cases, times={k: {c: [[], []] for c in cases} for k in "AB"}
+    )
+    (comparison,) = compare(measured, threshold=0.05)
+    assert {r.verdict for r in [*comparison.rows, *comparison.aggregates]} == {INSUFFICIENT}
+    text = format_text(Outcome(measured, [comparison], 0.05, 0.05, 0.95, 1.0))
+    assert (
+        "ALL (2 cases, geometric mean)" in text and "spread is not estimated (fewer than two rounds)" in text
+    )
