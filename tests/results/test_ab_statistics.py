@@ -309,13 +309,13 @@ def _simulated_aa(rng, *, runs: int, cases: int, workers: int, rounds: int, s_p:
 
 
 def test_with_process_offsets_case_intervals_cover_1_at_the_stated_level_and_round_only_ones_do_not():
-    """200 simulated A/A runs of a mode (7 cases, burst sd 1% to 15%, 2 workers each, 16 rounds, s_p = 1.5%):
+    """120 simulated A/A runs of a mode (7 cases, burst sd 1% to 15%, 2 workers each, 16 rounds, s_p = 1.5%):
     the interval with both components, s_p^2 pooled over the mode's 14 units, contains 1 in at least 95%
-    - 3 binomial sds of the 1400 cases; the round-only interval in under 85% (for the quietest case,
+    - 3 binomial sds of the 840 cases; the round-only interval in under 85% (for the quietest case,
     SE of the rounds 0.01 / sqrt(16) against 0.015 of the processes)."""
     rng = np.random.default_rng(SEED)
     y = _simulated_aa(
-        rng, runs=300, cases=7, workers=2, rounds=16, s_p=0.015, sigma=np.geomspace(0.01, 0.15, 7)
+        rng, runs=120, cases=7, workers=2, rounds=16, s_p=0.015, sigma=np.geomspace(0.01, 0.15, 7)
     )
     both, rounds_only = [], []
     for run in y:
@@ -329,12 +329,12 @@ def test_with_process_offsets_case_intervals_cover_1_at_the_stated_level_and_rou
 
 
 def test_with_process_offsets_aggregate_intervals_cover_1_at_the_stated_level_and_round_only_ones_do_not():
-    """The same model, 500 runs of the geometric mean of 7 cases, 2 workers, 16 rounds: per-process means
-    contain 1 in at least 95% - 3 binomial sds of the runs; the round-only interval in under 80% (the
+    """The same model, 300 runs of the geometric mean of 7 cases, 2 workers, 16 rounds: per-process means
+    contain 1 in at least 95% - 3 binomial sds of the runs; the round-only interval in under 82% (the
     cases' burst noise averages out, the half of each offset that a process shares across cases does not)."""
     rng = np.random.default_rng(SEED + 1)
     y = _simulated_aa(
-        rng, runs=500, cases=7, workers=2, rounds=16, s_p=0.015, sigma=np.geomspace(0.01, 0.15, 7)
+        rng, runs=300, cases=7, workers=2, rounds=16, s_p=0.015, sigma=np.geomspace(0.01, 0.15, 7)
     )
     both, rounds_only = [], []
     for run in y:
@@ -342,4 +342,4 @@ def test_with_process_offsets_aggregate_intervals_cover_1_at_the_stated_level_an
         both.append(worker_means_estimate(a, b).contains(1.0))
         rounds_only.append(ratio_estimate(b.mean(axis=0) - a.mean(axis=0)).contains(1.0))
     assert np.mean(both) >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / len(both))
-    assert np.mean(rounds_only) < 0.80
+    assert np.mean(rounds_only) < 0.82
