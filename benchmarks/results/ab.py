@@ -3,12 +3,14 @@
     tfbench-ab --env A=.venv/bin/python --env B=/work/venvs/tf219/bin/python --quick --budget 300
     tfbench-ab --env A=python --env B=python --set B:TF_ENABLE_ONEDNN_OPTS=0 --cases '*-b32-*'
     tfbench-ab --env main=python --src main=../main --env pr=python --cases 'basic-*'
-    tfbench-ab --self-test --quick --budget 300
+    tfbench-ab --self-test --quick --budget 600
 
-One worker per environment builds and checks every selected case (``benchmarks.ab_run``); then
-randomized interleaved rounds time short bursts, one worker at a time. Each environment after the
-first is compared with the first (``benchmarks.results.ab_compare``): per case and aggregated, the
-ratio of step times with its interval and the gate's verdict (beyond ``--threshold`` AND
+``--workers-per-env`` worker processes per environment (default ``DEFAULT_WORKERS_PER_ENV``) build
+and check every selected case (``benchmarks.results.ab_run``); then randomized interleaved rounds
+time short bursts, one worker at a time. Each environment after the first is compared with the
+first (``benchmarks.results.ab_compare``): per case and aggregated, the ratio of step times with an
+interval that counts both the round-to-round and the process-to-process variation
+(``benchmarks.results.ab_statistics``), and the gate's verdict (beyond ``--threshold`` AND
 significant). ``--self-test`` compares A with A and with A plus a known injected slowdown, and
 reports false alarms, detection and the minimal detectable effect per case and mode.
 
@@ -45,6 +47,7 @@ __all__ = [
     "DEFAULT_BUDGET_S",
     "DEFAULT_BURST_MS",
     "DEFAULT_THRESHOLD",
+    "DEFAULT_WORKERS_PER_ENV",
     "OUTPUT_RESERVE_S",
     "main",
     "self_test_environments",
@@ -54,6 +57,10 @@ DEFAULT_BUDGET_S = 300.0
 DEFAULT_BURST_MS = 50.0
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_SLOWDOWN = 0.10
+# Worker processes per environment: the process-to-process variation needs two or more to be seen at
+# all; more workers shrink its share of the interval but cost preparing time (README, "What it detects here").
+DEFAULT_WORKERS_PER_ENV = 2
+MAX_WORKERS_PER_ENV = 16
 # Seconds kept at the end of the budget for the statistics, the figures and the files (measured: 1-3 s).
 OUTPUT_RESERVE_S = 5.0
 _DEVICE = re.compile(r"(CPU|GPU):\d+")
@@ -119,6 +126,14 @@ def _parser() -> Parser:
     )
     parser.add_argument(
         "--rounds", type=int, default=None, help="stop after this many rounds (default: the budget decides)"
+    )
+    parser.add_argument(
+        "--workers-per-env",
+        type=int,
+        default=DEFAULT_WORKERS_PER_ENV,
+        metavar="W",
+        help="worker processes per environment; 1 leaves the process-to-process variation out of the "
+        "intervals (default: %(default)s)",
     )
     parser.add_argument(
         "--threshold",
@@ -220,6 +235,7 @@ def _check_arguments(args, environments: list[Environment]) -> None:
     check_float("--burst-ms", args.burst_ms, low=0, high=10_000, low_open=True)
     check_float("--timeout", args.timeout, low=0, low_open=True)
     check_int("--seed", args.seed, low=0)
+    check_int("--workers-per-env", args.workers_per_env, low=1, high=MAX_WORKERS_PER_ENV)
     if not _DEVICE.fullmatch(args.device):
         fail("--device", "KIND:INDEX with KIND CPU or GPU", args.device)
 
@@ -273,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             interleave=args.interleave,
             seed=args.seed,
             timeout=args.timeout,
+            workers_per_env=args.workers_per_env,
         )
         outcome, code = _outcome(args, measured, environments, started)
         settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}

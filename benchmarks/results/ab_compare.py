@@ -2,15 +2,19 @@
 
 Every environment after the first is compared with the first (A). Per case timed in both: the
 ratio of step times with its interval, verdict and minimal detectable effect
-(``benchmarks.results.ab_statistics``); then aggregate rows, the geometric mean over every compared
-case (``ALL``) and over each mode's cases, paired by round. A case whose mode check failed in B
-while A timed it fails the comparison like a regression: a fast but wrong step is worse than a slow
-one. A case B's matrix lacks, or that the budget left unprepared, is named and not compared.
+(``benchmarks.results.ab_statistics``); the interval counts the variation from round to round and
+between worker processes, whose variance ``s_p^2`` is pooled over the units of the case's mode (its
+cases in both environments: ``benchmarks.results.ab_variance``). Then aggregate rows, the geometric
+mean over every compared case (``ALL``) and over each mode's cases, from per-process means of their
+own workers. Each row keeps every worker's geometric mean step time, so the per-process spread can
+be seen. A case whose mode check failed in B while A timed it fails the comparison like a
+regression: a fast but wrong step is worse than a slow one. A case B's matrix lacks, or that the
+budget left unprepared, is named and not compared.
 
 The self-test (``self_test``) reads a run of three environments built from one: A, A again, and A
 with a known injected slowdown ``f``. A/A must show no change (the intervals that exclude 1 are
-false alarms, counted against the ``alpha`` expected); A/A+f must detect ``f``; the A/A spread gives
-each case's and mode's minimal detectable effect for the run's number of rounds.
+false alarms, counted against the ``alpha`` expected); A/A+f must detect ``f``; the A/A rows give
+each case's and mode's minimal detectable effect for the run's rounds and workers.
 """
 
 from __future__ import annotations
@@ -25,13 +29,13 @@ from benchmarks.results.ab_run import Measurements
 from benchmarks.results.ab_statistics import (
     REGRESSION,
     RatioEstimate,
-    aggregate_log_ratios,
     false_alarm_probability,
-    log_ratios,
     minimal_detectable_effect,
     ratio_estimate,
     verdict,
+    worker_means_estimate,
 )
+from benchmarks.results.ab_variance import ProcessVariance, aggregate_log_times, log_times, process_variance
 from benchmarks.results.cases import MODES, mode_rank, parse_case_label
 from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION
 
@@ -49,8 +53,10 @@ class Row:
     estimate: RatioEstimate
     verdict: str
     mde: float
+    process: ProcessVariance
     baseline_s: float | None = None
     candidate_s: float | None = None
+    workers_s: tuple[list[float], list[float]] = ([], [])
 
     @property
     def mode(self) -> str | None:
@@ -64,8 +70,11 @@ class Row:
             "estimate": self.estimate.as_dict(),
             "verdict": self.verdict,
             "mde": self.mde,
+            "process": self.process.as_dict(),
             "baseline_s": self.baseline_s,
             "candidate_s": self.candidate_s,
+            "baseline_workers_s": self.workers_s[0],
+            "candidate_workers_s": self.workers_s[1],
         }
 
 
@@ -99,16 +108,50 @@ class Comparison:
         }
 
 
+@dataclass(frozen=True)
+class _Settings:
+    threshold: float
+    alpha: float
+    power: float
+
+
 def _row(
-    name: str, cases: int, d: np.ndarray, threshold: float, alpha: float, power: float, **medians
+    name: str, cases: int, estimate: RatioEstimate, process: ProcessVariance, s: _Settings, **extra
 ) -> Row:
-    estimate = ratio_estimate(d, alpha=alpha)
     mde = (
         math.nan
-        if math.isnan(estimate.log_scale)
-        else minimal_detectable_effect(estimate.log_scale, estimate.rounds, alpha=alpha, power=power)
+        if math.isnan(estimate.low)
+        else minimal_detectable_effect(estimate.variance, estimate.df, alpha=s.alpha, power=s.power)
     )
-    return Row(name, cases, estimate, verdict(estimate, threshold=threshold), mde, **medians)
+    return Row(name, cases, estimate, verdict(estimate, threshold=s.threshold), mde, process, **extra)
+
+
+def _case_row(
+    name: str, a: np.ndarray, b: np.ndarray, process: ProcessVariance, s: _Settings, **extra
+) -> Row:
+    """A case: log times ``a`` (A's workers x rounds) against ``b``, the mode's pooled process variance."""
+    d = b.mean(axis=0) - a.mean(axis=0)
+    estimate = ratio_estimate(d, alpha=s.alpha, process=process, workers=(len(a), len(b)))
+    return _row(name, 1, estimate, process, s, **extra)
+
+
+def _aggregate_row(name: str, cases: int, a: np.ndarray, b: np.ndarray, s: _Settings) -> Row:
+    """An aggregate: per-process means of the geometric mean over cases; ``s_p`` of its own workers shown."""
+    estimate = worker_means_estimate(a, b, alpha=s.alpha)
+    return _row(
+        name, cases, estimate, process_variance([a, b]), s, workers_s=(_worker_means_s(a), _worker_means_s(b))
+    )
+
+
+def _worker_means_s(log_time: np.ndarray) -> list[float]:
+    """Each worker's geometric mean step time over the rounds (seconds)."""
+    return [math.exp(float(y.mean())) if y.size else math.nan for y in log_time]
+
+
+def _median_s(times: list[list[float]]) -> float | None:
+    """The median step time over every worker's bursts."""
+    values = [t for worker in times for t in worker]
+    return statistics.median(values) if values else None
 
 
 def _refused(measured: Measurements, baseline: str, candidate: str) -> list[dict]:
@@ -126,6 +169,7 @@ def compare(
     measured: Measurements, *, threshold: float, alpha: float = 0.05, power: float = 0.95
 ) -> list[Comparison]:
     """Each environment after the first against the first (module docstring)."""
+    settings = _Settings(threshold, alpha, power)
     baseline = measured.labels[0]
     comparisons = []
     for candidate in measured.labels[1:]:
@@ -134,17 +178,26 @@ def compare(
             for c in measured.cases
             if c in measured.times.get(baseline, {}) and c in measured.times.get(candidate, {})
         ]
-        per_case = {c: log_ratios(measured.times[baseline][c], measured.times[candidate][c]) for c in shared}
+        logs = {
+            (label, c): log_times(measured.times[label][c]) for c in shared for label in (baseline, candidate)
+        }
+        modes = {c: parse_case_label(c)[2] if parse_case_label(c) else c for c in shared}
+        by_mode = {
+            mode: process_variance(
+                [logs[label, c] for c in shared if modes[c] == mode for label in (baseline, candidate)]
+            )
+            for mode in set(modes.values())
+        }
         rows = [
-            _row(
+            _case_row(
                 c,
-                1,
-                per_case[c],
-                threshold,
-                alpha,
-                power,
-                baseline_s=statistics.median(measured.times[baseline][c]) if measured.rounds else None,
-                candidate_s=statistics.median(measured.times[candidate][c]) if measured.rounds else None,
+                logs[baseline, c],
+                logs[candidate, c],
+                by_mode[modes[c]],
+                settings,
+                baseline_s=_median_s(measured.times[baseline][c]),
+                candidate_s=_median_s(measured.times[candidate][c]),
+                workers_s=(_worker_means_s(logs[baseline, c]), _worker_means_s(logs[candidate, c])),
             )
             for c in shared
         ]
@@ -152,12 +205,11 @@ def compare(
         for mode in sorted({r.mode for r in rows}, key=mode_rank):
             cases = [r.name for r in rows if r.mode == mode]
             groups[f"{mode} ({len(cases)} case{'s' if len(cases) > 1 else ''})"] = cases
-        aggregates = [
-            _row(
-                name, len(cases), aggregate_log_ratios([per_case[c] for c in cases]), threshold, alpha, power
-            )
-            for name, cases in groups.items()
-        ]
+        aggregates = []
+        for name, cases in groups.items():
+            a = aggregate_log_times([logs[baseline, c] for c in cases])
+            b = aggregate_log_times([logs[candidate, c] for c in cases])
+            aggregates.append(_aggregate_row(name, len(cases), a, b, settings))
         comparisons.append(
             Comparison(baseline, candidate, rows, aggregates, _refused(measured, baseline, candidate))
         )

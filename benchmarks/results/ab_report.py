@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
-from benchmarks.results.ab_compare import Comparison, Row, SelfTest
+from benchmarks.results.ab_compare import ALL, Comparison, Row, SelfTest
 from benchmarks.results.ab_run import Measurements
 from benchmarks.results.ab_statistics import INCONCLUSIVE, REGRESSION, VERDICTS
 from benchmarks.results.figures import DPI, to_data_uri
@@ -27,13 +27,14 @@ __all__ = [
     "document",
     "format_markdown",
     "format_text",
+    "process_line",
     "ratio_figure",
     "render_html",
     "summary",
 ]
 
-SCHEMA = "tfbench-ab/1"
-HEADER = ("case", "A step", "B step", "B/A", "CI", "+-", "MDE", "verdict")
+SCHEMA = "tfbench-ab/2"
+HEADER = ("case", "A step", "B step", "B/A", "CI", "+-", "SE rounds", "SE procs", "MDE", "verdict")
 _VERDICT_COLORS = {REGRESSION: "#b00020", "improvement": "#1b7f3b", INCONCLUSIVE: "#b36b00"}
 INCHES_PER_ROW = 0.24
 _RATIO_TICKS = (0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0)
@@ -62,6 +63,11 @@ def _percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1%}"
 
 
+def _standard_error(variance: float) -> str:
+    """A log variance as the relative standard error it stands for, ``exp(sqrt(v)) - 1``."""
+    return "-" if math.isnan(variance) else _percent(math.expm1(math.sqrt(variance)))
+
+
 def _cells(row: Row) -> tuple[str, ...]:
     e = row.estimate
     interval = "-" if math.isnan(e.low) else f"[{e.low:.3f}, {e.high:.3f}]"
@@ -73,6 +79,8 @@ def _cells(row: Row) -> tuple[str, ...]:
         ratio,
         interval,
         _percent(e.half_width),
+        _standard_error(e.round_variance),
+        _standard_error(e.process_variance),
         _percent(row.mde),
         row.verdict.upper() if row.verdict == REGRESSION else row.verdict,
     )
@@ -80,7 +88,7 @@ def _cells(row: Row) -> tuple[str, ...]:
 
 def _header(comparison: Comparison) -> tuple[str, ...]:
     a, b = comparison.baseline, comparison.candidate
-    return ("case", f"{a} step", f"{b} step", f"{b}/{a}", "CI", "+-", "MDE", "verdict")
+    return (*HEADER[:1], f"{a} step", f"{b} step", f"{b}/{a}", *HEADER[4:])
 
 
 def _refusal(refused: dict) -> str:
@@ -99,13 +107,41 @@ def summary(comparison: Comparison, threshold: float, alpha: float) -> str:
     )
 
 
+def process_line(comparison: Comparison, workers_per_env: int) -> str:
+    """The process component of one comparison: ``s_p`` per mode (pooled over its cases in A and B) and
+    of the ``ALL`` aggregate (its own workers)."""
+    by_mode = {r.mode: r.process for r in comparison.rows if r.process.estimated}
+    if workers_per_env < 2:
+        return (
+            "worker processes: one per environment, so the intervals leave out how much one worker process "
+            "differs from another (--workers-per-env 2 or more counts it)"
+        )
+    if not by_mode:
+        return "worker processes: their spread is not estimated (fewer than two rounds)"
+    parts = [f"{mode} {_percent(p.sd)}" for mode, p in by_mode.items()]
+    overall = next((r for r in comparison.aggregates if r.name.startswith(ALL)), None)
+    tail = (
+        ""
+        if overall is None
+        else f"; of the {ALL} aggregate, from its own workers: {_percent(overall.process.sd)}"
+    )
+    return (
+        "worker processes: s_p, the sd of one process's own offset (per mode, pooled over its cases in "
+        f"{comparison.baseline} and {comparison.candidate}): " + ", ".join(parts) + tail
+    )
+
+
 def _run_lines(measured: Measurements, total_s: float) -> list[str]:
     lines = [
         f"{len(measured.cases)} cases, {measured.rounds} rounds ({measured.interleave} interleaving) in "
-        f"{total_s:.0f} s, {measured.prepare_s:.0f} s of it starting and preparing; stopped: {measured.stop_reason}"
+        f"{total_s:.0f} s, {measured.prepare_s:.0f} s of it starting and preparing; stopped: {measured.stop_reason}",
+        f"{measured.workers_per_env} worker process{'es' if measured.workers_per_env > 1 else ''} per "
+        f"environment, each timing every case every round; launched in the order "
+        f"{', '.join(measured.launch_order) or '-'}",
     ]
     for env in measured.environments:
-        info = measured.workers.get(env.label, {})
+        workers = measured.workers.get(env.label, [])
+        info = workers[0] if workers else {}
         versions = info.get("versions", {})
         extra = [f"{k}={v}" for k, v in env.variables.items()]
         if env.inject:
@@ -113,15 +149,21 @@ def _run_lines(measured: Measurements, total_s: float) -> list[str]:
         lines.append(
             f"{env.label}: {env.python} (Python {info.get('python', '?')}, TensorFlow "
             f"{versions.get('tensorflow', '?')}, Keras {versions.get('keras', '?')}, NumPy "
-            f"{versions.get('numpy', '?')}; source {env.source})" + (f" {', '.join(extra)}" if extra else "")
+            f"{versions.get('numpy', '?')}; source {env.source})"
+            + (f" {', '.join(extra)}" if extra else "")
+            + f"; pids {', '.join(str(w.get('pid', '?')) for w in workers) or '-'}"
         )
     return lines
 
 
 def _legend(measured: Measurements, alpha: float, power: float) -> str:
     return (
-        f"B/A: ratio of step times (above 1: B slower), Hodges-Lehmann estimate over {measured.rounds} paired "
-        f"rounds; CI: {1 - alpha:.0%} Wilcoxon signed-rank interval of the per-round log ratios; +-: its half width; "
+        f"B/A: ratio of step times (above 1: B slower) over {measured.rounds} paired rounds of "
+        f"{measured.workers_per_env} worker process(es) per environment; CI: {1 - alpha:.0%} interval; cases: "
+        "Hodges-Lehmann estimate and Wilcoxon signed-rank interval of the per-round log ratios, widened by the "
+        "variance between worker processes (Satterthwaite's df); aggregates (geometric means): per-process "
+        "means, t interval on the workers' spread; +-: the interval's half width; SE rounds, SE procs: the two "
+        "parts of the standard error (round to round; process to process); "
         f"MDE: slowdown this run detects with {power:.0%} power; "
         "regression: beyond the threshold and the interval above 1; inconclusive: the interval holds 1 and "
         "reaches beyond the threshold."
@@ -170,7 +212,7 @@ def format_text(outcome: Outcome) -> str:
         widths = [max(len(row[i]) for row in cells) for i in range(len(HEADER))]
         table = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
         table.insert(1, "  ".join("-" * w for w in widths))
-        lines += [*table, ""]
+        lines += [*table, "", process_line(comparison, outcome.measured.workers_per_env)]
         lines += [_refusal(r) for r in comparison.refused]
         lines += [summary(comparison, outcome.threshold, outcome.alpha), ""]
     return "\n".join([*lines, *_footer(outcome)]) + "\n"
@@ -192,13 +234,15 @@ def format_markdown(outcome: Outcome) -> str:
             if row.verdict == REGRESSION:
                 cells[-1] = f"**{cells[-1]}**"
             lines.append("| " + " | ".join(cells) + " |")
-        lines += ["", *(f"- {_markdown_cell(_refusal(r))}" for r in comparison.refused), ""]
+        lines += ["", f"- {_markdown_cell(process_line(comparison, outcome.measured.workers_per_env))}"]
+        lines += [*(f"- {_markdown_cell(_refusal(r))}" for r in comparison.refused), ""]
     lines += [f"- {_markdown_cell(line)}" for line in _footer(outcome) if line]
     return "\n".join(lines) + "\n"
 
 
 def document(outcome: Outcome, *, settings: dict, exit_code: int) -> dict:
-    """The JSON form: settings, environments, every prepare answer, the raw step times, the comparisons.
+    """The JSON form: settings, environments and their workers, every worker's prepare answers and raw
+    step times (``times[label][case][worker][round]``), the comparisons.
 
     NaN (a row without an interval) becomes ``null``: the file is strict JSON.
     """
@@ -211,6 +255,9 @@ def document(outcome: Outcome, *, settings: dict, exit_code: int) -> dict:
                 e.as_dict() | {"worker": measured.workers.get(e.label, {})} for e in measured.environments
             ],
             "cases": measured.cases,
+            "workers_per_env": measured.workers_per_env,
+            "launch_order": measured.launch_order,
+            "matrix": measured.matrix,
             "rounds": measured.rounds,
             "round_s": measured.round_s,
             "interleave": measured.interleave,
@@ -236,8 +283,19 @@ def _json_safe(value):
     return value
 
 
+def _spaced(ticks: list[float], gap: float) -> list[float]:
+    """``ticks`` thinned so that neighbours are at least ``gap`` apart on the log scale, 1 always kept."""
+    kept = [1.0] if 1.0 in ticks else []
+    for tick in sorted(ticks, key=lambda t: abs(math.log(t))):
+        if all(abs(math.log(tick) - math.log(k)) >= gap for k in kept):
+            kept.append(tick)
+    return sorted(kept)
+
+
 def ratio_figure(comparison: Comparison, threshold: float) -> Figure:
-    """Each row's ratio with its interval (horizontal bars), log scale, 1 and the threshold marked."""
+    """Each row's ratio with its interval (horizontal bars), log scale, 1 and the threshold marked; with
+    several workers per environment, each worker's geometric mean step time over A's (A's workers
+    circles just above the row, B's crosses just below)."""
     rows = [r for r in [*comparison.aggregates, *comparison.rows] if not math.isnan(r.estimate.low)]
     figure = Figure(figsize=(9.0, 1.2 + INCHES_PER_ROW * max(len(rows), 1)), dpi=DPI, layout="constrained")
     ax = figure.subplots()
@@ -253,12 +311,25 @@ def ratio_figure(comparison: Comparison, threshold: float) -> Figure:
             markersize=4,
             capsize=2,
         )
+        a_workers, b_workers = row.workers_s
+        if len(a_workers) > 1:
+            center = math.exp(sum(math.log(t) for t in a_workers) / len(a_workers))
+            for times, offset, marker in ((a_workers, -0.28, "o"), (b_workers, 0.28, "x")):
+                ax.plot(
+                    [t / center for t in times],
+                    [y + offset] * len(times),
+                    marker,
+                    color="#444444",
+                    markerfacecolor="none",
+                    markersize=3.5,
+                    linestyle="none",
+                )
     ax.axvline(1.0, color="black", linewidth=1)
     for bound in (1 + threshold, 1 / (1 + threshold)):
         ax.axvline(bound, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
     low, high = ax.get_xlim()
-    ticks = [t for t in _RATIO_TICKS if low <= t <= high]
+    ticks = _spaced([t for t in _RATIO_TICKS if low <= t <= high], (math.log(high) - math.log(low)) / 14)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -276,6 +347,7 @@ def render_html(outcome: Outcome) -> str:
         {
             "title": f"{c.candidate} against {c.baseline}",
             "summary": summary(c, outcome.threshold, outcome.alpha),
+            "process": process_line(c, measured.workers_per_env),
             "figure": to_data_uri(ratio_figure(c, outcome.threshold)),
             "header": _header(c),
             "rows": [{"cells": _cells(r), "verdict": r.verdict} for r in [*c.aggregates, *c.rows]],
@@ -292,8 +364,8 @@ def render_html(outcome: Outcome) -> str:
             legend=_legend(measured, outcome.alpha, outcome.power),
             self_test=None if outcome.self_test is None else _self_test_lines(outcome.self_test),
             prepared=[
-                {"environment": label, "case": case, **answer}
-                for label, answers in measured.prepared.items()
+                {"worker": name, "case": case, **answer}
+                for name, answers in measured.prepared.items()
                 for case, answer in answers.items()
             ],
         )

@@ -1,18 +1,21 @@
 """One interleaved A/B run: start the workers, prepare every case in each, then time randomized rounds.
 
-1. Start: every environment's worker imports TensorFlow and reports its versions and case matrix.
-   The cases are the ``--cases`` patterns matched against the first environment's matrix.
+1. Start: ``workers_per_env`` worker processes per environment, launched at once in a random order
+   (``benchmarks.results.ab_workers``), import TensorFlow and report their versions and case matrix.
+   Several processes per environment are what lets the statistics see how much one process differs
+   from another of the same environment (``benchmarks.results.ab_variance``). The cases are the
+   ``--cases`` patterns matched against the first environment's matrix.
 2. Prepare (outside any timing, the workers side by side): each worker builds, traces, compiles and
    checks one case at a time (``benchmarks.ab_worker``); then every worker sizes the case as the
-   baseline proposed (steps per call, calls per burst), so all compare the same work. A case whose
-   check fails in an environment, or that its matrix lacks, is refused there and named; it is timed
-   only where it passed.
-3. Rounds, one worker timing at a time, the others waiting on their stdin. ``interleave="case"``
-   (default): in each round the cases come in a random order and, per case, the environments time
-   back-to-back bursts in a random order, so the bursts a ratio compares are a fraction of a second
-   apart. ``interleave="round"``: in each round the environments take turns in a random order, each
-   timing a burst of every case (in its own random order); a ratio then compares bursts a whole
-   sweep apart.
+   baseline's first worker proposed (steps per call, calls per burst), so all compare the same work.
+   A case whose check fails in a worker of an environment, or that its matrix lacks, is refused in
+   that environment and named; it is timed only where it passed.
+3. Rounds, one worker timing at a time, the others waiting on their stdin. Every worker times one
+   burst of every case per round. ``interleave="case"`` (default): in each round the cases come in a
+   random order and, per case, every worker of every environment times a burst, back to back in a
+   random order, so the bursts a round compares are a fraction of a second apart.
+   ``interleave="round"``: in each round the workers take turns in a random order, each timing a
+   burst of every case (in its own random order); a ratio then compares bursts a whole sweep apart.
 
 The run stops after ``max_rounds`` rounds or when the next round would end after ``deadline``
 (``time.monotonic``), the estimate being the longest of the last three rounds; preparing stops
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 
 from benchmarks.ab_worker import PROTOCOL
 from benchmarks.results.ab_environments import Environment, select_cases
-from benchmarks.results.ab_workers import Worker, WorkerError, WorkerInputError, Workers
+from benchmarks.results.ab_workers import Worker, WorkerError, WorkerInputError, Workers, worker_name
 
 __all__ = ["INTERLEAVINGS", "Measurements", "run_interleaved"]
 
@@ -40,13 +43,20 @@ LOGGER = logging.getLogger("tfbench.ab")
 
 @dataclass
 class Measurements:
-    """What a run measured: per environment and case, one step time (seconds) per round."""
+    """What a run measured: per environment, case and worker, one step time (seconds) per round.
+
+    ``times[label][case][i][r]`` is worker ``i``'s time in round ``r``; ``workers[label]`` holds each
+    worker's first answer (pid, versions), ``prepared[worker_name][case]`` each worker's prepare answer.
+    """
 
     environments: list[Environment]
-    workers: dict[str, dict] = field(default_factory=dict)
+    workers_per_env: int = 1
+    workers: dict[str, list[dict]] = field(default_factory=dict)
+    matrix: dict[str, list[str]] = field(default_factory=dict)
+    launch_order: list[str] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
     prepared: dict[str, dict[str, dict]] = field(default_factory=dict)
-    times: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    times: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
     round_s: list[float] = field(default_factory=list)
     interleave: str = "case"
     stop_reason: str = ""
@@ -61,20 +71,27 @@ class Measurements:
     def rounds(self) -> int:
         return len(self.round_s)
 
+    def worker_names(self, label: str) -> list[str]:
+        return [worker_name(label, i) for i in range(self.workers_per_env)]
+
     def passed(self, label: str, case: str) -> bool:
-        """Whether ``case`` passed its check in ``label`` and was sized there (ready to time)."""
-        answer = self.prepared.get(label, {}).get(case, {})
-        return bool(answer.get("passed") and answer.get("sized"))
+        """Whether ``case`` passed its check in every worker of ``label`` and was sized there (ready to time)."""
+        answers = [self.prepared.get(name, {}).get(case, {}) for name in self.worker_names(label)]
+        return all(answer.get("passed") and answer.get("sized") for answer in answers)
 
     def refusal(self, label: str, case: str) -> dict | None:
         """Why ``case`` was not timed in ``label`` (``None`` if it was ready): ``{"kind", "reason"}``.
 
-        Kinds: ``check`` (its mode check failed, or preparing it raised), ``matrix`` (that
-        environment's benchmark matrix lacks it), ``budget`` (not prepared before the deadline).
+        Kinds: ``check`` (its mode check failed, or preparing it raised, in a worker), ``matrix``
+        (that environment's benchmark matrix lacks it), ``budget`` (not prepared before the deadline).
         """
-        answer = self.prepared.get(label, {}).get(case)
-        if answer is not None and not answer.get("passed"):
-            return {"kind": answer.get("kind", "check"), "reason": str(answer.get("message", "refused"))}
+        for name in self.worker_names(label):
+            answer = self.prepared.get(name, {}).get(case)
+            if answer is not None and not answer.get("passed"):
+                reason = str(answer.get("message", "refused"))
+                if self.workers_per_env > 1 and answer.get("kind", "check") == "check":
+                    reason = f"{reason} (worker {name})"
+                return {"kind": answer.get("kind", "check"), "reason": reason}
         if self.passed(label, case):
             return None
         return {"kind": "budget", "reason": "not prepared (the budget ran out first)"}
@@ -89,22 +106,23 @@ def _check_protocol(worker: Worker, answer: dict) -> None:
 
 
 def _start(workers: Workers, patterns: Sequence[str], measured: Measurements) -> None:
+    measured.launch_order = list(workers.launch_order)
     for worker, answer in zip(workers.workers, workers.hello(), strict=True):
         _check_protocol(worker, answer)
-        measured.workers[worker.label] = {k: v for k, v in answer.items() if k not in ("ok", "cases")}
-        measured.workers[worker.label]["matrix"] = list(answer["cases"])
-    measured.cases = select_cases(patterns, measured.workers[measured.labels[0]]["matrix"])
+        info = {"worker": worker.name} | {k: v for k, v in answer.items() if k not in ("ok", "cases")}
+        measured.workers.setdefault(worker.label, []).append(info)
+        measured.matrix.setdefault(worker.label, list(answer["cases"]))
+    measured.cases = select_cases(patterns, measured.matrix[measured.labels[0]])
 
 
 def _prepare(workers: Workers, measured: Measurements, deadline: float, timeout: float) -> None:
-    """Each worker prepares its cases in turn; once the baseline has, every worker sizes the case alike."""
+    """Each worker prepares its cases in turn; once the baseline's first worker has, every worker sizes the case alike."""
     baseline = workers.workers[0]
     queues = {
-        w: [("prepare", c) for c in measured.cases if c in measured.workers[w.label]["matrix"]]
-        for w in workers.workers
+        w: [("prepare", c) for c in measured.cases if c in measured.matrix[w.label]] for w in workers.workers
     }
     for worker in workers.workers:
-        measured.prepared[worker.label] = {
+        measured.prepared[worker.name] = {
             case: {"passed": False, "kind": "matrix", "message": f"not in {worker.label}'s benchmark matrix"}
             for case in measured.cases
             if ("prepare", case) not in queues[worker]
@@ -115,7 +133,7 @@ def _prepare(workers: Workers, measured: Measurements, deadline: float, timeout:
     def send_next(worker: Worker) -> None:
         while queues[worker] and time.monotonic() < deadline:
             kind, case = queues[worker].pop(0)
-            if kind == "size" and not measured.prepared[worker.label][case].get("passed"):
+            if kind == "size" and not measured.prepared[worker.name][case].get("passed"):
                 continue
             command = {"cmd": kind, "case": case} | (sizes[case] if kind == "size" else {})
             worker.send(command, f"{kind} {case}", timeout)
@@ -129,11 +147,11 @@ def _prepare(workers: Workers, measured: Measurements, deadline: float, timeout:
         kind, case = asked.pop(worker)
         answer.pop("ok")
         if kind == "size":
-            measured.prepared[worker.label][case].update(sized=True, call_s=answer["call_s"], **sizes[case])
+            measured.prepared[worker.name][case].update(sized=True, call_s=answer["call_s"], **sizes[case])
         else:
-            measured.prepared[worker.label][case] = answer
+            measured.prepared[worker.name][case] = answer
             if not answer["passed"]:
-                LOGGER.warning("%s refused in %s: %s", case, worker.label, answer.get("message"))
+                LOGGER.warning("%s refused in %s: %s", case, worker.name, answer.get("message"))
             elif worker is baseline:
                 sizes[case] = {"steps": answer["steps"], "calls": answer["calls"]}
                 for queue in queues.values():
@@ -151,33 +169,35 @@ def _burst(worker: Worker, case: str, timeout: float) -> float:
 
 
 def _round(
-    workers: dict[str, Worker],
+    workers: list[Worker],
     timed: dict[str, list[str]],
     rng: random.Random,
     interleave: str,
     timeout: float,
-) -> dict[str, dict[str, float]]:
-    """One round: ``{label: {case: step_s}}`` in the interleaving's random order."""
-    result: dict[str, dict[str, float]] = {label: {} for label in timed}
+) -> dict[tuple[str, int], dict[str, float]]:
+    """One round: ``{(label, worker index): {case: step_s}}`` in the interleaving's random order."""
+    result: dict[tuple[str, int], dict[str, float]] = {(w.label, w.index): {} for w in workers}
     if interleave == "case":
         cases = sorted({c for cs in timed.values() for c in cs})
         for case in rng.sample(cases, len(cases)):
-            labels = [label for label in timed if case in timed[label]]
-            for label in rng.sample(labels, len(labels)):
-                result[label][case] = _burst(workers[label], case, timeout)
+            timing = [w for w in workers if case in timed[w.label]]
+            for worker in rng.sample(timing, len(timing)):
+                result[worker.label, worker.index][case] = _burst(worker, case, timeout)
     else:
-        for label in rng.sample(list(timed), len(timed)):
-            for case in rng.sample(timed[label], len(timed[label])):
-                result[label][case] = _burst(workers[label], case, timeout)
+        for worker in rng.sample(workers, len(workers)):
+            cases = timed[worker.label]
+            for case in rng.sample(cases, len(cases)):
+                result[worker.label, worker.index][case] = _burst(worker, case, timeout)
     return result
 
 
 def _first_round_estimate(measured: Measurements, timed: dict[str, list[str]]) -> float:
     total = 0.0
     for label, cases in timed.items():
-        for case in cases:
-            answer = measured.prepared[label][case]
-            total += (answer["calls"] + 1) * answer["call_s"]
+        for name in measured.worker_names(label):
+            for case in cases:
+                answer = measured.prepared[name][case]
+                total += (answer["calls"] + 1) * answer["call_s"]
     return total
 
 
@@ -191,6 +211,7 @@ def run_interleaved(
     interleave: str = "case",
     seed: int = 0,
     timeout: float = 120.0,
+    workers_per_env: int = 1,
 ) -> Measurements:
     """Start, prepare and time (module docstring); the workers are closed before it returns or raises.
 
@@ -201,18 +222,21 @@ def run_interleaved(
         deadline: ``time.monotonic()`` by which the rounds must be over.
         max_rounds: stop after this many rounds (``None``: only the deadline).
         interleave: ``"case"`` or ``"round"``.
-        seed: the random order of cases and environments.
+        seed: the random order of the launch, the cases and the workers.
         timeout: seconds each wait on a worker may take (start, one prepare, one burst).
+        workers_per_env: worker processes per environment.
 
     Raises:
         ValueError: a case pattern that matches nothing; ``WorkerInputError``: an environment that
             cannot run the worker (missing package, device, protocol).
         WorkerError: a worker crashed, failed or hung.
     """
-    measured = Measurements(list(environments), interleave=interleave, start_s=time.monotonic())
+    measured = Measurements(
+        list(environments), workers_per_env, interleave=interleave, start_s=time.monotonic()
+    )
     rng = random.Random(seed)
-    with Workers(environments, job, timeout=timeout) as workers:
-        LOGGER.info("starting %d workers", len(environments))
+    with Workers(environments, job, timeout=timeout, workers_per_env=workers_per_env, seed=seed) as workers:
+        LOGGER.info("starting %d workers (%d per environment)", len(workers.workers), workers_per_env)
         _start(workers, patterns, measured)
         LOGGER.info("preparing %d cases in each environment", len(measured.cases))
         _prepare(workers, measured, deadline, timeout)
@@ -224,8 +248,9 @@ def run_interleaved(
             if measured.passed(baseline, c) and any(measured.passed(lab, c) for lab in measured.labels[1:])
         ]
         timed = {lab: [c for c in comparable if measured.passed(lab, c)] for lab in measured.labels}
-        measured.times = {lab: {c: [] for c in cases} for lab, cases in timed.items()}
-        by_label = {w.label: w for w in workers.workers}
+        measured.times = {
+            lab: {c: [[] for _ in range(workers_per_env)] for c in cases} for lab, cases in timed.items()
+        }
         estimate = _first_round_estimate(measured, timed)
         while comparable:
             if max_rounds is not None and measured.rounds >= max_rounds:
@@ -235,9 +260,9 @@ def run_interleaved(
                 measured.stop_reason = "budget: another round would not end in time"
                 break
             started = time.monotonic()
-            for label, steps in _round(by_label, timed, rng, interleave, timeout).items():
+            for (label, index), steps in _round(workers.workers, timed, rng, interleave, timeout).items():
                 for case, step_s in steps.items():
-                    measured.times[label][case].append(step_s)
+                    measured.times[label][case][index].append(step_s)
             measured.round_s.append(time.monotonic() - started)
             estimate = max(measured.round_s[-3:])
             LOGGER.info("round %d done in %.1f s", measured.rounds, measured.round_s[-1])

@@ -1,36 +1,72 @@
-"""Statistics of an interleaved A/B comparison: paired log ratios, their intervals, verdicts, detectable effects.
+"""Intervals, verdicts and detectable effects of an interleaved A/B comparison.
 
-Notation: one case, rounds ``r = 1..n``; ``a_r`` and ``b_r`` are environment A's and B's step times
-in round ``r`` (seconds per step, each the median over one short burst). A round pairs them: the two
-bursts ran back to back, in random order, so both saw the same phase of a shared machine.
+The model, its two variance components and how ``s_p^2`` is estimated: ``benchmarks.results.ab_variance``.
+Per round ``d_r = ybar_{B,.,r} - ybar_{A,.,r}`` (each environment's mean over its workers);
+``W_A``, ``W_B`` workers; ``c = 1 / W_A + 1 / W_B``.
 
-- Per-round log ratio ``d_r = ln(b_r / a_r)``.
-- Walsh averages ``w_ij = (d_i + d_j) / 2`` for ``i <= j``: ``N = n (n + 1) / 2`` of them, sorted
-  ``w_(1) <= ... <= w_(N)``.
-- Ratio ``R = exp(median of the w_ij)``: the Hodges-Lehmann estimate of the shift, exponentiated;
-  above 1, B's step is slower.
-- Interval at level ``1 - alpha`` (the Wilcoxon signed-rank interval): ``exp(w_(k+1)), exp(w_(N-k))``
-  where ``k`` is the largest count with ``P(T <= k) <= alpha / 2`` for the signed-rank statistic
-  ``T`` of ``n`` pairs under no change (``signed_rank_critical``: exact, by counting the subsets of
-  ``{1..n}`` with each sum, up to ``EXACT_SIGNED_RANK_N`` rounds; beyond, the normal approximation
-  ``k = floor(n (n + 1) / 4 - z_{1-alpha/2} sqrt(n (n + 1) (2 n + 1) / 24))``). Below 6 rounds at
-  ``alpha = 0.05`` no such ``k`` exists and there is no interval.
-- Aggregate over cases ``c = 1..k`` (geometric mean): ``D_r = (1/k) sum_c d_{c,r}``, then the same
-  estimate and interval on ``D_r``. Pairing by round counts the correlation between cases that a
-  shared slow phase creates.
-- Effective spread ``s = h sqrt(n) / t_{1-alpha/2, n-1}`` with ``h`` the interval's log half width,
-  ``(ln high - ln low) / 2``: the standard deviation for which a Student ``t`` interval would be as
-  wide (for normal ``d_r``, close to their standard deviation). The half width is reported as
-  ``exp(h) - 1``.
+Case rows (``ratio_estimate``):
 
-Why this interval and not a ``t`` interval or a bootstrap: on the 2-core development VM the per-round
-log ratios are heavy-tailed (a burst that meets another process's burst; median excess kurtosis 1.3
-to 3.2 over the quick matrix's cases), which widens a ``t`` interval; on the same A/A runs the
-signed-rank intervals were 30-40% narrower (median half width 6.7% against 9.6%, and 4.2% against
-6.9%). The signed-rank interval is exact for any continuous distribution of ``d_r`` symmetric about
-the shift, and in an A/A comparison the ``d_r`` are symmetric by construction (the environments are
-exchangeable and their order in a round is random). A percentile bootstrap over 6 to 50 rounds
-under-covers (about 91% for a nominal 95% at ``n = 10``). Logs make the ratio's interval
+- Estimate ``R = exp(m)``, ``m`` the Hodges-Lehmann estimate: the median of the Walsh averages
+  ``w_ij = (d_i + d_j) / 2``, ``i <= j`` (``N = n (n + 1) / 2``, sorted ``w_(1) <= ... <= w_(N)``).
+  Above 1, B's step is slower.
+- Round component: the Wilcoxon signed-rank interval ``[L, U] = [w_(k+1), w_(N-k)]``, ``k`` the
+  largest count with ``P(T <= k) <= alpha / 2`` for the signed-rank statistic ``T`` of ``n`` pairs
+  (``signed_rank_critical``: exact, by counting the subsets of ``{1..n}`` with each sum, up to
+  ``EXACT_SIGNED_RANK_N`` rounds; beyond, ``k = floor(n (n + 1) / 4 - z_{1-alpha/2} sqrt(n (n + 1)
+  (2 n + 1) / 24))``; below 6 rounds at ``alpha = 0.05`` there is none, and no row has an interval).
+  As a variance of ``m``: that of a Student ``t`` interval as wide, on ``n - 1`` df, per side so that
+  a skewed ``d_r`` keeps its asymmetric interval: ``V_r- = ((m - L) / t_{1-alpha/2, n-1})^2``,
+  ``V_r+ = ((U - m) / t_{1-alpha/2, n-1})^2``, and ``V_r = (h / t_{1-alpha/2, n-1})^2``, ``h = (U - L) / 2``.
+- Process component: ``V_p = c s_p^2``, ``s_p^2`` pooled over the units of the case's mode. The
+  offsets are the same in every round, so each environment's mean over ``W`` workers keeps ``s_p^2 / W``
+  of their variance whatever the number of rounds.
+- Interval ``exp(m - t_{1-alpha/2, nu} sqrt(V_r- + V_p)), exp(m + t_{1-alpha/2, nu} sqrt(V_r+ + V_p))``
+  with ``V = V_r + V_p`` and Satterthwaite's (1946) ``nu = 2 V^2 / Var(V)``::
+
+      nu = max(1, V^2 / (V_r^2 / (n - 1) + c^2 Var(s_p^2) / 2))
+
+  Not estimated (one worker per environment): the signed-rank interval, ``nu = n - 1``. ``Var(s_p^2)``
+  counts the burst noise in ``MS_P`` (``ab_variance``), so ``nu`` stays below ``n - 1`` when ``s_p^2``
+  is estimated small or 0: it could have come out larger. With ``nu`` from the df of ``s_p^2`` alone
+  (the effective number of units) ``nu`` jumps towards ``n - 1`` exactly when ``s_p^2`` happens to be
+  estimated small, and the interval is then too narrow twice (``t`` and ``V``); simulated, such
+  aggregate intervals covered 87-93% at the 95% level.
+
+Aggregate rows (``worker_means_estimate``): the geometric mean over cases, ``y_{e,i,r} = (1/k) sum_c
+y_{e,c,i,r}`` (``ab_variance.aggregate_log_times``). Averaging over cases shrinks the burst noise but
+not the process offsets, which one process shares across its cases (measured with one worker per
+environment: single cases moved by up to 3.5%, the aggregate of 41 by 0.6%, more than independent
+offsets would give), so the process part dominates and comes from the row's own workers, by the
+analysis of per-process means (Searle, Casella and McCulloch, Variance Components, ch. 3)::
+
+    Y_{e,i} = (1/n) sum_r y_{e,i,r}      m = Ybar_B - Ybar_A      f = W_A + W_B - 2
+    V_means  = c (sum_i (Y_{A,i} - Ybar_A)^2 + sum_i (Y_{B,i} - Ybar_B)^2) / f
+    V_within = c MS_E / n                 (MS_E of A's and B's units pooled by their df)
+    V = V_means + max(0, V_r - V_within),  interval exp(m -+ t_{1-alpha/2, f} sqrt(V)),  R = exp(m)
+
+``V_means`` alone is exact for the model with normal errors (``phi_r`` cancels, every worker saw every
+round; ``Var(Y_{e,i}) = s_p^2 + sigma^2 / n``), but blind to a phase that moves one environment's
+workers and not the other's (B's threads suffer from a neighbour that A shrugs off): that shows in
+the per-round log ratios, ``V_r`` as for a case, beyond the workers' own burst noise ``V_within``, and
+the excess is added. Shown apart: the round part ``max(V_r, V_within)``, the process part the rest.
+Pooling ``s_p^2`` over the two units of an aggregate, as for a case, leaves too few df for
+Satterthwaite's rule (``nu`` below 1 happened); with one worker per environment: the signed-rank
+interval, as for a case.
+
+Coverage, simulated A/A runs of the model (three modes of 7 cases; 2 or 3 workers; 10 to 25 rounds;
+``s_p`` 0 to 1.5%, equal or varying by case; offsets shared 0 to 90% across a process's cases; burst
+noise 1 to 15%, heavy-tailed; some runs with a phase only B's workers feel; 300 runs each): case
+intervals contained 1 in 94-98% of cases, aggregates in 94-99%; the round-only intervals in 69-92%
+and 49-89% (95-97% without process offsets). ``tests/results/test_ab_statistics.py`` repeats two of
+these at small sizes.
+
+Why a signed-rank interval for the rounds, not a ``t`` interval or a bootstrap: on the 2-core
+development VM the per-round log ratios are heavy-tailed (a burst that meets another process's
+burst; median excess kurtosis 1.3 to 3.2 over the quick matrix's cases), which widens a ``t``
+interval; on the same A/A runs the signed-rank intervals were 30-40% narrower. It is exact for any
+continuous ``d_r`` symmetric about the shift, which an A/A comparison is by construction. A
+percentile bootstrap over 6 to 50 rounds under-covers (about 91% for a nominal 95% at ``n = 10``),
+and one over 2 or 3 processes cannot estimate their variance. Logs make the ratio's interval
 multiplicative and the aggregate a geometric mean. Hodges and Lehmann 1963; Hollander and Wolfe,
 Nonparametric Statistical Methods, ch. 3.
 
@@ -42,17 +78,18 @@ and lies within ``[1 / (1 + theta), 1 + theta]``; ``inconclusive`` when it conta
 beyond a threshold; ``insufficient rounds`` without an interval (never a failure).
 
 Minimal detectable effect (``minimal_detectable_effect``), the slowdown a two-sided test at
-``alpha`` detects with probability ``power`` after ``n`` rounds of effective spread ``s``::
+``alpha`` detects with probability ``power``, given the row's ``V`` and ``nu``::
 
-    MDE = exp((t_{1-alpha/2, n-1} + t_{power, n-1}) s / sqrt(n)) - 1
+    MDE = exp((t_{1-alpha/2, nu} + t_{power, nu}) sqrt(V)) - 1
 
 (the usual normal-approximation formula with ``t`` quantiles in place of ``z``; Cohen 1988, ch. 2).
-With ``s`` as above it is ``exp(h (1 + t_{power, n-1} / t_{1-alpha/2, n-1})) - 1``.
+More rounds shrink ``V_r``; only more workers shrink ``V_p`` and raise the aggregates' ``f``.
 
 False alarms (``false_alarm_probability``): in an A/A comparison each of ``k`` intervals excludes 1
-with probability at most ``alpha``, so ``X``, the number that do, is about ``Binomial(k, alpha)``; the
+with probability about ``alpha``, so ``X``, the number that do, is about ``Binomial(k, alpha)``; the
 probability of ``x`` or more is ``P(X >= x) = sum_{j >= x} C(k, j) alpha^j (1 - alpha)^(k - j)``
-(cases share rounds, so they are not quite independent; a small tail says "more than chance").
+(cases share rounds and a pooled process variance, so they are not quite independent; a small tail
+says "more than chance").
 """
 
 from __future__ import annotations
@@ -63,7 +100,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from reference.validation import check_float, check_int
+from benchmarks.results.ab_variance import NOT_ESTIMATED, ProcessVariance, worker_mean_squares
+from reference.validation import check_array, check_float, check_int
 
 __all__ = [
     "EXACT_SIGNED_RANK_N",
@@ -71,19 +109,22 @@ __all__ = [
     "IMPROVEMENT",
     "INCONCLUSIVE",
     "INSUFFICIENT",
+    "METHODS",
     "NO_CHANGE",
     "REGRESSION",
+    "ROUNDS_AND_PROCESSES",
+    "ROUNDS_ONLY",
     "SLOWER",
     "VERDICTS",
+    "WORKER_MEANS",
     "RatioEstimate",
-    "aggregate_log_ratios",
     "false_alarm_probability",
-    "log_ratios",
     "minimal_detectable_effect",
     "ratio_estimate",
     "signed_rank_critical",
     "t_quantile",
     "verdict",
+    "worker_means_estimate",
 ]
 
 EXACT_SIGNED_RANK_N = 200
@@ -97,10 +138,12 @@ REGRESSION, IMPROVEMENT, SLOWER, FASTER, NO_CHANGE, INCONCLUSIVE, INSUFFICIENT =
     "insufficient rounds",
 )
 VERDICTS = (REGRESSION, IMPROVEMENT, INCONCLUSIVE, SLOWER, FASTER, NO_CHANGE, INSUFFICIENT)
+ROUNDS_ONLY, ROUNDS_AND_PROCESSES, WORKER_MEANS = ("rounds only", "rounds + processes", "worker means")
+METHODS = (ROUNDS_ONLY, ROUNDS_AND_PROCESSES, WORKER_MEANS)
 
 
-def t_quantile(probability: float, df: int) -> float:
-    """``t_{probability, df}``: the quantile of Student's ``t`` with ``df`` degrees of freedom."""
+def t_quantile(probability: float, df: float) -> float:
+    """``t_{probability, df}``: the quantile of Student's ``t`` with ``df`` (possibly fractional) degrees of freedom."""
     from scipy.stats import t  # scipy.stats takes about a second to import: only when needed
 
     return float(t.ppf(probability, df))
@@ -108,17 +151,23 @@ def t_quantile(probability: float, df: int) -> float:
 
 @dataclass(frozen=True)
 class RatioEstimate:
-    """B's step time over A's with its interval (module docstring); ``nan`` bounds when too few rounds.
+    """B's step time over A's with its interval (module docstring); NaN bounds when too few rounds.
 
-    ``log_scale`` is the effective spread ``s`` of the module docstring.
+    ``variance`` is ``V`` (of ``m = ln ratio``) with ``df`` ``nu``; ``round_variance`` ``V_r`` and
+    ``process_variance`` ``V_p`` its parts (``V_p`` NaN when not estimated: one worker per environment);
+    ``method`` one of ``METHODS``.
     """
 
     ratio: float
     low: float
     high: float
     rounds: int
-    log_scale: float
     alpha: float
+    method: str = ROUNDS_ONLY
+    variance: float = math.nan
+    df: float = math.nan
+    round_variance: float = math.nan
+    process_variance: float = math.nan
 
     @property
     def half_width(self) -> float:
@@ -130,37 +179,6 @@ class RatioEstimate:
 
     def as_dict(self) -> dict:
         return asdict(self) | {"half_width": self.half_width}
-
-
-def log_ratios(baseline: Sequence[float], candidate: Sequence[float]) -> np.ndarray:
-    """``d_r = ln(b_r / a_r)`` over the rounds where both step times are present (not NaN).
-
-    Raises:
-        ValueError: the sequences differ in length, or a present time is not > 0.
-    """
-    a, b = np.asarray(baseline, dtype=float), np.asarray(candidate, dtype=float)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(
-            f"Argument `candidate` must have one time per round of `baseline` ({a.shape}). Received: {b.shape}"
-        )
-    both = ~(np.isnan(a) | np.isnan(b))
-    if np.any(a[both] <= 0) or np.any(b[both] <= 0) or not np.all(np.isfinite(a[both] * b[both])):
-        raise ValueError("Arguments `baseline` and `candidate` must hold step times > 0 (finite or NaN)")
-    return np.log(b[both]) - np.log(a[both])
-
-
-def aggregate_log_ratios(per_case: Sequence[np.ndarray]) -> np.ndarray:
-    """``D_r = (1/k) sum_c d_{c,r}`` over ``k`` cases' per-round log ratios (rounds aligned).
-
-    Raises:
-        ValueError: no case, or cases with different numbers of rounds.
-    """
-    if not per_case or len({len(d) for d in per_case}) != 1:
-        raise ValueError(
-            "Argument `per_case` must hold one or more cases with the same rounds. "
-            f"Received: rounds={[len(d) for d in per_case]}"
-        )
-    return np.mean(np.vstack(per_case), axis=0)
 
 
 def signed_rank_critical(n: int, alpha: float) -> int:
@@ -184,22 +202,97 @@ def signed_rank_critical(n: int, alpha: float) -> int:
     return int(below[-1]) if below.size else -1
 
 
-def ratio_estimate(log_ratio: Sequence[float], *, alpha: float = 0.05) -> RatioEstimate:
-    """``R = exp(Hodges-Lehmann)`` and its signed-rank interval at level ``1 - alpha`` from ``d_r``."""
+def _checked(alpha: float, workers: tuple[int, int]) -> tuple[float, float]:
     alpha = check_float("alpha", alpha, low=0, high=0.5, low_open=True, high_open=True)
+    w_a, w_b = (check_int("workers", w, low=1) for w in workers)
+    return alpha, 1 / w_a + 1 / w_b
+
+
+def ratio_estimate(
+    log_ratio: Sequence[float],
+    *,
+    alpha: float = 0.05,
+    process: ProcessVariance = NOT_ESTIMATED,
+    workers: tuple[int, int] = (1, 1),
+) -> RatioEstimate:
+    """A case row: ``R = exp(m)`` and its interval at level ``1 - alpha`` (module docstring).
+
+    Args:
+        log_ratio: ``d_r``, one per round.
+        process: ``s_p^2`` and its sampling variance (``ab_variance.process_variance``);
+            ``NOT_ESTIMATED``: the round component only.
+        workers: ``(W_A, W_B)``, for ``V_p = (1 / W_A + 1 / W_B) s_p^2``.
+    """
+    alpha, c = _checked(alpha, workers)
     d = np.asarray(log_ratio, dtype=float)
     n = len(d)
     if n == 0:
-        return RatioEstimate(math.nan, math.nan, math.nan, 0, math.nan, alpha)
-    upper = np.triu_indices(n)
-    walsh = np.sort(((d[:, None] + d[None, :]) / 2)[upper])
-    ratio = math.exp(float(np.median(walsh)))
+        return RatioEstimate(math.nan, math.nan, math.nan, 0, alpha)
+    walsh = np.sort(((d[:, None] + d[None, :]) / 2)[np.triu_indices(n)])
+    m = float(np.median(walsh))
     k = signed_rank_critical(n, alpha) if n >= 2 else -1
     if k < 0:
-        return RatioEstimate(ratio, math.nan, math.nan, n, math.nan, alpha)
+        return RatioEstimate(math.exp(m), math.nan, math.nan, n, alpha)
     low, high = float(walsh[k]), float(walsh[len(walsh) - 1 - k])
-    scale = (high - low) / 2 * math.sqrt(n) / t_quantile(1 - alpha / 2, n - 1)
-    return RatioEstimate(ratio, math.exp(low), math.exp(high), n, scale, alpha)
+    t_rounds = t_quantile(1 - alpha / 2, n - 1)
+    v_r = ((high - low) / 2 / t_rounds) ** 2
+    if not process.estimated:
+        return RatioEstimate(
+            math.exp(m), math.exp(low), math.exp(high), n, alpha, ROUNDS_ONLY, v_r, n - 1, v_r
+        )
+    v_p = c * process.variance
+    below = v_r**2 / (n - 1) + c**2 * process.sampling_variance / 2
+    nu = max(1.0, (v_r + v_p) ** 2 / below) if below > 0 and v_r + v_p > 0 else n - 1
+    t = t_quantile(1 - alpha / 2, nu)
+    low = m - t * math.sqrt(((m - low) / t_rounds) ** 2 + v_p)
+    high = m + t * math.sqrt(((high - m) / t_rounds) ** 2 + v_p)
+    return RatioEstimate(
+        math.exp(m), math.exp(low), math.exp(high), n, alpha, ROUNDS_AND_PROCESSES, v_r + v_p, nu, v_r, v_p
+    )
+
+
+def worker_means_estimate(baseline, candidate, *, alpha: float = 0.05) -> RatioEstimate:
+    """An aggregate row from per-process means (module docstring); with one worker in an environment,
+    ``ratio_estimate`` of the per-round log ratios (the round component only).
+
+    Args:
+        baseline, candidate: log step times ``(workers, rounds)`` of A and B (the aggregate's ``y``).
+
+    Raises:
+        ValueError: not 2-D, a value not finite, or the two with different numbers of rounds.
+    """
+    a = check_array("baseline", baseline, dtype="float", ndim=2)
+    b = check_array("candidate", candidate, dtype="float", ndim=2)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"Argument `candidate` must have the rounds of `baseline` ({a.shape[1]}). Received: {b.shape[1]}"
+        )
+    n, (w_a, w_b) = a.shape[1], (len(a), len(b))
+    if min(w_a, w_b) < 2 or n < 2 or signed_rank_critical(n, alpha) < 0:
+        return ratio_estimate(
+            b.mean(axis=0) - a.mean(axis=0), alpha=alpha, workers=(max(w_a, 1), max(w_b, 1))
+        )
+    alpha, c = _checked(alpha, (w_a, w_b))
+    y_a, y_b = a.mean(axis=1), b.mean(axis=1)
+    f = w_a + w_b - 2
+    v_means = c * float(np.sum((y_a - y_a.mean()) ** 2) + np.sum((y_b - y_b.mean()) ** 2)) / f
+    v_within = c * sum((w - 1) * worker_mean_squares(y)[1] for w, y in ((w_a, a), (w_b, b))) / f / n
+    v_rounds = max(v_within, ratio_estimate(b.mean(axis=0) - a.mean(axis=0), alpha=alpha).round_variance)
+    v = v_means + v_rounds - v_within
+    m = float(y_b.mean() - y_a.mean())
+    reach = t_quantile(1 - alpha / 2, f) * math.sqrt(v)
+    return RatioEstimate(
+        math.exp(m),
+        math.exp(m - reach),
+        math.exp(m + reach),
+        n,
+        alpha,
+        WORKER_MEANS,
+        v,
+        f,
+        v_rounds,
+        max(0.0, v - v_rounds),
+    )
 
 
 def verdict(estimate: RatioEstimate, *, threshold: float) -> str:
@@ -216,19 +309,18 @@ def verdict(estimate: RatioEstimate, *, threshold: float) -> str:
 
 
 def minimal_detectable_effect(
-    log_scale: float, rounds: int, *, alpha: float = 0.05, power: float = 0.95
+    variance: float, df: float, *, alpha: float = 0.05, power: float = 0.95
 ) -> float:
-    """``exp((t_{1-alpha/2, n-1} + t_{power, n-1}) s / sqrt(n)) - 1`` (module docstring).
+    """``exp((t_{1-alpha/2, nu} + t_{power, nu}) sqrt(V)) - 1`` (module docstring).
 
     Raises:
-        ValueError: ``rounds < 2``, ``log_scale`` negative or not finite, ``alpha`` or ``power`` outside (0, 1).
+        ValueError: ``variance`` negative or not finite, ``df`` not > 0, ``alpha`` or ``power`` outside (0, 1).
     """
-    rounds = check_int("rounds", rounds, low=2)
-    log_scale = check_float("log_scale", log_scale, low=0)
+    variance = check_float("variance", variance, low=0)
+    df = check_float("df", df, low=0, low_open=True, finite=False)
     alpha = check_float("alpha", alpha, low=0, high=1, low_open=True, high_open=True)
     power = check_float("power", power, low=0, high=1, low_open=True, high_open=True)
-    df = rounds - 1
-    return math.expm1((t_quantile(1 - alpha / 2, df) + t_quantile(power, df)) * log_scale / math.sqrt(rounds))
+    return math.expm1((t_quantile(1 - alpha / 2, df) + t_quantile(power, df)) * math.sqrt(variance))
 
 
 def false_alarm_probability(alarms: int, cases: int, *, alpha: float = 0.05) -> float:

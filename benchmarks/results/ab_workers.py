@@ -1,7 +1,8 @@
 """The worker processes of ``tfbench-ab``: start them, ask them, stop them; every wait has a deadline.
 
-``Workers(environments, job)`` launches one ``python -m benchmarks.ab_worker`` per environment, under
-the environment's interpreter, with ``PYTHONPATH`` naming only a staging folder that links the
+``Workers(environments, job, workers_per_env=W)`` launches ``W`` processes ``python -m
+benchmarks.ab_worker`` per environment (named ``LABEL#1``, ``LABEL#2``, ...), all at once in a random
+order (so that no environment always starts first), each under the environment's interpreter, with ``PYTHONPATH`` naming only a staging folder that links the
 environment's ``benchmarks/`` and ``reference/`` (so nothing else of this interpreter's path leaks
 in), in a session of its own, its stderr in a log file, and sends it its job as the first line;
 every worker does the same work (each proposes a size; the command uses the baseline's). Workers of
@@ -10,7 +11,7 @@ identical environments get the same variables with values of the same sizes (sta
 
 The ideas are those of ``benchmarks.distributed.cluster``: answers are ``@@`` JSON lines, and a
 worker that exits, fails a command or does not answer in time raises ``WorkerError`` naming it
-(label, pid, exit code, last line of its stderr). ``close()`` (also on ``with`` exit and at
+(label, worker, pid, exit code, last line of its stderr). ``close()`` (also on ``with`` exit and at
 interpreter exit) kills every worker's process group and removes the staging folder, so no process
 outlives the command. A worker whose parent dies without closing it reads the end of its stdin and
 exits.
@@ -22,6 +23,7 @@ import atexit
 import contextlib
 import json
 import os
+import random
 import selectors
 import shutil
 import signal
@@ -34,7 +36,7 @@ from pathlib import Path
 from benchmarks.ab_worker import PREFIX
 from benchmarks.results.ab_environments import RESERVED_VARIABLES, Environment
 
-__all__ = ["STAGED_PACKAGES", "Worker", "WorkerError", "WorkerInputError", "Workers"]
+__all__ = ["STAGED_PACKAGES", "Worker", "WorkerError", "WorkerInputError", "Workers", "worker_name"]
 
 STAGED_PACKAGES = ("benchmarks", "reference")
 _POLL_S = 0.5
@@ -51,8 +53,10 @@ class WorkerInputError(ValueError):
 class Worker:
     """One environment's worker process, its answers, and what it was last asked (with a deadline)."""
 
-    def __init__(self, environment: Environment, process: subprocess.Popen, log: Path, timeout: float):
-        self.environment, self.process, self.log = environment, process, log
+    def __init__(
+        self, environment: Environment, index: int, process: subprocess.Popen, log: Path, timeout: float
+    ):
+        self.environment, self.index, self.process, self.log = environment, index, process, log
         self._buffer = b""
         self._answers: list[dict] = []
         self._closed_output = False
@@ -63,14 +67,22 @@ class Worker:
     def label(self) -> str:
         return self.environment.label
 
+    @property
+    def name(self) -> str:
+        """``LABEL#N``: the environment's label and the worker's number in it (from 1)."""
+        return worker_name(self.label, self.index)
+
     def describe(self) -> str:
-        """``environment B (pid 123, /venv/bin/python, exit code 1); last stderr line: ...``."""
+        """``environment B (worker 2, pid 123, /venv/bin/python, exit code 1); last stderr line: ...``."""
         code = self.process.poll()
         state = f", exit code {code}" if code is not None else ""
         lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
         last = next((line.strip() for line in reversed(lines) if line.strip()), "")
         tail = f"; last stderr line: {last}" if last else "; nothing on stderr"
-        return f"environment {self.label} (pid {self.process.pid}, {self.environment.python}{state}){tail}"
+        return (
+            f"environment {self.label} (worker {self.index + 1}, pid {self.process.pid}, "
+            f"{self.environment.python}{state}){tail}"
+        )
 
     def send(self, command: dict, what: str, timeout: float) -> None:
         """Send ``command``; its answer is due within ``timeout`` seconds (``receive``)."""
@@ -151,12 +163,31 @@ def _worker_env(environment: Environment, path: Path, seed: int) -> dict:
     return env
 
 
-class Workers:
-    """One worker per environment, launched together; a context manager that closes them all."""
+def worker_name(label: str, index: int) -> str:
+    """``LABEL#N`` for the worker of index ``index`` (from 0) of environment ``label``."""
+    return f"{label}#{index + 1}"
 
-    def __init__(self, environments: Sequence[Environment], job: dict, *, timeout: float):
+
+class Workers:
+    """``workers_per_env`` workers per environment, launched together; a context manager that closes them all.
+
+    ``workers`` lists them by environment, then number (the baseline's first worker first);
+    ``launch_order`` by when they were started, a random order drawn from ``seed``.
+    """
+
+    def __init__(
+        self,
+        environments: Sequence[Environment],
+        job: dict,
+        *,
+        timeout: float,
+        workers_per_env: int = 1,
+        seed: int = 0,
+    ):
         self.environments, self.job, self.timeout = list(environments), dict(job), timeout
+        self.workers_per_env, self.seed = workers_per_env, seed
         self.workers: list[Worker] = []
+        self.launch_order: list[str] = []
         self.closed = False
         self._folder = Path(tempfile.mkdtemp(prefix="tfbench-ab-"))
 
@@ -170,9 +201,11 @@ class Workers:
     def launch(self) -> None:
         """Start every worker (they import TensorFlow side by side); each must answer within ``timeout``."""
         atexit.register(self.close)
-        for index, environment in enumerate(self.environments):
-            path = _stage(environment, self._folder, index)
-            log = self._folder / f"{environment.label}.log"
+        slots = [(e, i) for e in self.environments for i in range(self.workers_per_env)]
+        for position in random.Random(self.seed).sample(range(len(slots)), len(slots)):
+            environment, index = slots[position]
+            path = _stage(environment, self._folder, position)
+            log = self._folder / f"{worker_name(environment.label, index)}.log"
             with open(log, "wb") as stderr:
                 process = subprocess.Popen(
                     [str(environment.python), "-m", "benchmarks.ab_worker"],
@@ -183,13 +216,16 @@ class Workers:
                     cwd=path,
                     start_new_session=True,
                 )
-            worker = Worker(environment, process, log, self.timeout)
-            job = self.job | {"inject": environment.inject, "label": environment.label}
+            worker = Worker(environment, index, process, log, self.timeout)
+            self.workers.append(worker)  # at once: close() must find every started process
+            self.launch_order.append(worker.name)
+            job = self.job | {"inject": environment.inject, "label": environment.label, "worker": index + 1}
             worker.send(job, "start", self.timeout)
-            self.workers.append(worker)
+        rank = {e.label: n for n, e in enumerate(self.environments)}
+        self.workers.sort(key=lambda w: (rank[w.label], w.index))
 
     def hello(self) -> list[dict]:
-        """Every worker's first answer (versions, case matrix), in the environments' order.
+        """Every worker's first answer (versions, case matrix), in the order of ``workers``.
 
         Raises:
             WorkerInputError: an environment lacks a package the worker needs, or the device.

@@ -9,12 +9,13 @@ The tests copy it to ``<tree>/benchmarks/ab_worker.py`` of a fake project tree a
 | ``FAKE_SCALE`` | multiplies the step time (``1.2``: 20% slower) |
 | ``FAKE_NOISE`` | relative amplitude of a noise shared by every environment: ``1 + NOISE * sin(round)`` |
 | ``FAKE_JITTER`` | relative amplitude of this environment's own noise: ``1 + JITTER * cos(2.1 round)`` |
+| ``FAKE_WORKER_SCALE`` | per worker number, comma-separated: multiplies that worker's step time (``1,1.04``: worker 2 is 4% slower) |
 | ``FAKE_MISSING`` | answer that this package is missing, exit 2 |
 | ``FAKE_CRASH``, ``FAKE_HANG`` | ``start``, ``prepare`` or ``burst``: exit 3 (after a line on stderr) or sleep there |
 | ``FAKE_REFUSE`` | a case label whose check fails |
 | ``FAKE_CASES`` | the case matrix, comma-separated (default ``CASES``) |
 | ``FAKE_PROTOCOL`` | the protocol number announced (default 1) |
-| ``FAKE_LOG`` | a file to which the worker appends ``<label> pid <pid>`` and ``<label> environ <sha256 of its variables, PYTHONPATH by its length>`` at start, ``<label> <case> <time.monotonic()>`` per burst |
+| ``FAKE_LOG`` | a file to which the worker appends ``<label>#<worker> pid <pid>`` and ``<label>#<worker> environ <sha256 of its variables, PYTHONPATH by its length>`` at start, ``<label>#<worker> <case> <time.monotonic()>`` per burst |
 | ``FAKE_SLEEP_S`` | seconds each burst sleeps (default 0) |
 | ``FAKE_PREPARE_S`` | seconds each prepare sleeps (default 0) |
 """
@@ -52,16 +53,19 @@ def main():
             error=f"No module named {os.environ['FAKE_MISSING']!r}",
         )
         return 2
+    name = f"{job['label']}#{job['worker']}"
     if os.environ.get("FAKE_LOG"):
         with open(os.environ["FAKE_LOG"], "a") as log:
-            log.write(f"{job['label']} pid {os.getpid()}\n")
+            log.write(f"{name} pid {os.getpid()}\n")
             variables = json.dumps(
                 sorted((k, v if k != "PYTHONPATH" else len(v)) for k, v in os.environ.items())
             ).encode()
-            log.write(f"{job['label']} environ {hashlib.sha256(variables).hexdigest()}\n")
+            log.write(f"{name} environ {hashlib.sha256(variables).hexdigest()}\n")
     stop_here("start")
     step_s = float(os.environ.get("FAKE_STEP_S", "0.001")) * float(os.environ.get("FAKE_SCALE", "1"))
     step_s *= 1 + float(job["inject"])
+    scales = os.environ.get("FAKE_WORKER_SCALE", "").split(",")
+    step_s *= float(scales[job["worker"] - 1]) if len(scales) >= job["worker"] and scales[0] else 1.0
     noise = float(os.environ.get("FAKE_NOISE", "0"))
     jitter = float(os.environ.get("FAKE_JITTER", "0"))
     answer(
@@ -91,7 +95,7 @@ def main():
             bursts[case] = bursts.get(case, 0) + 1
             if os.environ.get("FAKE_LOG"):
                 with open(os.environ["FAKE_LOG"], "a") as log:
-                    log.write(f"{job['label']} {case} {time.monotonic()}\n")
+                    log.write(f"{name} {case} {time.monotonic()}\n")
             time.sleep(float(os.environ.get("FAKE_SLEEP_S", "0")))
             r = bursts[case]
             answer(

@@ -7,6 +7,7 @@ environment's ``--set LABEL:FAKE_...`` makes its worker slower, noisy, crash, ha
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -18,7 +19,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks.results import ab
-from benchmarks.results.ab_statistics import NO_CHANGE, REGRESSION
+from benchmarks.results.ab_compare import compare
+from benchmarks.results.ab_environments import Environment
+from benchmarks.results.ab_report import Outcome, format_text
+from benchmarks.results.ab_run import Measurements
+from benchmarks.results.ab_statistics import INSUFFICIENT, NO_CHANGE, REGRESSION
 from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION
 
 FAKE_WORKER = Path(__file__).resolve().parents[1] / "common" / "fake_ab_worker.py"
@@ -69,7 +74,8 @@ def test_a_20_percent_slower_b_is_a_regression_in_every_output(tree, tmp_path, c
     assert overall["name"].startswith("ALL (4 cases")
     assert overall["verdict"] == REGRESSION
     assert overall["estimate"]["low"] < 1.2 < overall["estimate"]["high"]
-    assert result["rounds"] == 8 and all(len(t) == 8 for t in result["times"]["B"].values())
+    assert result["rounds"] == 8 and result["workers_per_env"] == 2
+    assert all(len(t) == 2 and all(len(w) == 8 for w in t) for t in result["times"]["B"].values())
     assert "REGRESSION" in capsys.readouterr().out
     assert "data:image/png;base64," in (out / "ab.html").read_text()
     assert 'href="ab.html"' in (out / "index.html").read_text()
@@ -94,6 +100,41 @@ def test_the_same_environment_twice_shows_no_change(tree, tmp_path, capsys):
     assert {row["verdict"] for row in rows} == {NO_CHANGE}
 
 
+def test_a_worker_persistently_slower_than_its_sibling_widens_the_interval_and_every_output_shows_it(
+    tree, tmp_path, capsys
+):
+    """A's second worker and B's first are 4% slower, every round alike: ratio 1, no round variance,
+    s_p^2 = (ln 1.04)^2 / 2 from each unit (one df each), Var(s_p^2) = 2 (1/4 + 1/4) (s_p^2)^2, so
+    Satterthwaite's nu = 2 and the case's interval is exp(-+ t_{0.975,2} sqrt((1/2 + 1/2) s_p^2)),
+    t_{0.975,2} = 4.303; the per-process means of the aggregate give the same. s_p = 2.8% is reported."""
+    out, markdown = tmp_path / "out", tmp_path / "ab.md"
+    args = [*_args(tree, out, "--rounds", "6", "--cases", "quadratic-b--eager", "--markdown", str(markdown))]
+    ab.main([*args, "--set", "A:FAKE_WORKER_SCALE=1,1.04", "--set", "B:FAKE_WORKER_SCALE=1.04,1"])
+    comparison = json.loads((out / "ab.json").read_text())["comparisons"][0]
+    reach = 4.303 * math.log(1.04) / math.sqrt(2)
+    for row in [*comparison["rows"], *comparison["aggregates"]]:
+        assert row["estimate"]["ratio"] == pytest.approx(1.0, abs=1e-12)
+        assert row["process"]["variance"] == pytest.approx(math.log(1.04) ** 2 / 2, rel=1e-9)
+        assert row["estimate"]["high"] == pytest.approx(math.exp(reach), rel=1e-3)
+        assert row["estimate"]["low"] == pytest.approx(math.exp(-reach), rel=1e-3)
+        a_workers, b_workers = row["baseline_workers_s"], row["candidate_workers_s"]
+        assert a_workers[1] / a_workers[0] == pytest.approx(1.04, rel=1e-9)
+        assert b_workers[0] / b_workers[1] == pytest.approx(1.04, rel=1e-9)
+    line = "worker processes: s_p, the sd of one process's own offset"
+    assert f"{line} (per mode, pooled over its cases in A and B): eager 2.8%" in capsys.readouterr().out
+    assert line in markdown.read_text() and line.replace("'", "&#39;") in (out / "ab.html").read_text()
+
+
+def test_with_one_worker_per_environment_the_outputs_say_the_process_variation_is_left_out(
+    tree, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    assert ab.main([*_args(tree, out, "--rounds", "6", "--workers-per-env", "1")]) == EXIT_OK
+    assert "worker processes: one per environment, so the intervals leave out" in capsys.readouterr().out
+    rows = json.loads((out / "ab.json").read_text())["comparisons"][0]["rows"]
+    assert all(row["estimate"]["process_variance"] is None for row in rows)
+
+
 def test_an_interpreter_given_relative_to_the_working_folder_starts_its_worker(tree, tmp_path, monkeypatch):
     """Workers start in folders of their own: a relative ``--env`` path must still name the caller's file."""
     (tmp_path / "bin").mkdir()
@@ -104,23 +145,25 @@ def test_an_interpreter_given_relative_to_the_working_folder_starts_its_worker(t
     assert code == EXIT_OK and (tmp_path / "out" / "ab.json").is_file()
 
 
-@pytest.mark.parametrize(("interleave", "block"), [("case", 2), ("round", 4)])
-def test_the_interleavings_alternate_the_environments_in_a_random_order(tree, tmp_path, interleave, block):
-    """``case``: per case, the two environments' bursts are adjacent, in both orders over the rounds;
-    ``round``: each environment times its four cases in a row."""
+@pytest.mark.parametrize(("interleave", "block"), [("case", 4), ("round", 4)])
+def test_the_interleavings_alternate_the_workers_in_a_random_order(tree, tmp_path, interleave, block):
+    """Two workers per environment. ``case``: per case, the four workers' bursts are adjacent, each
+    worker once, in more than one order over the rounds; ``round``: each worker times its four cases
+    in a row."""
     log = tmp_path / "bursts.log"
     args = [*_args(tree, tmp_path / "out", "--rounds", "6", "--interleave", interleave)]
     ab.main([*args, "--set", f"A:FAKE_LOG={log}", "--set", f"B:FAKE_LOG={log}"])
     lines = [line.split() for line in log.read_text().splitlines()]
     bursts = sorted(
-        (float(stamp), label, case) for label, case, stamp in lines if case not in ("pid", "environ")
+        (float(stamp), name, case) for name, case, stamp in lines if case not in ("pid", "environ")
     )
     blocks = [bursts[i : i + block] for i in range(0, len(bursts), block)]
     if interleave == "case":
-        assert all(first[2] == second[2] for first, second in blocks)
-        assert {(first[1], second[1]) for first, second in blocks} == {("A", "B"), ("B", "A")}
+        assert all(len({case for _, _, case in b}) == 1 for b in blocks)
+        assert all(sorted(name for _, name, _ in b) == ["A#1", "A#2", "B#1", "B#2"] for b in blocks)
+        assert len({tuple(name for _, name, _ in b) for b in blocks}) > 1
     else:
-        assert all(len({label for _, label, _ in b}) == 1 for b in blocks)
+        assert all(len({name for _, name, _ in b}) == 1 for b in blocks)
 
 
 def test_a_worker_that_prepared_before_the_baseline_still_times_every_case(tree, tmp_path):
@@ -128,15 +171,18 @@ def test_a_worker_that_prepared_before_the_baseline_still_times_every_case(tree,
     out = tmp_path / "out"
     assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_OK
     times = json.loads((out / "ab.json").read_text())["times"]
-    assert all(len(times[label][case]) == 1 for label in "AB" for case in times["A"]) and len(times["B"]) == 4
+    assert all(len(w) == 1 for label in "AB" for case in times["A"] for w in times[label][case])
+    assert len(times["B"]) == 4
 
 
-def test_two_identical_environments_start_with_the_same_variables_of_the_same_sizes(tree, tmp_path):
+def test_every_worker_of_two_identical_environments_starts_with_the_same_variables_of_the_same_sizes(
+    tree, tmp_path
+):
     log = tmp_path / "workers.log"
     args = [*_args(tree, tmp_path / "out", "--rounds", "1", "--seed", "3")]
     ab.main([*args, "--set", f"A:FAKE_LOG={log}", "--set", f"B:FAKE_LOG={log}"])
     digests = _log_lines(log, "environ")
-    assert set(digests) == {"A", "B"} and digests["A"] == digests["B"]
+    assert set(digests) == {"A#1", "A#2", "B#1", "B#2"} and len(set(digests.values())) == 1
 
 
 def test_the_run_stops_within_its_budget_and_says_how_many_rounds_it_made(
@@ -215,6 +261,8 @@ def _bad(args: list[str], capsys) -> str:
         (["--burst-ms", "0"], "--burst-ms"),
         (["--timeout", "-1"], "--timeout"),
         (["--device", "TPU:0"], "--device"),
+        (["--workers-per-env", "0"], "--workers-per-env"),
+        (["--workers-per-env", "17"], "--workers-per-env"),
         (["--cases", "basic-b32-nothing"], "--cases"),
         (["--self-test"], "--self-test"),
     ],
@@ -272,19 +320,19 @@ def test_an_old_worker_protocol_is_refused(tree, tmp_path, capsys):
     [
         (
             ["--set", "B:FAKE_CRASH=burst"],
-            r"environment B \(pid (\d+), .*exit code 3\); last stderr line: fake worker: crashed at burst",
+            r"environment B \(worker \d, pid (\d+), .*exit code 3\); last stderr line: fake worker: crashed at burst",
         ),
         (
             ["--set", "B:FAKE_CRASH=start"],
-            r"environment B \(pid (\d+), .*exit code 3\).* exited before answering 'start'",
+            r"environment B \(worker \d, pid (\d+), .*exit code 3\).* exited before answering 'start'",
         ),
         (
             ["--set", "B:FAKE_HANG=prepare", "--timeout", "0.5"],
-            r"environment B \(pid (\d+), .* did not answer 'prepare [^']+' within 0.5 s",
+            r"environment B \(worker \d, pid (\d+), .* did not answer 'prepare [^']+' within 0.5 s",
         ),
         (
             ["--set", "B:FAKE_HANG=burst", "--timeout", "0.5"],
-            r"environment B \(pid (\d+), .* did not answer 'burst [^']+' within 0.5 s",
+            r"environment B \(worker \d, pid (\d+), .* did not answer 'burst [^']+' within 0.5 s",
         ),
     ],
     ids=["crash-in-a-burst", "crash-at-start", "hang-in-prepare", "hang-in-a-burst"],
@@ -302,5 +350,19 @@ def test_a_failing_worker_is_named_and_no_worker_outlives_the_run(tree, tmp_path
     match = re.search(expected, error)
     assert match, error
     assert int(match[1]) in _pids(log)
-    assert all(_gone(pid) for pid in _pids(log)) and len(_pids(log)) == 2
+    assert all(_gone(pid) for pid in _pids(log)) and len(_pids(log)) == 4
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_without_a_round_gives_insufficient_rounds_in_every_row_and_output():
+    cases = ["basic-b32-fit", "basic-b32-function"]
+    environments = [Environment(label, Path(PYTHON)) for label in "AB"]
+    measured = Measurements(
+        environments, 2, cases=cases, times={k: {c: [[], []] for c in cases} for k in "AB"}
+    )
+    (comparison,) = compare(measured, threshold=0.05)
+    assert {r.verdict for r in [*comparison.rows, *comparison.aggregates]} == {INSUFFICIENT}
+    text = format_text(Outcome(measured, [comparison], 0.05, 0.05, 0.95, 1.0))
+    assert (
+        "ALL (2 cases, geometric mean)" in text and "spread is not estimated (fewer than two rounds)" in text
+    )
