@@ -155,12 +155,22 @@ def _device_sections(rows: list[CaseRow], labels: list[str]) -> list[dict]:
     return sections
 
 
+def _one_device(rows: list[BestRow]) -> str | None:
+    """The device every run ran every case on, if there is one (then the per-device figures are these)."""
+    devices = {cell.device for row in rows for cell in row.cells if cell.device is not None}
+    if len(devices) == 1 and all(cell.margin is None for row in rows for cell in row.cells):
+        return devices.pop()
+    return None
+
+
 def _best_section(rows: list[BestRow], labels: list[str]) -> dict:
     where = "on each run's best device"
+    only = _one_device(rows)
     return {
-        "throughput": to_data_uri(panels_figure(rows, labels, ratio=False, where=where)),
+        "only_device": only,
+        "throughput": None if only else to_data_uri(panels_figure(rows, labels, ratio=False, where=where)),
         "ratio": to_data_uri(panels_figure(rows, labels, ratio=True, where=where))
-        if _has_ratios(rows)
+        if _has_ratios(rows) and not only
         else None,
         "rows": [
             {

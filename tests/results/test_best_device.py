@@ -42,13 +42,18 @@ def box(folder):
 
 
 @pytest.fixture(scope="module")
+def box_rows(laptop, box):
+    return best_device_rows([laptop, box])
+
+
+@pytest.fixture(scope="module")
 def gpu_only(folder):
     document = relabel_device(result_document(node="gpu-only", quantiles=True, seed=2), "GPU:0")
     return _run(folder / "gpu-only.json", document)
 
 
-def test_the_box_runs_every_case_best_on_its_gpu_and_says_by_how_much(laptop, box):
-    rows = best_device_rows([laptop, box])
+def test_the_box_runs_every_case_best_on_its_gpu_and_says_by_how_much(box_rows):
+    rows = box_rows
     assert rows and all(row.cells[1].device == "GPU:0" for row in rows)
     assert all(row.cells[1].device_label == "GPU:0 (A100)" for row in rows)
     for row in rows:
@@ -59,14 +64,14 @@ def test_the_box_runs_every_case_best_on_its_gpu_and_says_by_how_much(laptop, bo
         )
 
 
-def test_each_runs_best_is_compared_with_the_first_runs_best(laptop, box):
-    for row in best_device_rows([laptop, box]):
+def test_each_runs_best_is_compared_with_the_first_runs_best(box_rows):
+    for row in box_rows:
         assert row.cells[0].device == "CPU:0" and row.cells[0].ratio is None and row.cells[0].margin is None
         assert row.cells[1].ratio.ratio == pytest.approx(BOX_GPU_FASTER, rel=RATIO_RTOL)
 
 
-def test_the_faster_run_wins_decisively_on_its_device(laptop, box):
-    for row in best_device_rows([laptop, box]):
+def test_the_faster_run_wins_decisively_on_its_device(box_rows):
+    for row in box_rows:
         assert (row.winner.run, row.winner.device, row.winner.second) == (1, "GPU:0", 0)
         assert row.winner.decisive
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from benchmarks.results.cli import EXIT_BAD_INPUT
-from benchmarks.results.compare import main, write_compare
+from benchmarks.results.compare import main, render_compare, write_compare
 from benchmarks.results.compare_export import CSV_COLUMNS
 from benchmarks.results.compare_rows import case_rows, default_labels
 from benchmarks.results.history import read_run
@@ -134,6 +134,16 @@ def test_a_gpu_only_run_is_compared_on_its_best_device_and_shown_on_its_own(html
         ">GPU:0</h2>" in html
         and "No ratio against laptop: no other run shares a case with it on GPU:0" in html
     )
+
+
+def test_runs_on_one_and_the_same_device_get_no_second_copy_of_that_devices_figures(tmp_path):
+    small = {"batches": (32,), "modes": ("eager", "function"), "quantiles": True}
+    runs = [
+        read_run(write_result(tmp_path / f"{i}.json", result_document(seed=i, **small))) for i in range(2)
+    ]
+    html = render_compare(runs, ["a", "b"])
+    assert html.count("<img ") == 2  # the CPU:0 section's throughput and ratio
+    assert "Every run ran every case on CPU:0 only" in html
 
 
 def test_each_best_device_row_names_its_winner(html):
