@@ -19,11 +19,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import TYPE_CHECKING
 
 from benchmarks.results.analysis import Speedup
 from benchmarks.results.best_device import BestRow
 from benchmarks.results.cases import NO_BATCH
-from benchmarks.results.compare_rows import Comparison
+
+if TYPE_CHECKING:  # the rows' module draws in the report's (matplotlib); this one needs only the names
+    from benchmarks.results.compare_rows import Comparison
 
 __all__ = ["CSV_COLUMNS", "SCHEMA", "compare_csv", "compare_json", "verdict"]
 

@@ -12,6 +12,7 @@ with it (they count as absent).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -68,6 +69,14 @@ def _saved_runs(folder: Path, publishing: set[str], removing: set[str]) -> list[
     return sorted(names, reverse=True)
 
 
+@functools.cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("reference.reproduction", "templates"), autoescape=True
+    )
+    return environment.get_template("index.html.j2")
+
+
 def render_index(
     reports_dir: str | os.PathLike, *, publishing: Iterable[str] = (), removing: Iterable[str] = ()
 ) -> str:
@@ -93,10 +102,7 @@ def render_index(
         if present(name)
     ]
     saved = _saved_runs(folder, publishing, removing)
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("reference.reproduction", "templates"), autoescape=True
-    )
-    return environment.get_template("index.html.j2").render(
+    return _template().render(
         reports=reports,
         data=[name for name in DATA_FILES if present(name)],
         history={"folder": f"{HISTORY_NAME}/", "count": len(saved), "newest": saved[0]} if saved else None,
