@@ -17,8 +17,9 @@ Bad options stop the session with a usage error before any test runs: a threshol
 ``--bench-gate-noise-runs`` out of range (``reference.validation``), a bad name, a history folder
 that is a file, or a baseline that is one of the files the session writes (``benchmarks.json``,
 ``benchmarks.html``, ``index.html``, ``gate.*``: no output may be an input). The three gate files
-are published together (``reference.files``); one that cannot be written is a line in the summary
-and exit status 2, as is a gate that cannot run.
+and the report folder's ``index.html`` (which links them) are published together
+(``reference.files``); one that cannot be written is a line in the summary and exit status 2, as is
+a gate that cannot run. Saving to the history refreshes the index too (``save_run``).
 """
 
 from __future__ import annotations
@@ -177,7 +178,14 @@ def _fresh_result(state: GateState) -> Path | None:
 
 def _run_gate(config, state: GateState, result: Path) -> int:
     from benchmarks.results.cli import EXIT_BAD_INPUT, error_line
-    from benchmarks.results.gate import format_text, gate, parse_metrics, write_outputs
+    from benchmarks.results.gate import (
+        format_text,
+        gate,
+        index_pages,
+        parse_metrics,
+        write_indexes,
+        write_outputs,
+    )
     from benchmarks.results.history import read_run, runs_up_to
     from reference.files import published_together
 
@@ -197,6 +205,7 @@ def _run_gate(config, state: GateState, result: Path) -> int:
         read = [state.baseline.path, result, *(run.path for run in history)]
         with published_together(inputs=read) as outputs:
             write_outputs(outputs, outcome, text=text_path, markdown=markdown, json_path=json_path)
+            write_indexes(outputs, index_pages([text_path, markdown, json_path]))
     except (ValueError, OSError, KeyboardInterrupt) as error:
         state.lines += (f"gate could not run: {error_line(error)}",)
         return EXIT_BAD_INPUT

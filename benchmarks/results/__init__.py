@@ -11,7 +11,7 @@
 | ``history`` | ``tfbench-history``: saved runs and the references that name them |
 | ``gate_statistics`` | the gate's metrics, tests, verdicts and noise floors |
 | ``gate`` | ``tfbench-gate``: the regression gate |
-| ``compare`` | ``tfbench-compare``: several runs side by side |
+| ``compare`` | ``tfbench-compare``: several runs side by side (``compare_rows``: the rows and tables; ``best_device``: each run's best device per case; ``compare_page``: the HTML and its figures; ``compare_export``: the CSV and JSON) |
 | ``ab`` | ``tfbench-ab``: environments compared by interleaved rounds (``ab_environments``, ``ab_workers``, ``ab_run``, ``ab_statistics``, ``ab_compare``, ``ab_report``) |
 | ``fields`` | typed fields of a JSON file, checked at load |
 | ``cli`` | the commands' exit codes, argument parser and bad-input handling (one line, exit 2) |

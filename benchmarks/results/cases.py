@@ -5,6 +5,11 @@ batch size, as for the quadratic); a distributed step's mode part is ``<strategy
 (``basic/b256/mirroredx2/CPU:0``), a calibration's id ``calibration/matmul<n>/<device>``. The ids are
 stable across runs: the gate, the history and the comparison match benchmarks by them.
 
+A device is ``<kind>:<index>`` with kind ``CPU``, ``GPU`` or ``TPU`` (``DEVICE_KINDS``): the short
+name TensorFlow gives a logical device. A case's key without its device (``case_key_without_device``,
+``basic/b32/xla``) names the same work on any device: the comparison matches each machine's best
+device by it.
+
 A case label is what the pytest parametrization shows and ``tfbench-ab --cases`` takes:
 ``<workload>-b<batch>-<mode>`` (``basic-b32-function``, ``quadratic-b--fused_xla``), without a device.
 
@@ -18,13 +23,16 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "DEVICE_KINDS",
     "MODES",
     "CaseId",
     "batch_label",
     "benchmark_key",
     "calibration_case_id",
     "case_id",
+    "case_key_without_device",
     "case_label",
+    "device_kind",
     "distributed_mode",
     "mode_rank",
     "parse_case_id",
@@ -32,6 +40,8 @@ __all__ = [
 ]
 
 MODES = ("eager", "function", "xla", "fit", "fused", "fused_xla")
+DEVICE_KINDS = ("CPU", "GPU", "TPU")
+_DEVICE = re.compile(r"(?P<kind>[A-Z]+):(?P<index>\d+)")
 NO_BATCH = "-"
 _CASE_ID = re.compile(r"(?P<workload>[^/]+)/b(?P<batch>\d+|-)/(?P<mode>[^/]+)/(?P<device>[^/]+)")
 _CASE_LABEL = re.compile(r"(?P<workload>[^-/]+)-b(?P<batch>\d+|-)-(?P<mode>[^-/]+)")
@@ -105,3 +115,26 @@ def benchmark_key(case: str, strategy: str | None) -> str:
     if not strategy or strategy == "none" or strategy in case:
         return case
     return f"{case}[{strategy}]"
+
+
+def device_kind(device: str) -> str:
+    """``"GPU"`` of ``"GPU:0"``.
+
+    Raises:
+        ValueError: ``device`` is not ``<kind>:<index>`` with a kind of ``DEVICE_KINDS``.
+    """
+    parsed = _DEVICE.fullmatch(device) if isinstance(device, str) else None
+    if parsed is None or parsed["kind"] not in DEVICE_KINDS:
+        kinds = [f"{kind}:<n>" for kind in DEVICE_KINDS]
+        raise ValueError(f"unknown device {device!r} (expected {', '.join(kinds[:-1])} or {kinds[-1]})")
+    return parsed["kind"]
+
+
+def case_key_without_device(key: str) -> str | None:
+    """A benchmark key (``benchmark_key``) without its device: ``"basic/b32/xla"``,
+    ``"basic/b256/mirroredx2[mirrored]"``; ``None`` for a calibration or any other id."""
+    case, bracket, strategy = key.partition("[")
+    parsed = parse_case_id(case)
+    if parsed is None:
+        return None
+    return f"{parsed.workload}/b{batch_label(parsed.batch_size)}/{parsed.mode}{bracket}{strategy}"

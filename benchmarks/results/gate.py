@@ -12,8 +12,9 @@ earlier runs) and significant at ``alpha``.
 ``BASELINE``/``CURRENT`` are result files or history references (``last``, ``last:main``, a
 saved name: ``benchmarks.results.history``). Exit status (``benchmarks.results.cli``): 0 no
 regression, 1 at least one regression, 2 bad input (one line on stderr, no output file). The
-Markdown and JSON files are published together (``reference.files``): both new or both as before;
-neither may be a file the gate reads (the two runs, the earlier runs of the noise floor).
+Markdown and JSON files and the ``index.html`` of their folders are published together
+(``reference.files``): all new or all as before; none may be a file the gate reads (the two runs,
+the earlier runs of the noise floor).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from benchmarks.results.gate_statistics import (
 from benchmarks.results.history import HISTORY_DIR, Run, load_run, runs_up_to
 from benchmarks.results.schema import ResultInputError
 from reference.files import Outputs, published_together
+from reference.reproduction.index import INDEX_NAME, render_index
 from reference.validation import check_float, check_int
 
 __all__ = [
@@ -58,9 +60,11 @@ __all__ = [
     "format_markdown",
     "format_text",
     "gate",
+    "index_pages",
     "main",
     "parse_metrics",
     "summary",
+    "write_indexes",
     "write_outputs",
 ]
 
@@ -367,6 +371,20 @@ def write_outputs(
             outputs.write_text(path, render(result))
 
 
+def index_pages(paths: Sequence[Path]) -> dict[Path, list[str]]:
+    """The ``index.html`` of each folder among ``paths``, with the names published into that folder."""
+    pages: dict[Path, list[str]] = {}
+    for path in paths:
+        pages.setdefault(Path(path).parent / INDEX_NAME, []).append(Path(path).name)
+    return pages
+
+
+def write_indexes(outputs: Outputs, pages: dict[Path, list[str]]) -> None:
+    """Stage each index of ``index_pages`` (``reference.reproduction.index.render_index``) in ``outputs``."""
+    for index, names in pages.items():
+        outputs.write_text(index, render_index(index.parent, publishing=names))
+
+
 def _parser() -> Parser:
     parser = Parser(
         prog="tfbench-gate",
@@ -403,13 +421,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     current = load_run(args.current, args.history_dir)
     history = runs_up_to(baseline.path, args.history_dir, args.noise_runs, exclude=current.path)
     read = [baseline.path, current.path, *(run.path for run in history)]
+    written = [path for path in (args.markdown, args.json) if path is not None]
+    indexes = index_pages(written)
     with published_together(inputs=read) as outputs:
-        for path in (args.markdown, args.json):
-            if path is not None:
-                outputs.file(path)  # refused now, before the statistics, if it cannot be written
+        for path in [*written, *indexes]:
+            outputs.file(path)  # refused now, before the statistics, if it cannot be written
         result = gate(
             baseline, current, metrics=metrics, threshold=args.threshold, alpha=args.alpha, history=history
         )
         write_outputs(outputs, result, markdown=args.markdown, json_path=args.json)
+        write_indexes(outputs, indexes)
     sys.stdout.write(format_text(result))
     return result.exit_code

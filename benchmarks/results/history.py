@@ -20,7 +20,9 @@ A reference ``REF[~N]`` names one result file (``~N``: the N-th older match, ``~
 Every file read here is validated (``load_run``): missing, empty, corrupt, a field of the wrong type,
 another schema (``tfbench.schema`` absent or not 1) or duplicate benchmark keys raise
 ``ResultInputError``. ``save`` publishes one file, ``prune`` removes its files all together or not
-at all (``reference.files``); a history folder that is a file is refused.
+at all (``reference.files``); a history folder that is a file is refused. When the history folder is
+a reports folder's ``history/`` (the default, ``reports/history``), both refresh that folder's
+``index.html`` in the same publication: it counts the saved runs and links the newest.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from pathlib import Path
 from benchmarks.results.cases import benchmark_key
 from benchmarks.results.cli import EXIT_OK, Parser, command
 from benchmarks.results.schema import SCHEMA_VERSION, CaseResult, ResultInputError, RunResults, load_results
-from reference.files import published_together
+from reference.files import Outputs, published_together
+from reference.reproduction.index import HISTORY_NAME, INDEX_NAME, render_index
 from reference.validation import check_int, check_path
 
 __all__ = [
@@ -57,7 +60,7 @@ __all__ = [
     "saved_runs",
 ]
 
-HISTORY_DIR = Path("reports") / "history"
+HISTORY_DIR = Path("reports") / HISTORY_NAME
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 RESERVED_NAMES = ("last",)
@@ -314,6 +317,7 @@ def save_run(source: str | Path, *, name: str | None = None, history_dir: str | 
         raise ResultInputError(f"{target}: a different run is already saved under this file name")
     with published_together(inputs=[source]) as outputs:
         outputs.write_bytes(target, data)
+        _refresh_index(outputs, target.parent, publishing=[target.name])
     return target
 
 
@@ -329,7 +333,26 @@ def prune(keep: int, history_dir: str | Path = HISTORY_DIR) -> list[Path]:
     with published_together() as outputs:
         for path in removed:
             outputs.remove(path)
+        if removed:
+            _refresh_index(outputs, Path(history_dir), removing=[path.name for path in removed])
     return removed
+
+
+def _refresh_index(
+    outputs: Outputs, history_dir: Path, *, publishing: Sequence[str] = (), removing: Sequence[str] = ()
+) -> None:
+    """Stage the reports folder's ``index.html`` when ``history_dir`` is its ``history/`` folder."""
+    if history_dir.name != HISTORY_NAME:
+        return
+    reports = history_dir.parent
+    outputs.write_text(
+        reports / INDEX_NAME,
+        render_index(
+            reports,
+            publishing=[f"{HISTORY_NAME}/{name}" for name in publishing],
+            removing=[f"{HISTORY_NAME}/{name}" for name in removing],
+        ),
+    )
 
 
 def _listing(history_dir: Path) -> str:

@@ -5,8 +5,10 @@
 A missing, empty or corrupt input, a field of the wrong type, an output that is the input (say
 ``tfbench-report run.html``, whose default output is the input itself) or an output that cannot be
 written prints one line naming the problem and exits with 2 (``benchmarks.results.cli``); the page
-is published whole or not at all (``reference.files``), so a failed run leaves the previous page
-byte-identical. Jinja2 autoescapes every string that reaches the page.
+and its folder's ``index.html`` are published together or not at all (``reference.files``), so a
+failed run leaves the previous page byte-identical. The environment table shows
+``machine_info.environment`` (``reference.environment``) and the CPU as pytest-benchmark recorded it
+(``machine_info.cpu``: brand, architecture, count, clock). Jinja2 autoescapes every string that reaches the page.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from benchmarks.results.cli import EXIT_OK, Parser, command
 from benchmarks.results.schema import CaseResult, RunResults, load_results
 from reference.environment import describe_environment
 from reference.files import published_together
+from reference.reproduction.index import INDEX_NAME, render_index
 
 __all__ = [
     "PACKAGE_TEMPLATES",
+    "cpu_rows",
     "environment_rows",
     "main",
     "render_report",
@@ -69,9 +73,25 @@ def templates() -> jinja2.Environment:
     )
 
 
+def cpu_rows(machine_info: dict) -> list[tuple[str, str]]:
+    """The CPU as pytest-benchmark records it (``machine_info.cpu``, from py-cpuinfo): brand,
+    architecture, logical CPU count, advertised and actual clock; rows it lacks are left out."""
+    cpu = machine_info.get("cpu") or {}
+    fields = (
+        ("cpu brand", "brand_raw"),
+        ("cpu arch", "arch"),
+        ("cpu count", "count"),
+        ("cpu clock (advertised)", "hz_advertised_friendly"),
+        ("cpu clock (actual)", "hz_actual_friendly"),
+    )
+    return [(name, str(cpu[key])) for name, key in fields if cpu.get(key) is not None]
+
+
 def environment_rows(results: RunResults) -> list[tuple[str, str]]:
-    """The run's environment (``reference.environment``), commit, node, date, setting and duration, as text."""
+    """The run's environment (``reference.environment``), the CPU as pytest-benchmark saw it (``cpu_rows``),
+    commit, node, date, setting and duration, as text."""
     rows = list(describe_environment(results.machine_info.get("environment") or {}).items())
+    rows += [(f"{name} (pytest-benchmark)", value) for name, value in cpu_rows(results.machine_info)]
     commit = results.commit_info or {}
     if commit.get("id"):
         rows.append(
@@ -193,18 +213,23 @@ def render_report(results: RunResults) -> str:
 
 
 def write_report(json_path: str | Path, html_path: str | Path) -> Path:
-    """Read ``json_path``, publish the report as ``html_path`` (whole or not at all); return ``html_path``.
+    """Read ``json_path``, publish the report as ``html_path`` with its folder's ``index.html`` (both or
+    neither); return ``html_path``.
 
     Raises:
         ResultInputError: the input is missing, empty, corrupt or not a result of this suite.
-        SameFileError: ``html_path`` is ``json_path`` (also through a link).
+        SameFileError: ``html_path`` or the index is ``json_path`` (also through a link).
         OSError: ``html_path`` cannot be written (named in the error).
     """
     results = load_results(json_path)
+    html_path = Path(html_path)
+    index = html_path.parent / INDEX_NAME
     with published_together(inputs=[json_path]) as outputs:
         outputs.file(html_path)
+        outputs.file(index)
         outputs.write_text(html_path, render_report(results))
-    return Path(html_path)
+        outputs.write_text(index, render_index(html_path.parent, publishing=[html_path.name]))
+    return html_path
 
 
 @command("tfbench-report")

@@ -141,7 +141,17 @@ RESULT_FILE = Field(
             fields={
                 "node": _string(nullable=True),
                 "environment": Field("object", nullable=True),
-                "cpu": Field("object", nullable=True, fields={"brand_raw": _string(nullable=True)}),
+                "cpu": Field(
+                    "object",
+                    nullable=True,
+                    fields={
+                        "brand_raw": _string(nullable=True),
+                        "arch": _string(nullable=True),
+                        "count": _integer(nullable=True),
+                        "hz_advertised_friendly": _string(nullable=True),
+                        "hz_actual_friendly": _string(nullable=True),
+                    },
+                ),
             },
         ),
         "commit_info": Field(

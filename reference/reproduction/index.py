@@ -1,13 +1,18 @@
-"""``reports/index.html``: links to the reports that exist in a reports folder.
+"""``reports/index.html``: links to the reports, data files and saved runs that exist in a reports folder.
 
-``render_index(reports_dir, publishing=...)`` is cheap (no TensorFlow) so that any command writing
-a report (the reproduction, the benchmark report, the comparison) publishes the index together
-with its report (``reference.files.published_together``): ``publishing`` names the reports that
-are being published with it and count as present.
+``render_index(reports_dir, publishing=..., removing=...)`` is cheap (no TensorFlow) so that every
+command writing into a reports folder publishes the index together with its files
+(``reference.files.published_together``): the reproduction (``tfrepro``), the benchmark plugin and
+``tfbench-report``, ``tfbench-compare``, ``tfbench-gate`` (its text, Markdown and JSON tables) and
+the gate plugin, ``tfbench-ab``, and ``tfbench-history save``/``prune`` (the saved runs of the
+``history/`` folder). ``publishing`` names the files, relative to ``reports_dir``, being published
+with it (they count as present, ``history/<run>.json`` included), ``removing`` those being deleted
+with it (they count as absent).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -17,9 +22,10 @@ import jinja2
 
 from reference.files import published_together
 
-__all__ = ["DATA_FILES", "INDEX_NAME", "REPORTS", "render_index", "write_index"]
+__all__ = ["DATA_FILES", "HISTORY_NAME", "INDEX_NAME", "REPORTS", "render_index", "write_index"]
 
 INDEX_NAME = "index.html"
+HISTORY_NAME = "history"
 # File name -> (title, what it answers); listed in this order when the file exists.
 REPORTS: dict[str, tuple[str, str]] = {
     "reproduction.html": (
@@ -27,23 +33,60 @@ REPORTS: dict[str, tuple[str, str]] = {
         "Does each technique of the document work as it says on this TensorFlow? Claims and defects ledgers.",
     ),
     "benchmarks.html": ("Training-step benchmarks", "How fast is each way of running a training step here?"),
-    "compare.html": ("Comparison of runs", "What changed between two runs or TensorFlow versions?"),
+    "gate.txt": (
+        "Regression gate",
+        "Did this run get slower than its baseline? One verdict per benchmark, beyond a limit and significant.",
+    ),
+    "compare.html": (
+        "Comparison of runs",
+        "How do machines, devices or TensorFlow versions compare? Each run's best device per case, "
+        "ratios with intervals.",
+    ),
     "ab.html": (
         "A/B comparison of environments",
         "Is the training step faster or slower in B than in A (another TensorFlow, flags, code)? "
         "Interleaved rounds, intervals, verdicts.",
     ),
 }
-DATA_FILES = ("reproduction.json", "benchmarks.json", "ab.json")
+DATA_FILES = (
+    "reproduction.json",
+    "benchmarks.json",
+    "gate.md",
+    "gate.json",
+    "compare.csv",
+    "compare.json",
+    "ab.json",
+)
 
 
-def render_index(reports_dir: str | os.PathLike, *, publishing: Iterable[str] = ()) -> str:
-    """The index page of ``reports_dir``: every report of ``REPORTS`` present there or in ``publishing``."""
-    folder, publishing = Path(reports_dir), set(publishing)
+def _saved_runs(folder: Path, publishing: set[str], removing: set[str]) -> list[str]:
+    """The ``*.json`` files of ``folder/history`` after the publication, newest (by name) first."""
+    history = folder / HISTORY_NAME
+    names = {p.name for p in history.glob("*.json")} if history.is_dir() else set()
+    prefix = f"{HISTORY_NAME}/"
+    names |= {n.removeprefix(prefix) for n in publishing if n.startswith(prefix)}
+    names -= {n.removeprefix(prefix) for n in removing if n.startswith(prefix)}
+    return sorted(names, reverse=True)
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("reference.reproduction", "templates"), autoescape=True
+    )
+    return environment.get_template("index.html.j2")
+
+
+def render_index(
+    reports_dir: str | os.PathLike, *, publishing: Iterable[str] = (), removing: Iterable[str] = ()
+) -> str:
+    """The index page of ``reports_dir``: every report of ``REPORTS`` and file of ``DATA_FILES`` present
+    there or in ``publishing`` and not in ``removing``, and the saved runs of its ``history/`` folder."""
+    folder, publishing, removing = Path(reports_dir), set(publishing), set(removing)
     now = datetime.now(timezone.utc)
 
     def present(name: str) -> bool:
-        return name in publishing or (folder / name).is_file()
+        return name not in removing and (name in publishing or (folder / name).is_file())
 
     def modified(name: str) -> str:
         when = (
@@ -58,12 +101,11 @@ def render_index(reports_dir: str | os.PathLike, *, publishing: Iterable[str] = 
         for name, (title, purpose) in REPORTS.items()
         if present(name)
     ]
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("reference.reproduction", "templates"), autoescape=True
-    )
-    return environment.get_template("index.html.j2").render(
+    saved = _saved_runs(folder, publishing, removing)
+    return _template().render(
         reports=reports,
         data=[name for name in DATA_FILES if present(name)],
+        history={"folder": f"{HISTORY_NAME}/", "count": len(saved), "newest": saved[0]} if saved else None,
         missing=[{"file": name, "title": title} for name, (title, _) in REPORTS.items() if not present(name)],
     )
 

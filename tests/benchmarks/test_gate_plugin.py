@@ -50,6 +50,7 @@ def test_timed_runs_are_saved_and_the_next_run_gates_against_the_last_one(pytest
     assert first.ret == 0
     saved = list((reports / "history").glob("*.json"))
     assert len(saved) == 1 and saved[0].name.endswith("_first.json")
+    assert "Saved runs: 1 in" in (reports / "index.html").read_text()
     second, _ = _run(
         pytester,
         "--benchmark-only",
@@ -62,6 +63,8 @@ def test_timed_runs_are_saved_and_the_next_run_gates_against_the_last_one(pytest
     )
     assert list((reports / "history").glob("*.json")) == saved
     assert json.loads((reports / "gate.json").read_text())["baseline"] == str(saved[0])
+    index = (reports / "index.html").read_text()
+    assert all(f'href="{name}"' in index for name in ("gate.txt", "gate.md", "gate.json", "benchmarks.html"))
 
 
 def test_a_regression_against_the_baseline_makes_the_session_exit_with_1(pytester):

@@ -5,6 +5,10 @@ Per-step samples are ``median * factor * exp(spread * z)``: ``z`` standard norma
 median is exactly ``median * factor`` (``n`` odd) and a ``factor`` is an exact shift.
 ``jitter`` multiplies each training case's times by its own ``exp(jitter * z_case)`` (one draw per
 case and run, ``jitter_seed``): a shared machine's drift between runs, which rounds cannot show.
+
+This machine has no GPU: ``relabel_device`` simulates a run on another device by renaming the device
+of a CPU document (same numbers), ``with_devices`` joins such documents into one run of a box with
+several devices.
 """
 
 from __future__ import annotations
@@ -154,3 +158,36 @@ def write_result(path: Path, document: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
+
+
+def relabel_device(document: dict, new: str, *, old: str = "CPU:0", description: str | None = None) -> dict:
+    """A copy of a result document whose ``old`` device is called ``new`` everywhere (case ids, device,
+    label, test names, calibration): a simulated run on another device, with the same numbers."""
+    copy = json.loads(json.dumps(document))
+    label = new if description is None else f"{new} ({description})"
+    for bench in copy["benchmarks"]:
+        info = bench.get("extra_info") or {}
+        if info.get("device") != old:
+            continue
+        info["case"] = info["case"].removesuffix(f"/{old}") + f"/{new}"
+        info["device"], info["device_label"] = new, label
+        if description is not None:
+            info["device_description"] = description
+        for key in ("name", "fullname"):
+            if isinstance(bench.get(key), str):
+                bench[key] = bench[key].replace(old, label)
+    calibration = (copy.get("tfbench") or {}).get("calibration") or {}
+    if old in calibration:
+        peak = calibration.pop(old)
+        calibration[new] = peak | {"case": peak["case"].removesuffix(f"/{old}") + f"/{new}"}
+    return copy
+
+
+def with_devices(*documents: dict) -> dict:
+    """One run holding the cases of ``documents`` (each on its own device: see ``relabel_device``), as a
+    box with a CPU and a GPU writes it; the machine and commit are the first document's."""
+    merged = json.loads(json.dumps(documents[0]))
+    for document in documents[1:]:
+        merged["benchmarks"] += json.loads(json.dumps(document["benchmarks"]))
+        merged["tfbench"]["calibration"] |= document["tfbench"]["calibration"]
+    return merged

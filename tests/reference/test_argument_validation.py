@@ -37,6 +37,7 @@ from reference import (
     losses,
     models,
     monitor,
+    nvidia_smi,
     optimizers,
     regularization,
     schedules,
@@ -74,6 +75,9 @@ EXEMPT = {
     "EpochTimer": "takes no argument",
     "cpu_model": "takes no argument",
     "memory_bytes": "takes no argument",
+    "schedulable_cpus": "takes no argument",
+    "onednn_state": "takes no argument",
+    "nvidia_smi_gpus": "takes no argument",
 }
 
 
@@ -571,6 +575,11 @@ BAD_CALLS = [
     bad(environment.gpu_details, "index=-1", -1),
     bad(environment.gpu_details, "index=True", True),
     bad(environment.describe_environment, "environment=[1]", [1]),
+    bad(environment.effective_threads, "configured=-1", -1, "TF_NUM_INTRAOP_THREADS", None, 2),
+    bad(environment.effective_threads, "cpus=0", 0, "TF_NUM_INTRAOP_THREADS", None, 0),
+    bad(environment.effective_threads, "value=4", 0, "TF_NUM_INTRAOP_THREADS", 4, 2),
+    # reference.nvidia_smi
+    bad(nvidia_smi.parse_nvidia_smi, "text=b'T4, 550.54.15, 15360'", b"T4, 550.54.15, 15360"),
 ]
 
 

@@ -48,8 +48,8 @@ COMMANDS = {
         "tfbench-report",
         report.main,
         lambda inputs, out: [str(inputs / "a.json"), "-o", str(out / "report.html")],
-        ("report.html",),
-        several=False,
+        ("report.html", "index.html"),
+        several=True,
     ),
     "gate": Command(
         "tfbench-gate",
@@ -58,14 +58,14 @@ COMMANDS = {
             *(str(inputs / name) for name in ("a.json", "b.json")),
             *("--markdown", str(out / "gate.md"), "--json", str(out / "gate.json"), "--noise-runs", "0"),
         ],
-        ("gate.md", "gate.json"),
+        ("gate.md", "gate.json", "index.html"),
         several=True,
     ),
     "compare": Command(
         "tfbench-compare",
         compare.main,
         lambda inputs, out: [str(inputs / "a.json"), str(inputs / "b.json"), "-o", str(out / "compare.html")],
-        ("compare.html", "index.html"),
+        ("compare.html", "compare.csv", "compare.json", "index.html"),
         several=True,
     ),
     "history-save": Command(
@@ -187,7 +187,8 @@ OUTPUT_IS_INPUT = {
     "report-output": ("report", lambda f: [str(f / "a.json"), "-o", str(f / "a.json")], "a.json"),
     "gate-json": ("gate", lambda f: [str(f / "a.json"), str(f / "b.json"), "--json", str(f / "b.json")], "b.json"),
     "gate-markdown": ("gate", lambda f: [str(f / "a.json"), str(f / "b.json"), "--markdown", str(f / "a.json")], "a.json"),
-    "compare-output": ("compare", lambda f: [str(f / "a.json"), str(f / "b.json"), "-o", str(f / "b.json")], "b.json"),
+    "compare-output": ("compare", lambda f: [str(f / "run.html"), str(f / "b.json"), "-o", str(f / "run.html")], "run.html"),
+    "compare-json": ("compare", lambda f: [str(f / "a.json"), str(f / "b.json"), "-o", str(f / "b.html")], "b.json"),
     "compare-index": ("compare", lambda f: [str(f / "index.html"), str(f / "b.json"), "-o", str(f / "c.html")], "index.html"),
 }  # fmt: skip
 

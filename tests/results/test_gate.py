@@ -203,6 +203,23 @@ def test_command_exit_status_and_json_output_follow_the_verdicts(tmp_path, capsy
     assert "basic/b32/xla/CPU:0" in capsys.readouterr().out
 
 
+def test_the_command_refreshes_the_index_of_the_folder_of_its_tables(tmp_path):
+    base, current = _files(tmp_path, result_document(**TIGHT), result_document(**TIGHT))
+    reports = tmp_path / "reports"
+    main(
+        [
+            str(base),
+            str(current),
+            "--json",
+            str(reports / "gate.json"),
+            "--markdown",
+            str(reports / "gate.md"),
+        ]
+    )
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert 'href="gate.md"' in index and 'href="gate.json"' in index
+
+
 def _corrupt(path):
     path.write_text("{not json", encoding="utf-8")
 

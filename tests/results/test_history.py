@@ -44,6 +44,28 @@ def history(tmp_path):
     return folder, saved
 
 
+def _index(folder) -> str:
+    return (folder.parent / "index.html").read_text(encoding="utf-8")
+
+
+def test_saving_into_a_reports_folders_history_refreshes_its_index(history):
+    folder, saved = history
+    assert f"Saved runs: {len(RUNS)} in" in _index(folder)
+    assert f'href="history/{saved[-1].name}"' in _index(folder)
+
+
+def test_pruning_refreshes_the_index_with_the_runs_left(history):
+    folder, saved = history
+    prune(2, folder)
+    assert "Saved runs: 2 in" in _index(folder) and f'href="history/{saved[-1].name}"' in _index(folder)
+
+
+def test_a_history_folder_of_another_name_writes_no_index(tmp_path):
+    source = write_result(tmp_path / "r.json", result_document())
+    save_run(source, history_dir=tmp_path / "runs")
+    assert not (tmp_path / "index.html").exists()
+
+
 def test_saved_file_name_is_utc_time_short_sha_branch_slug_and_name(tmp_path):
     source = write_result(
         tmp_path / "r.json",

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK
-from benchmarks.results.report import main, render_report
+from benchmarks.results.report import environment_rows, main, render_report
 from benchmarks.results.schema import parse_results
 from reference.files import write_text_atomic
 from tests.common.synthetic_runs import MEDIANS, result_document
@@ -72,7 +72,7 @@ def _run_cli(tmp_path, content: str | None, capsys):
     source = tmp_path / "result.json"
     if content is not None:
         source.write_text(content)
-    output = tmp_path / "report.html"
+    output = tmp_path / "benchmarks.html"
     code = main([str(source), "-o", str(output)])
     return code, capsys.readouterr().err, output
 
@@ -101,10 +101,20 @@ def test_bad_input_prints_one_line_exits_2_and_writes_nothing(tmp_path, capsys, 
     assert [p.name for p in tmp_path.iterdir()] == ([] if content is None else ["result.json"])
 
 
-def test_cli_writes_the_report_for_a_good_result(tmp_path, capsys):
+def test_cli_writes_the_report_and_its_folders_index_linking_it(tmp_path, capsys):
     code, err, output = _run_cli(tmp_path, json.dumps(result_document(batches=(32,))), capsys)
     assert code == EXIT_OK and err == ""
     assert output.read_text().startswith("<!DOCTYPE html>")
+    assert 'href="benchmarks.html"' in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_environment_table_shows_the_cpu_pytest_benchmark_records():
+    document = result_document(batches=(32,))
+    document["machine_info"]["cpu"] = {"brand_raw": "AMD EPYC 7B13", "arch": "X86_64", "count": 64}
+    rows = dict(environment_rows(parse_results(document)))
+    assert rows["cpu brand (pytest-benchmark)"] == "AMD EPYC 7B13"
+    assert (rows["cpu arch (pytest-benchmark)"], rows["cpu count (pytest-benchmark)"]) == ("X86_64", "64")
+    assert "cpu clock (actual) (pytest-benchmark)" not in rows
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
