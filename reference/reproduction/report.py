@@ -8,6 +8,24 @@ every file; the caller's ``published_together`` block publishes them together, s
 or failed run leaves the previous report byte-identical. The HTML embeds every figure as a base64
 PNG and loads nothing from outside; Jinja2 autoescapes every string that reaches it. No TensorFlow
 is imported here.
+
+``reproduction.json``, schema ``SCHEMA`` (2), made for comparing runs (two TensorFlow versions)
+claim by claim on ``claims[].id``; NaN and infinities are ``null``. Top level:
+
+- ``schema``; ``versions`` (``tensorflow``, ``keras``, ``python``, ``numpy``); ``scale``; ``seeds``
+  (the list); ``interval`` (``method``, ``confidence``); ``verdicts`` and ``kinds`` (the ledger's
+  vocabularies); ``environment``; ``seconds``; ``counts`` (claims per verdict);
+- ``sections.<name>``: ``seconds``, ``cpu_seconds``, ``numbers`` (a section that trains has
+  ``numbers.seeds`` and ``numbers.per_seed``, one entry per seed, every run's series included),
+  ``tables``, ``figures``, ``notes``, ``warnings``, ``defects`` (ids);
+- ``claims[]``: the text (``id``, ``section``, ``source``, ``quote``, ``translation``, ``method``,
+  ``tests``, ``needs``, ``figures``), ``kind`` (one of ``kinds``), ``verdict``, ``label``,
+  ``fixed_by``, ``seeds``, ``evidence`` (one line), ``effects[]`` (``label``, ``unit``, ``claimed``
+  (``>`` or ``<``), ``reference``, ``seeds``, ``values`` (one per seed), ``interval`` (``mean``,
+  ``low``, ``high``, ``n``, ``df``, ``sd``, ``t``, ``confidence``), ``agreeing`` (seeds on the
+  claimed side), ``n``, ``outcome``) and ``checks`` (per seed: true, false, or null when the run
+  did not exercise the mechanism);
+- ``defects[]``: ``reference.reproduction.ledger.DefectResult`` as a dict.
 """
 
 from __future__ import annotations
@@ -25,19 +43,21 @@ import numpy as np
 
 from reference.files import Outputs
 from reference.reproduction.index import INDEX_NAME, render_index
-from reference.reproduction.ledger import AFTER_FIX, NOT_REPRODUCED, REPRODUCED
+from reference.reproduction.intervals import CONFIDENCE
+from reference.reproduction.ledger import AFTER_FIX, CONTRADICTED, INCONCLUSIVE, KINDS, REPRODUCED, VERDICTS
 from reference.reproduction.scale import SECTION_TITLES
 
 if TYPE_CHECKING:
     from reference.reproduction.runner import RunResult
 
-__all__ = ["DPI", "FIGURES_DIR", "HTML_NAME", "JSON_NAME", "plain", "plan_report", "write_report"]
+__all__ = ["DPI", "FIGURES_DIR", "HTML_NAME", "JSON_NAME", "SCHEMA", "plain", "plan_report", "write_report"]
 
 FIGURES_DIR = "reproduction"
 HTML_NAME = "reproduction.html"
 JSON_NAME = "reproduction.json"
 DPI = 90
-VERDICT_CLASSES = {REPRODUCED: "ok", AFTER_FIX: "fixed", NOT_REPRODUCED: "no"}
+SCHEMA = 2  # of reproduction.json (module docstring); 1 had one run per claim and no schema field
+VERDICT_CLASSES = {REPRODUCED: "ok", AFTER_FIX: "fixed", CONTRADICTED: "no", INCONCLUSIVE: "open"}
 # The summary's advice (总结 / 最佳实践) that states no testable fact; listed, not judged.
 ADVICE = (
     ("损失函数选择:根据任务类型选择合适的损失函数", "Choose the loss function for the task type."),
@@ -81,15 +101,24 @@ def _save_figures(result: RunResult, outputs: Outputs, folder: Path) -> dict[str
 
 
 def _as_json(result: RunResult) -> dict:
-    """The run as one JSON document (numbers of every section, both ledgers, the environment)."""
+    """The run as one JSON document, schema ``SCHEMA`` (module docstring)."""
+    environment = result.environment
     return plain(
         {
-            "environment": result.environment,
+            "schema": SCHEMA,
+            "versions": {key: environment.get(key) for key in ("tensorflow", "keras", "python", "numpy")},
+            "scale": result.scale.name,
+            "seeds": list(result.scale.seed_list),
+            "interval": {"method": "Student t, paired over seeds", "confidence": CONFIDENCE},
+            "verdicts": list(VERDICTS),
+            "kinds": list(KINDS),
+            "environment": environment,
             "seconds": result.seconds,
             "counts": result.counts,
             "sections": {
                 s.name: {
                     "seconds": s.seconds,
+                    "cpu_seconds": s.cpu_seconds,
                     "numbers": s.numbers,
                     "tables": [t.as_dict() for t in s.tables],
                     "figures": [f"{FIGURES_DIR}/{n}.png" for n in s.figures],
