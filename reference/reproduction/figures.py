@@ -146,19 +146,21 @@ def plot_loss_bands(groups: Mapping[str, Sequence[Mapping]]) -> Figure:
 def plot_weight_bands(
     groups: Mapping[str, Sequence[Mapping]], kernels: Mapping[str, Sequence[np.ndarray]]
 ) -> Figure:
-    """The weight-regularization figure over seeds: training and validation loss (as Keras logs
-    them, with the weight penalty), the first-layer weights of every seed pooled, and the norms
-    (bar: mean over seeds, whiskers: min-max)."""
+    """The weight-regularization figure over seeds: the training loss as Keras logs it (with the
+    weight penalty, log scale: the penalty starts near 10 and falls fast), the validation
+    cross-entropy (the logged validation loss minus the penalty: what the claims compare), the
+    first-layer weights of every seed pooled, and the norms (bar: mean over seeds, whiskers: min-max)."""
     figure = Figure(figsize=(15, 10), layout="constrained")
     (train_ax, val_ax), (hist_ax, norm_ax) = figure.subplots(2, 2)
     for name, runs in groups.items():
         band(train_ax, [r["loss"] for r in runs], name)
-        band(val_ax, [r["val_loss"] for r in runs], name)
+        band(val_ax, [r["val_cross_entropy"] for r in runs], name)
         pooled = np.concatenate([np.ravel(k) for k in kernels[name]])
         hist_ax.hist(pooled, bins=30, alpha=0.7, label=name, density=True)
     note = _seeds_note(next(iter(groups.values())))
-    _decorate(train_ax, f"Training loss ({note})", "Epoch", "loss (with penalty)")
-    _decorate(val_ax, "Validation loss", "Epoch", "loss (with penalty)")
+    train_ax.set_yscale("log")
+    _decorate(train_ax, f"Training loss ({note})", "Epoch", "loss with penalty (log scale)")
+    _decorate(val_ax, "Validation cross-entropy (logged loss - penalty)", "Epoch", "cross-entropy")
     _decorate(hist_ax, "First-layer weights (all seeds)", "weight", "density")
     names, x = list(groups), np.arange(len(groups))
     for offset, key, label in ((-0.175, "l1_norm", "L1 norm"), (0.175, "l2_norm", "L2 norm")):

@@ -2,24 +2,25 @@
 
 A stochastic claim is measured once per seed ``i = 1..N``; for a comparison the number is the
 paired difference ``d_i = a_i - b_i`` of its two arms trained from the same seed (same initial
-weights, batch order and dropout masks where the models allow), for a threshold claim the number
-itself. With ``m`` the mean and ``s`` the standard deviation (``N - 1`` in the denominator)::
+weights where the layers match, same batch order), for a threshold claim the number itself. With
+``m`` the mean and ``s`` the standard deviation (``N - 1`` in the denominator)::
 
     m +- t_{(1 + c) / 2, N - 1} * s / sqrt(N)          (c = 0.95)
 
-``N = 1`` has no spread to estimate: the interval is the whole line. ``s = 0`` (every seed gave the
-same number) gives the point ``[m, m]``.
+``t_{p, df}`` is ``scipy.stats.t.ppf(p, df)``. ``N = 1`` has no spread to estimate: the interval is
+the whole line. ``s = 0`` (every seed gave the same number) gives the point ``[m, m]``.
 
-Why ``t``: with the 2 to 10 seeds a run affords, a sign test cannot decide at all below 6 seeds
-(the smallest two-sided p-value of 5 seeds is ``2 / 2^5 = 0.0625``), and a bootstrap over 5 values
-resamples at most 126 distinct sets and under-covers badly; the ``t`` interval is exact when the
-``d_i`` are normal and close to it for near-symmetric ``d_i`` (Student 1908; Efron and Tibshirani
-1993, ch. 12-13 on small-sample bootstrap intervals). Its assumption is stated in the report,
-and every ``d_i`` is kept, so a reader can check it. The price of honesty is width: at ``N = 2``
-the quantile is 12.706, so most effects stay inconclusive.
+Why ``t`` (``RATIONALE``, printed in the report): with the 2 to 10 seeds a run affords, a sign test
+cannot decide at all below 6 seeds (the smallest two-sided p-value of 5 seeds is ``2 / 2^5 =
+0.0625``), and a percentile bootstrap over 5 values has at most 126 distinct resamples and
+under-covers (Efron and Tibshirani 1993, ch. 13); the ``t`` interval is exact when the ``d_i`` are
+normal and close to it for near-symmetric ``d_i`` (Student 1908). Pairing by seed removes what both
+arms share (the initial weights, the batch order), so the ``d_i`` vary less than either arm. Every
+``d_i`` is kept, so a reader can check the assumption. The price of honesty is width: at ``N = 2``
+the quantile is 12.71 and most effects stay inconclusive.
 
 ``side`` places an interval relative to a reference value: entirely above, entirely below, or
-containing it. No TensorFlow here.
+containing it. No TensorFlow here; scipy is imported on the first interval (it takes a second).
 """
 
 from __future__ import annotations
@@ -30,13 +31,34 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmarks.results.ab_statistics import t_quantile
-from reference.validation import check_array, check_float, fail
+from reference.validation import check_array, check_float, check_int, fail
 
-__all__ = ["ABOVE", "BELOW", "CONFIDENCE", "CONTAINS", "Interval", "side", "t_interval"]
+__all__ = [
+    "ABOVE",
+    "BELOW",
+    "CONFIDENCE",
+    "CONTAINS",
+    "METHOD",
+    "RATIONALE",
+    "Interval",
+    "side",
+    "t_interval",
+    "t_quantile",
+]
 
 CONFIDENCE = 0.95
-ABOVE, BELOW, CONTAINS = "above", "below", "contains"
+ABOVE = "above"
+BELOW = "below"
+CONTAINS = "contains"
+METHOD = "Student t interval of the mean over seeds (paired differences for a comparison)"
+RATIONALE = (
+    "A sign test cannot reach 5% with fewer than 6 seeds (its smallest two-sided p-value with 5 seeds is "
+    "2/2^5 = 0.0625), and a percentile bootstrap over 5 values has at most 126 distinct resamples and "
+    "under-covers; the t interval is exact for normal differences and close to it for near-symmetric ones, "
+    "which is its assumption (every seed's value is listed, so it can be checked). Pairing by seed removes "
+    "what both arms share (initial weights, batch order). With 2 seeds t = 12.71: most effects are then "
+    "inconclusive, which is what 2 seeds can say."
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,20 @@ class Interval:
         return asdict(self) | {"df": self.df}
 
 
+def t_quantile(n: int, *, confidence: float = CONFIDENCE) -> float:
+    """``t_{(1 + confidence) / 2, n - 1}``, the quantile of the interval of ``n`` values
+    (``scipy.stats.t.ppf``).
+
+    Raises:
+        ValueError: ``n`` not an integer >= 2, or ``confidence`` not in (0, 1).
+    """
+    from scipy.stats import t as student_t
+
+    n = check_int("n", n, low=2)
+    confidence = check_float("confidence", confidence, low=0.0, high=1.0, low_open=True, high_open=True)
+    return float(student_t.ppf((1 + confidence) / 2, n - 1))
+
+
 def t_interval(values: Sequence[float], *, confidence: float = CONFIDENCE) -> Interval:
     """``mean +- t_{(1 + confidence) / 2, n - 1} * sd / sqrt(n)`` of ``values`` (module docstring).
 
@@ -79,7 +115,7 @@ def t_interval(values: Sequence[float], *, confidence: float = CONFIDENCE) -> In
     if n == 1:
         return Interval(mean, -math.inf, math.inf, 1, math.nan, math.nan, confidence)
     sd = float(np.std(values, ddof=1))
-    t = t_quantile((1 + confidence) / 2, n - 1)
+    t = t_quantile(n, confidence=confidence)
     half = t * sd / math.sqrt(n)
     return Interval(mean, mean - half, mean + half, n, sd, t, confidence)
 

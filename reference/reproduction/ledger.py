@@ -80,15 +80,19 @@ INCONCLUSIVE = "inconclusive at this scale"
 VERDICTS = (REPRODUCED, AFTER_FIX, CONTRADICTED, INCONCLUSIVE)
 
 DETERMINISTIC = "deterministic: one run"
-OVER_SEEDS = "over seeds: paired 95% t interval"
+OVER_SEEDS = "over seeds: 95% t interval"
 ON_EVERY_SEED = "checked on every seed"
 KINDS = (DETERMINISTIC, OVER_SEEDS, ON_EVERY_SEED)
 
-SUPPORTED, OPPOSED, UNDECIDED = "supported", "opposed", "undecided"
+SUPPORTED = "supported"
+OPPOSED = "opposed"
+UNDECIDED = "undecided"
 OUTCOMES = (SUPPORTED, OPPOSED, UNDECIDED)
 CLAIMED_SIDES = {">": ABOVE, "<": BELOW}
 
-SEEDS, PER_SEED = "seeds", "per_seed"  # the keys of a section's per-seed numbers
+# The keys of a section's per-seed numbers.
+SEEDS = "seeds"
+PER_SEED = "per_seed"
 
 Numbers = Mapping[str, Any]
 
@@ -182,7 +186,7 @@ class DefectResult:
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.4g}" if math.isfinite(value) else ("+inf" if value > 0 else "-inf")
+    return f"{value:+.4g}" if math.isfinite(value) else str(value)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ is imported here.
 claim by claim on ``claims[].id``; NaN and infinities are ``null``. Top level:
 
 - ``schema``; ``versions`` (``tensorflow``, ``keras``, ``python``, ``numpy``); ``scale``; ``seeds``
-  (the list); ``interval`` (``method``, ``confidence``); ``verdicts`` and ``kinds`` (the ledger's
+  (the list); ``interval`` (``method``, ``confidence``, ``quantile``: ``t_{(1+c)/2, N-1}`` for this
+  run's N, null for one seed, ``rationale``); ``verdicts`` and ``kinds`` (the ledger's
   vocabularies); ``environment``; ``seconds``; ``counts`` (claims per verdict);
 - ``sections.<name>``: ``seconds``, ``cpu_seconds``, ``numbers`` (a section that trains has
   ``numbers.seeds`` and ``numbers.per_seed``, one entry per seed, every run's series included),
@@ -43,8 +44,16 @@ import numpy as np
 
 from reference.files import Outputs
 from reference.reproduction.index import INDEX_NAME, render_index
-from reference.reproduction.intervals import CONFIDENCE
-from reference.reproduction.ledger import AFTER_FIX, CONTRADICTED, INCONCLUSIVE, KINDS, REPRODUCED, VERDICTS
+from reference.reproduction.intervals import CONFIDENCE, METHOD, RATIONALE, t_quantile
+from reference.reproduction.ledger import (
+    AFTER_FIX,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    KINDS,
+    REPRODUCED,
+    VERDICTS,
+    ClaimResult,
+)
 from reference.reproduction.scale import SECTION_TITLES
 
 if TYPE_CHECKING:
@@ -82,6 +91,40 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _quantile(seeds: int) -> float | None:
+    """``t_{(1 + c) / 2, N - 1}`` of a run over ``seeds`` seeds (None for one seed)."""
+    return None if seeds < 2 else t_quantile(seeds)
+
+
+def _glance(claim: ClaimResult) -> list[dict]:
+    """The rows of the verdicts-at-a-glance table for ``claim``: one per effect, one for a checked
+    or deterministic claim (``what``, ``value``, ``interval`` and ``agree`` as text)."""
+    if claim.effects:
+        rows = []
+        for e in claim.effects:
+            interval = e.interval
+            if interval is None:
+                text = "no interval (a value is not finite)"
+            elif interval.n == 1:
+                text = "none from one seed"
+            else:
+                text = f"[{interval.low:+.3g}, {interval.high:+.3g}]"
+            rows.append(
+                {
+                    "what": f"{e.label}, claimed {e.claimed} {e.reference:g}",
+                    "value": f"{sum(e.values) / len(e.values):+.3g} {e.unit}",
+                    "interval": text,
+                    "agree": f"{e.agreeing} of {len(e.values)}",
+                }
+            )
+        return rows
+    if claim.checks:
+        held, skipped = claim.checks.count(True), claim.checks.count(None)
+        agree = f"held on {held} of {len(claim.checks)}" + (f" ({skipped} not exercised)" if skipped else "")
+        return [{"what": "mechanism checked on every seed", "value": "-", "interval": "-", "agree": agree}]
+    return [{"what": "deterministic: one run", "value": "-", "interval": "-", "agree": "-"}]
+
+
 def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
@@ -109,7 +152,12 @@ def _as_json(result: RunResult) -> dict:
             "versions": {key: environment.get(key) for key in ("tensorflow", "keras", "python", "numpy")},
             "scale": result.scale.name,
             "seeds": list(result.scale.seed_list),
-            "interval": {"method": "Student t, paired over seeds", "confidence": CONFIDENCE},
+            "interval": {
+                "method": METHOD,
+                "confidence": CONFIDENCE,
+                "quantile": _quantile(result.scale.seeds),
+                "rationale": RATIONALE,
+            },
             "verdicts": list(VERDICTS),
             "kinds": list(KINDS),
             "environment": environment,
@@ -158,6 +206,9 @@ def _render_html(result: RunResult, figures: dict[str, str]) -> str:
         verdict_classes=VERDICT_CLASSES,
         advice=ADVICE,
         figures_dir=FIGURES_DIR,
+        glance=[(c, _glance(c)) for c in result.claims],
+        quantile=_quantile(result.scale.seeds),
+        rationale=RATIONALE,
     )
 
 

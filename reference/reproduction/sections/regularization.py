@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
 
+from reference.loop import regularization_loss
 from reference.regularization import (
     COMPARISONS,
     generalization_gap,
@@ -44,19 +46,34 @@ LABELS = {
 }
 
 
+class _PenaltyLog(keras.callbacks.Callback):
+    """The model's weight penalty ``sum(model.losses)`` at every epoch end, when the validation loss
+    is computed with the same weights: ``val_loss_e - penalties[e]`` is the validation cross-entropy."""
+
+    def __init__(self):
+        super().__init__()
+        self.penalties: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.penalties.append(float(regularization_loss(self.model)))
+
+
 def _compare(comparison: str, samples: int | None, epochs: int, scale: Scale, seed: int, progress: Progress):
-    """``run_comparison`` one configuration at a time from ``seed``, with a progress bar over epochs."""
+    """``run_comparison`` one configuration at a time from ``seed``, with a progress bar over epochs;
+    returns name -> (result, the penalty of every epoch)."""
     results = {}
     for name in COMPARISONS[comparison].configs:
-        results |= run_comparison(
+        penalties = _PenaltyLog()
+        (result,) = run_comparison(
             comparison,
             configurations=[name],
             n_samples=samples,
             epochs=epochs,
             batch_size=scale.batch_size,
             seed=seed,
-            train=plain_training(scale, [progress.epochs(epochs, f"{name}, seed {seed}")]),
-        )
+            train=plain_training(scale, [penalties, progress.epochs(epochs, f"{name}, seed {seed}")]),
+        ).values()
+        results[name] = result, penalties.penalties
     return results
 
 
@@ -71,20 +88,23 @@ def _one_seed(scale: Scale, seed: int, progress: Progress, kernels: dict) -> dic
                 "gap": generalization_gap(r.history, last=min(GAP_EPOCHS, len(r.history.loss))),
                 "final_val_accuracy": r.history.val_accuracy[-1],
             }
-            for name, r in dropout.items()
+            for name, (r, _) in dropout.items()
         },
         "weight": {},
     }
-    for name, r in weight.items():
+    for name, (r, penalties) in weight.items():
         l1_norm, l2_norm = weight_norms(r.first_layer_kernel)
         kernels.setdefault(name, []).append(r.first_layer_kernel)
+        cross_entropy = list(np.subtract(r.history.val_loss, penalties))
         numbers["weight"][name] = {
             **r.history.as_dict(),
+            "penalty_per_epoch": penalties,
+            "val_cross_entropy": cross_entropy,
             "near_zero": near_zero_fraction(r.first_layer_kernel),
             "l1_norm": l1_norm,
             "l2_norm": l2_norm,
             "penalty": r.penalty,
-            "final_val_cross_entropy": r.history.val_loss[-1] - r.penalty,
+            "final_val_cross_entropy": cross_entropy[-1],
             "final_val_accuracy": r.history.val_accuracy[-1],
         }
     return numbers
