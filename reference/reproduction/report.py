@@ -109,10 +109,11 @@ def _glance(claim: ClaimResult) -> list[dict]:
                 text = "none from one seed"
             else:
                 text = f"[{interval.low:+.3g}, {interval.high:+.3g}]"
+            mean = sum(e.values) / len(e.values)
             rows.append(
                 {
                     "what": f"{e.label}, claimed {e.claimed} {e.reference:g}",
-                    "value": f"{sum(e.values) / len(e.values):+.3g} {e.unit}",
+                    "value": f"{mean:+.3g} {e.unit}" if math.isfinite(mean) else "not finite",
                     "interval": text,
                     "agree": f"{e.agreeing} of {len(e.values)}",
                 }

@@ -56,7 +56,7 @@ class Scale:
         loop: how the document's training demos train (the basic and monitored eager loops, the
             regularization comparisons' ``fit``): ``trainer`` (``train_trainer(fused=True)`` without
             clipping or early stopping: the same updates, each epoch in one ``tf.function`` call;
-            about 40x less CPU per epoch than the eager loop) or ``eager`` (``train_eager``: no
+            about 35x less CPU per epoch than the eager loop) or ``eager`` (``train_eager``: no
             tracing, quicker for a few steps). ``tests/reference/test_training.py`` shows that both
             follow the same trajectory from the same seed, dropout and shuffling included. The
             advanced trainer's runs fuse their epochs too when ``loop`` is ``trainer``.
