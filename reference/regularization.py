@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from reference.data import DATA_SEED, DOCUMENT_DATASETS, Split, load_classification
-from reference.loop import History
+from reference.loop import History, regularization_loss
 from reference.models import DOCUMENT_MODELS, ModelSpec, build_model
 from reference.training import train_fit
 from reference.validation import (
@@ -110,14 +110,22 @@ GAP_EPOCHS = 5
 
 @dataclass(frozen=True)
 class RegularizationResult:
-    """One configuration's training history and its first ``Dense`` kernel after training."""
+    """One configuration's training history, its first ``Dense`` kernel after training, and its
+    weight penalty after training, ``sum(model.losses)`` (``l1 * sum|W| + l2 * sum W^2`` over the
+    regularized kernels; 0 without regularizers).
+
+    Keras adds the penalty to the logged losses, validation included: the validation
+    cross-entropy of the trained model is ``history.val_loss[-1] - penalty``.
+    """
 
     history: History
     first_layer_kernel: np.ndarray
+    penalty: float = 0.0
 
     def __post_init__(self):
         check_instance("history", self.history, History, "a reference.loop.History")
         check_array("first_layer_kernel", self.first_layer_kernel, ndim=2)
+        check_float("penalty", self.penalty, low=0.0)
 
 
 def _first_dense_kernel(model: keras.Model) -> np.ndarray:
@@ -172,7 +180,8 @@ def run_configurations(
             optimizer=keras.optimizers.Adam(learning_rate),
             seed=seed,
         )
-        results[name] = RegularizationResult(history, _first_dense_kernel(model))
+        penalty = float(regularization_loss(model))
+        results[name] = RegularizationResult(history, _first_dense_kernel(model), penalty)
     return results
 
 

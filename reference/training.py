@@ -166,14 +166,16 @@ def train_trainer(
     clip: str | None = "per_tensor",
     clip_norm: float = 1.0,
     weights_path: str | os.PathLike | None = None,
+    fused: bool = False,
 ) -> History:
     """``Trainer(...).train`` on ``split`` batched as the document batches it (validation batched too).
 
     Defaults are the document's ``AdvancedTrainer``: per-tensor clipping at 1.0, patience 10,
-    best weights restored.
+    best weights restored, one ``tf.function`` call per step (``fused=True``: one per epoch,
+    ``Trainer``).
 
     Raises:
-        ValueError: as ``train_eager``.
+        ValueError: as ``train_eager``, or ``fused`` not a bool.
     """
     _check_run(model, split, epochs, batch_size, optimizer, loss, callbacks, shuffle, seed)
     trainer = Trainer(
@@ -185,6 +187,7 @@ def train_trainer(
         patience=patience,
         restore_best=restore_best,
         weights_path=weights_path,
+        fused=fused,
     )
     train_dataset = make_dataset(split.x_train, split.y_train, batch_size, shuffle=shuffle, seed=seed)
     val_dataset = make_dataset(split.x_test, split.y_test, batch_size, shuffle=False)

@@ -6,7 +6,7 @@
 | code | meaning |
 |---|---|
 | 0 | done (the gate: no regression) |
-| 1 | the gate found a regression; ``tfrepro --strict``: a claim is not reproduced |
+| 1 | the gate found a regression; ``tfrepro --strict``: a claim is contradicted |
 | 2 | bad input: a bad option or argument, a missing, empty or corrupt file, a field of the wrong type, another schema, a reference that names no run, an output that is an input, a file that cannot be read or written (read-only folder, full disk, a folder where a file goes, a file where a folder goes), or an interruption (SIGINT, SIGTERM) |
 
 ``command(prog)`` wraps a command's ``main(argv) -> int``: every ``ValueError`` (invalid arguments,

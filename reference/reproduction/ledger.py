@@ -1,14 +1,29 @@
 """The two ledgers of a reproduction run: claims of the document with computed verdicts, and defects.
 
-A ``Claim`` is data: where the document says it, the Chinese quote and its translation, how the
-run tests it, the pytest tests that check it, and two functions of the run's numbers: ``holds``
-(a predicate written in code) and ``evidence`` (the numbers that decided it, as a sentence).
-``needs`` names the defects whose fix the document's own code needs for the claim. The verdict
-is computed, never written by hand::
+A claim is data: where the document says it, the Chinese quote and its translation, how the run
+tests it, the pytest tests that check it, and code that reads the run's numbers. It comes in three
+kinds, by what its outcome depends on:
 
-    not holds(numbers)                      -> "not reproduced at this scale"
-    holds, and some needed defect present   -> "reproduced only after fixing D5, D6"
-    holds, and no needed defect present     -> "reproduced"
+- ``Claim``, **deterministic: one run**: formulas, closed forms, schedule values, defects; its
+  outcome does not depend on a seed. ``holds(numbers)`` is a predicate.
+- ``EffectClaim``, **over seeds**: its outcome depends on random initialization, batch order or
+  dropout. Each ``Effect`` is one number per seed (a paired difference of two arms trained from
+  the same seed, or a single quantity against a threshold); its mean gets a 95 % Student ``t``
+  interval over the seeds (``reference.reproduction.intervals``), which lies on the claimed side
+  of the reference (supported), on the other side (opposed) or contains it (undecided). Every
+  effect supported: supported; one opposed: opposed; otherwise undecided.
+- ``CheckClaim``, **checked on every seed**: a mechanism that must hold on every run (a callback
+  stops where it should, a file has one row per epoch). ``check(seed numbers)`` is True, False,
+  or None when the run did not exercise it (early stopping never triggered). A failure on any
+  seed opposes the claim; otherwise one seed where it held supports it; otherwise undecided.
+
+The per-seed numbers of a section are ``numbers["per_seed"][i]`` for seed ``numbers["seeds"][i]``.
+The verdict, computed and never written by hand::
+
+    opposed                                     -> "contradicted"
+    undecided                                   -> "inconclusive at this scale"
+    supported, and some needed defect present   -> "reproduced only after fixing D5, D6"
+    supported, and no needed defect present     -> "reproduced"
 
 A defect is "present" when the document's code, run live on the installed TensorFlow, fails or
 computes the wrong value; on a TensorFlow where it works again, the claim's verdict becomes
@@ -17,20 +32,41 @@ computes the wrong value; on a TensorFlow where it works again, the claim's verd
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from reference.reproduction.intervals import ABOVE, BELOW, Interval, side, t_interval
+from reference.validation import check_choice
+
 __all__ = [
     "AFTER_FIX",
-    "NOT_REPRODUCED",
+    "CLAIMED_SIDES",
+    "CONTRADICTED",
+    "DETERMINISTIC",
+    "INCONCLUSIVE",
+    "KINDS",
+    "ON_EVERY_SEED",
+    "OPPOSED",
+    "OUTCOMES",
+    "OVER_SEEDS",
+    "PER_SEED",
     "REPRODUCED",
+    "SEEDS",
+    "SUPPORTED",
+    "UNDECIDED",
     "VERDICTS",
+    "CheckClaim",
     "Claim",
     "ClaimResult",
     "ClaimText",
     "DefectResult",
+    "Effect",
+    "EffectClaim",
+    "EffectResult",
     "Numbers",
+    "check_outcome",
     "error_line",
     "evaluate",
     "verdict_counts",
@@ -39,8 +75,24 @@ __all__ = [
 
 REPRODUCED = "reproduced"
 AFTER_FIX = "reproduced only after fixing"
-NOT_REPRODUCED = "not reproduced at this scale"
-VERDICTS = (REPRODUCED, AFTER_FIX, NOT_REPRODUCED)
+CONTRADICTED = "contradicted"
+INCONCLUSIVE = "inconclusive at this scale"
+VERDICTS = (REPRODUCED, AFTER_FIX, CONTRADICTED, INCONCLUSIVE)
+
+DETERMINISTIC = "deterministic: one run"
+OVER_SEEDS = "over seeds: 95% t interval"
+ON_EVERY_SEED = "checked on every seed"
+KINDS = (DETERMINISTIC, OVER_SEEDS, ON_EVERY_SEED)
+
+SUPPORTED = "supported"
+OPPOSED = "opposed"
+UNDECIDED = "undecided"
+OUTCOMES = (SUPPORTED, OPPOSED, UNDECIDED)
+CLAIMED_SIDES = {">": ABOVE, "<": BELOW}
+
+# The keys of a section's per-seed numbers.
+SEEDS = "seeds"
+PER_SEED = "per_seed"
 
 Numbers = Mapping[str, Any]
 
@@ -50,8 +102,9 @@ class ClaimText:
     """What the ledger says about a claim, whatever its verdict.
 
     Where the document makes it (``section``, ``source``), the Chinese ``quote`` and its
-    ``translation``, how the run tests it (``method``) and the pytest ids of the tests that check it
-    (``tests``, built by ``citations.cite``).
+    ``translation``, how the run tests it (``method``), the pytest ids of the tests that check it
+    (``tests``, built by ``citations.cite``), the defects whose fix the document's own code needs
+    for it (``needs``) and the figures that show it (``figures``).
     """
 
     id: str
@@ -61,20 +114,51 @@ class ClaimText:
     translation: str
     method: str
     tests: tuple[str, ...]
+    needs: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class Claim(ClaimText):
-    """One claim of the document and how this run decides it.
-
-    ``holds`` and ``evidence`` read the numbers of the claim's section; ``needs`` names the defects
-    whose fix the document's own code needs for the claim; ``figures`` the figures that show it.
-    """
+    """A deterministic claim: ``holds`` and ``evidence`` read the numbers of the claim's section."""
 
     holds: Callable[[Numbers], bool]
     evidence: Callable[[Numbers], str]
-    needs: tuple[str, ...] = ()
-    figures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Effect:
+    """One number per seed and where the claim puts it: ``measure(seed numbers) claimed reference``.
+
+    ``label`` names the quantity (``difference in final validation accuracy, L1 - none``), ``unit``
+    its unit (``percentage points``, ``nats``); ``claimed`` is ``>`` or ``<``; ``reference`` is 0
+    for a paired difference and the threshold for a single quantity.
+    """
+
+    label: str
+    unit: str
+    measure: Callable[[Numbers], float]
+    claimed: str = ">"
+    reference: float = 0.0
+
+    def __post_init__(self):
+        check_choice("claimed", self.claimed, CLAIMED_SIDES)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EffectClaim(ClaimText):
+    """A claim decided over seeds by the intervals of its ``effects`` (module docstring)."""
+
+    effects: tuple[Effect, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckClaim(ClaimText):
+    """A mechanism checked on every seed: ``check`` gives True, False or None (not exercised), and
+    ``describe`` what one seed's run showed."""
+
+    check: Callable[[Numbers], bool | None]
+    describe: Callable[[Numbers], str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,14 +185,80 @@ class DefectResult:
         return asdict(self)
 
 
+def _signed(value: float) -> str:
+    return f"{value:+.4g}" if math.isfinite(value) else str(value)
+
+
+@dataclass(frozen=True)
+class EffectResult:
+    """An effect over seeds: the value of every seed, the interval of their mean and its outcome.
+
+    ``interval`` is None when some value is not finite (the outcome is then undecided).
+    """
+
+    label: str
+    unit: str
+    claimed: str
+    reference: float
+    seeds: tuple[int, ...]
+    values: tuple[float, ...]
+    interval: Interval | None
+    outcome: str
+
+    @property
+    def agreeing(self) -> int:
+        """How many seeds put the value on the claimed side of the reference (k of N)."""
+        if self.claimed == ">":
+            return sum(v > self.reference for v in self.values)
+        return sum(v < self.reference for v in self.values)
+
+    def summary(self) -> str:
+        """One line: the mean with its unit, the interval, the claim, k of N, every seed's value."""
+        per_seed = ", ".join(f"{s}: {_signed(v)}" for s, v in zip(self.seeds, self.values, strict=True))
+        if self.interval is None:
+            where = "no interval (a seed's value is not finite)"
+        elif self.interval.n == 1:
+            where = "no interval from one seed"
+        else:
+            low, high = self.interval.low, self.interval.high
+            where = f"{self.interval.confidence:.0%} t interval [{_signed(low)}, {_signed(high)}]"
+        mean = sum(self.values) / len(self.values)
+        return (
+            f"{self.label}: {_signed(mean)} {self.unit}, {where}, claimed {self.claimed} {self.reference:g}; "
+            f"{self.agreeing} of {len(self.values)} seeds {self.claimed} {self.reference:g} (seed: value {per_seed})"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "unit": self.unit,
+            "claimed": self.claimed,
+            "reference": self.reference,
+            "seeds": list(self.seeds),
+            "values": list(self.values),
+            "interval": None if self.interval is None else self.interval.as_dict(),
+            "agreeing": self.agreeing,
+            "n": len(self.values),
+            "outcome": self.outcome,
+        }
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClaimResult(ClaimText):
-    """A claim with its verdict for this run."""
+    """A claim with its verdict for this run.
+
+    ``kind`` is one of ``KINDS``; ``seeds`` the seeds it was decided on (the first seed alone for
+    a deterministic claim that reads a seeded run, none for the others); ``effects`` its effects
+    over seeds; ``checks`` the outcome of a checked claim on each seed (True, False, None).
+    """
 
     verdict: str
     fixed_by: tuple[str, ...]
     evidence: str
-    figures: tuple[str, ...]
+    kind: str
+    seeds: tuple[int, ...] = ()
+    effects: tuple[EffectResult, ...] = ()
+    checks: tuple[bool | None, ...] = ()
 
     @property
     def label(self) -> str:
@@ -116,33 +266,111 @@ class ClaimResult(ClaimText):
         return f"{self.verdict} {', '.join(self.fixed_by)}" if self.fixed_by else self.verdict
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "label": self.label}
+        text = {f.name: getattr(self, f.name) for f in fields(ClaimText)}
+        return {
+            **text,
+            "verdict": self.verdict,
+            "label": self.label,
+            "fixed_by": list(self.fixed_by),
+            "kind": self.kind,
+            "seeds": list(self.seeds),
+            "evidence": self.evidence,
+            "effects": [e.as_dict() for e in self.effects],
+            "checks": list(self.checks),
+        }
 
 
-def verdict_for(holds: bool, needed_present: Sequence[str]) -> tuple[str, tuple[str, ...]]:
-    """The verdict and the defects it names, from the predicate and the needed defects present."""
-    if not holds:
-        return NOT_REPRODUCED, ()
+def verdict_for(outcome: str, needed_present: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The verdict and the defects it names, from the outcome of the numbers and the needed defects
+    present (module docstring)."""
+    check_choice("outcome", outcome, OUTCOMES)
+    if outcome == OPPOSED:
+        return CONTRADICTED, ()
+    if outcome == UNDECIDED:
+        return INCONCLUSIVE, ()
     if needed_present:
         return AFTER_FIX, tuple(needed_present)
     return REPRODUCED, ()
 
 
-def evaluate(claim: Claim, numbers: Numbers, defects: Mapping[str, DefectResult]) -> ClaimResult:
+def check_outcome(checks: Sequence[bool | None]) -> str:
+    """A checked claim's outcome: opposed if it failed on a seed, else supported if it held on one,
+    else undecided (never exercised)."""
+    if any(c is False for c in checks):
+        return OPPOSED
+    return SUPPORTED if any(c is True for c in checks) else UNDECIDED
+
+
+def _effect_result(effect: Effect, seeds: Sequence[int], per_seed: Sequence[Numbers]) -> EffectResult:
+    values = tuple(float(effect.measure(numbers)) for numbers in per_seed)
+    interval = t_interval(values) if all(math.isfinite(v) for v in values) else None
+    where = None if interval is None else side(interval, effect.reference)
+    if where == CLAIMED_SIDES[effect.claimed]:
+        outcome = SUPPORTED
+    elif where in (ABOVE, BELOW):
+        outcome = OPPOSED
+    else:
+        outcome = UNDECIDED
+    return EffectResult(
+        effect.label, effect.unit, effect.claimed, effect.reference, tuple(seeds), values, interval, outcome
+    )
+
+
+def _combined(outcomes: Sequence[str]) -> str:
+    if all(o == SUPPORTED for o in outcomes):
+        return SUPPORTED
+    return OPPOSED if OPPOSED in outcomes else UNDECIDED
+
+
+def _decide(claim: ClaimText, numbers: Numbers) -> dict:
+    """The outcome of ``claim`` on ``numbers`` and what the ledger shows about it."""
+    if isinstance(claim, Claim):
+        holds = bool(claim.holds(numbers))
+        return {
+            "outcome": SUPPORTED if holds else OPPOSED,
+            "evidence": claim.evidence(numbers),
+            "kind": DETERMINISTIC,
+        }
+    seeds, per_seed = tuple(numbers[SEEDS]), numbers[PER_SEED]
+    if isinstance(claim, EffectClaim):
+        effects = tuple(_effect_result(e, seeds, per_seed) for e in claim.effects)
+        return {
+            "outcome": _combined([e.outcome for e in effects]),
+            "evidence": "; ".join(e.summary() for e in effects),
+            "kind": OVER_SEEDS,
+            "seeds": seeds,
+            "effects": effects,
+        }
+    checks = tuple(None if (c := claim.check(n)) is None else bool(c) for n in per_seed)
+    held, failed = checks.count(True), checks.count(False)
+    counts = (
+        f"held on {held} of {len(checks)} seeds, failed on {failed}, not exercised on {checks.count(None)}"
+    )
+    runs = "; ".join(f"seed {s}: {claim.describe(n)}" for s, n in zip(seeds, per_seed, strict=True))
+    return {
+        "outcome": check_outcome(checks),
+        "evidence": f"{counts} ({runs})",
+        "kind": ON_EVERY_SEED,
+        "seeds": seeds,
+        "checks": checks,
+    }
+
+
+def evaluate(claim: ClaimText, numbers: Numbers, defects: Mapping[str, DefectResult]) -> ClaimResult:
     """Decide ``claim`` on this run's ``numbers`` (of its section) and its ``defects`` (by id).
 
     Raises:
-        KeyError: a defect the claim needs was not captured in this run.
+        KeyError: a defect the claim needs was not captured in this run, or an effect or checked
+            claim on numbers without per-seed results.
     """
-    holds = bool(claim.holds(numbers))
+    decided = _decide(claim, numbers)
     present = [name for name in claim.needs if defects[name].present]
-    verdict, fixed_by = verdict_for(holds, present)
+    verdict, fixed_by = verdict_for(decided.pop("outcome"), present)
     return ClaimResult(
         **{f.name: getattr(claim, f.name) for f in fields(ClaimText)},
         verdict=verdict,
         fixed_by=fixed_by,
-        evidence=claim.evidence(numbers),
-        figures=claim.figures,
+        **decided,
     )
 
 

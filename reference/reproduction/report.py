@@ -8,6 +8,25 @@ every file; the caller's ``published_together`` block publishes them together, s
 or failed run leaves the previous report byte-identical. The HTML embeds every figure as a base64
 PNG and loads nothing from outside; Jinja2 autoescapes every string that reaches it. No TensorFlow
 is imported here.
+
+``reproduction.json``, schema ``SCHEMA`` (2), made for comparing runs (two TensorFlow versions)
+claim by claim on ``claims[].id``; NaN and infinities are ``null``. Top level:
+
+- ``schema``; ``versions`` (``tensorflow``, ``keras``, ``python``, ``numpy``); ``scale``; ``seeds``
+  (the list); ``interval`` (``method``, ``confidence``, ``quantile``: ``t_{(1+c)/2, N-1}`` for this
+  run's N, null for one seed, ``rationale``); ``verdicts`` and ``kinds`` (the ledger's
+  vocabularies); ``environment``; ``seconds``; ``counts`` (claims per verdict);
+- ``sections.<name>``: ``seconds``, ``cpu_seconds``, ``numbers`` (a section that trains has
+  ``numbers.seeds`` and ``numbers.per_seed``, one entry per seed, every run's series included),
+  ``tables``, ``figures``, ``notes``, ``warnings``, ``defects`` (ids);
+- ``claims[]``: the text (``id``, ``section``, ``source``, ``quote``, ``translation``, ``method``,
+  ``tests``, ``needs``, ``figures``), ``kind`` (one of ``kinds``), ``verdict``, ``label``,
+  ``fixed_by``, ``seeds``, ``evidence`` (one line), ``effects[]`` (``label``, ``unit``, ``claimed``
+  (``>`` or ``<``), ``reference``, ``seeds``, ``values`` (one per seed), ``interval`` (``mean``,
+  ``low``, ``high``, ``n``, ``df``, ``sd``, ``t``, ``confidence``), ``agreeing`` (seeds on the
+  claimed side), ``n``, ``outcome``) and ``checks`` (per seed: true, false, or null when the run
+  did not exercise the mechanism);
+- ``defects[]``: ``reference.reproduction.ledger.DefectResult`` as a dict.
 """
 
 from __future__ import annotations
@@ -25,19 +44,29 @@ import numpy as np
 
 from reference.files import Outputs
 from reference.reproduction.index import INDEX_NAME, render_index
-from reference.reproduction.ledger import AFTER_FIX, NOT_REPRODUCED, REPRODUCED
+from reference.reproduction.intervals import CONFIDENCE, METHOD, RATIONALE, t_quantile
+from reference.reproduction.ledger import (
+    AFTER_FIX,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    KINDS,
+    REPRODUCED,
+    VERDICTS,
+    ClaimResult,
+)
 from reference.reproduction.scale import SECTION_TITLES
 
 if TYPE_CHECKING:
     from reference.reproduction.runner import RunResult
 
-__all__ = ["DPI", "FIGURES_DIR", "HTML_NAME", "JSON_NAME", "plain", "plan_report", "write_report"]
+__all__ = ["DPI", "FIGURES_DIR", "HTML_NAME", "JSON_NAME", "SCHEMA", "plain", "plan_report", "write_report"]
 
 FIGURES_DIR = "reproduction"
 HTML_NAME = "reproduction.html"
 JSON_NAME = "reproduction.json"
 DPI = 90
-VERDICT_CLASSES = {REPRODUCED: "ok", AFTER_FIX: "fixed", NOT_REPRODUCED: "no"}
+SCHEMA = 2  # of reproduction.json (module docstring); 1 had one run per claim and no schema field
+VERDICT_CLASSES = {REPRODUCED: "ok", AFTER_FIX: "fixed", CONTRADICTED: "no", INCONCLUSIVE: "open"}
 # The summary's advice (总结 / 最佳实践) that states no testable fact; listed, not judged.
 ADVICE = (
     ("损失函数选择:根据任务类型选择合适的损失函数", "Choose the loss function for the task type."),
@@ -62,6 +91,41 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _quantile(seeds: int) -> float | None:
+    """``t_{(1 + c) / 2, N - 1}`` of a run over ``seeds`` seeds (None for one seed)."""
+    return None if seeds < 2 else t_quantile(seeds)
+
+
+def _glance(claim: ClaimResult) -> list[dict]:
+    """The rows of the verdicts-at-a-glance table for ``claim``: one per effect, one for a checked
+    or deterministic claim (``what``, ``value``, ``interval`` and ``agree`` as text)."""
+    if claim.effects:
+        rows = []
+        for e in claim.effects:
+            interval = e.interval
+            if interval is None:
+                text = "no interval (a value is not finite)"
+            elif interval.n == 1:
+                text = "none from one seed"
+            else:
+                text = f"[{interval.low:+.3g}, {interval.high:+.3g}]"
+            mean = sum(e.values) / len(e.values)
+            rows.append(
+                {
+                    "what": f"{e.label}, claimed {e.claimed} {e.reference:g}",
+                    "value": f"{mean:+.3g} {e.unit}" if math.isfinite(mean) else "not finite",
+                    "interval": text,
+                    "agree": f"{e.agreeing} of {len(e.values)}",
+                }
+            )
+        return rows
+    if claim.checks:
+        held, skipped = claim.checks.count(True), claim.checks.count(None)
+        agree = f"held on {held} of {len(claim.checks)}" + (f" ({skipped} not exercised)" if skipped else "")
+        return [{"what": "mechanism checked on every seed", "value": "-", "interval": "-", "agree": agree}]
+    return [{"what": "deterministic: one run", "value": "-", "interval": "-", "agree": "-"}]
+
+
 def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
@@ -81,15 +145,29 @@ def _save_figures(result: RunResult, outputs: Outputs, folder: Path) -> dict[str
 
 
 def _as_json(result: RunResult) -> dict:
-    """The run as one JSON document (numbers of every section, both ledgers, the environment)."""
+    """The run as one JSON document, schema ``SCHEMA`` (module docstring)."""
+    environment = result.environment
     return plain(
         {
-            "environment": result.environment,
+            "schema": SCHEMA,
+            "versions": {key: environment.get(key) for key in ("tensorflow", "keras", "python", "numpy")},
+            "scale": result.scale.name,
+            "seeds": list(result.scale.seed_list),
+            "interval": {
+                "method": METHOD,
+                "confidence": CONFIDENCE,
+                "quantile": _quantile(result.scale.seeds),
+                "rationale": RATIONALE,
+            },
+            "verdicts": list(VERDICTS),
+            "kinds": list(KINDS),
+            "environment": environment,
             "seconds": result.seconds,
             "counts": result.counts,
             "sections": {
                 s.name: {
                     "seconds": s.seconds,
+                    "cpu_seconds": s.cpu_seconds,
                     "numbers": s.numbers,
                     "tables": [t.as_dict() for t in s.tables],
                     "figures": [f"{FIGURES_DIR}/{n}.png" for n in s.figures],
@@ -129,6 +207,9 @@ def _render_html(result: RunResult, figures: dict[str, str]) -> str:
         verdict_classes=VERDICT_CLASSES,
         advice=ADVICE,
         figures_dir=FIGURES_DIR,
+        glance=[(c, _glance(c)) for c in result.claims],
+        quantile=_quantile(result.scale.seeds),
+        rationale=RATIONALE,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +10,7 @@ from matplotlib.figure import Figure
 
 from reference.reproduction.ledger import DefectResult
 
-__all__ = ["SectionResult", "Table", "fmt"]
+__all__ = ["SectionResult", "Table", "fmt", "spread"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class SectionResult:
 
     ``figures`` maps a file stem (``optimizers`` -> ``optimizers.png``) to a matplotlib
     ``Figure``; the report saves and closes them. ``notes`` are facts the reader needs (which
-    data stood in for MNIST...), ``warnings`` the warnings the section's code raised.
+    data stood in for MNIST...), ``warnings`` the warnings the section's code raised; ``seconds``
+    and ``cpu_seconds`` its wall and CPU time (CPU time of every thread of the process: on a shared
+    machine it moves less than the wall time).
     """
 
     name: str
@@ -42,6 +45,7 @@ class SectionResult:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 def fmt(value: Any, spec: str = ".4g") -> str:
@@ -53,3 +57,12 @@ def fmt(value: Any, spec: str = ".4g") -> str:
     if isinstance(value, int):
         return str(value)
     return format(float(value), spec)
+
+
+def spread(values: Sequence[float], spec: str = ".4g") -> str:
+    """``mean [min, max]`` of ``values`` for a table cell (one value: the value alone)."""
+    values = [float(v) for v in values]
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return format(mean, spec)
+    return f"{mean:{spec}} [{min(values):{spec}}, {max(values):{spec}}]"

@@ -74,8 +74,8 @@ def _collected_logs(logger_name: str = "absl"):
 
 
 def _run_section(name: str, scale: Scale, workdir: Path, progress: Progress) -> SectionResult:
-    """Run one section, recording its wall time and the warnings its code raised or logged."""
-    start = time.perf_counter()
+    """Run one section, recording its wall and CPU time and the warnings its code raised or logged."""
+    start, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings(record=True) as caught, _collected_logs() as logged:
         warnings.simplefilter("always")
         result = SECTIONS[name].run(scale, workdir / name, progress)
@@ -83,6 +83,7 @@ def _run_section(name: str, scale: Scale, workdir: Path, progress: Progress) -> 
         {f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught} | set(logged)
     )
     result.seconds = time.perf_counter() - start
+    result.cpu_seconds = time.process_time() - cpu
     return result
 
 
@@ -112,5 +113,10 @@ def run_reproduction(
         results.append(section)
         claims += _decide_claims(section)
     defects = sorted((d for s in results for d in s.defects), key=lambda d: int(d.id[1:]))
-    env = {**environment(), "scale": scale.name, "scale_settings": asdict(scale)}
+    env = {
+        **environment(),
+        "scale": scale.name,
+        "seeds": ", ".join(map(str, scale.seed_list)),
+        "scale_settings": asdict(scale),
+    }
     return RunResult(scale, results, claims, defects, env, time.perf_counter() - start)

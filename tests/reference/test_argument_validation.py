@@ -124,11 +124,16 @@ def dataset(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
 
 
-def trainer_train(**kwargs):
+def trainer_train(fused: bool = False, **kwargs):
     """``Trainer.train`` of a fresh trainer on the tiny data, with ``kwargs`` overriding."""
     train = dataset(tiny_split().x_train, tiny_split().y_train)
     arguments = {"train_dataset": train, "val_dataset": train, "epochs": 1} | kwargs
-    return trainer.Trainer(tiny_model(), keras.optimizers.SGD()).train(**arguments)
+    return trainer.Trainer(tiny_model(), keras.optimizers.SGD(), fused=fused).train(**arguments)
+
+
+def unknown_length_dataset() -> tf.data.Dataset:
+    """The tiny training data behind a filter: TensorFlow cannot count its batches."""
+    return dataset(tiny_split().x_train, tiny_split().y_train).filter(lambda x, y: True)
 
 
 def fresh_optimizer():
@@ -452,6 +457,15 @@ BAD_CALLS = [
     bad(trainer.Trainer, "model=None", None, Lazy(fresh_optimizer)),
     bad(trainer.Trainer, "patience=-1", MODEL, Lazy(fresh_optimizer), patience=-1),
     bad(trainer.Trainer, "clip='norm'", MODEL, Lazy(fresh_optimizer), clip="norm"),
+    bad(trainer.Trainer, "fused=1", MODEL, Lazy(fresh_optimizer), fused=1),
+    bad(training.train_trainer, "fused='yes'", MODEL, SPLIT, epochs=1, fused="yes"),
+    bad(
+        trainer_train,
+        "train_dataset.cardinality()=-2",
+        fused=True,
+        train_dataset=Lazy(unknown_length_dataset),
+        covers=trainer.Trainer,
+    ),
     bad(trainer_train, "epochs=0", epochs=0, covers=trainer.Trainer),
     bad(trainer_train, "train_dataset=[1, 2]", train_dataset=[1, 2], covers=trainer.Trainer),
     bad(

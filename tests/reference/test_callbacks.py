@@ -53,6 +53,8 @@ TENSORBOARD_RTOL = 1e-6
 HALF_SAMPLE = 0.5
 DEMO_EPOCHS = 3
 PLATEAU_EPOCHS = 7
+DOCUMENT_PLATEAU_EPOCHS = 12  # room for the document's EarlyStopping(patience=10) to end the run
+DOCUMENT_EARLY_STOPPING_PATIENCE = 10
 DOCUMENT_PLATEAU_PATIENCE = 5
 DOCUMENT_PLATEAU_FACTOR = 0.5
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -81,7 +83,7 @@ def demo_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def document_plateau_run(tmp_path_factory) -> tuple[Path, PlateauRates]:
     workdir = tmp_path_factory.mktemp("document_callbacks")
-    return workdir, plateau_rates(document_callbacks(workdir), epochs=PLATEAU_EPOCHS, seed=SEED)
+    return workdir, plateau_rates(document_callbacks(workdir), epochs=DOCUMENT_PLATEAU_EPOCHS, seed=SEED)
 
 
 # --- D7, D8: the demo runs offline, TensorBoard is installed and writes events ------------------
@@ -194,6 +196,27 @@ def test_atomic_checkpoint_keeps_the_previous_file_whole_when_saving_fails(tmp_p
     assert os.listdir(tmp_path) == ["model.keras"]
 
 
+def test_document_callbacks_stop_a_plateau_after_patience_epochs(document_plateau_run):
+    """The validation loss of the frozen model never improves after epoch 0: EarlyStopping(patience=10)
+    stops at the end of epoch 10, and the rate still follows the scheduler up to there."""
+    _, rates = document_plateau_run
+    assert len(rates.used) == DOCUMENT_EARLY_STOPPING_PATIENCE + 1 < DOCUMENT_PLATEAU_EPOCHS
+
+
+def test_document_tensorboard_writes_each_non_scalar_weight_as_an_image_every_epoch(document_plateau_run):
+    """write_images=True: Keras 3 squeezes each weight and skips a scalar (the 1-unit output bias)."""
+    workdir, rates = document_plateau_run
+    events = EventAccumulator(str(workdir / "logs" / "train"), size_guidance={"tensors": 0})
+    events.Reload()
+    tags = events.Tags()["tensors"]
+    histograms = {tag.removesuffix("/histogram") for tag in tags if tag.endswith("/histogram")}
+    images = {tag.removesuffix("/image") for tag in tags if tag.endswith("/image")}
+    assert len(histograms) == 4  # kernel and bias of the 8-4-1 classifier's two Dense layers
+    (skipped,) = histograms - images
+    assert images < histograms and skipped.endswith("/bias")
+    assert all(len(events.Tensors(f"{tag}/image")) == len(rates.used) for tag in images)
+
+
 # --- D9: one owner of the learning rate ----------------------------------------------------------
 
 
@@ -201,7 +224,7 @@ def test_document_scheduler_undoes_the_plateau_cut_at_the_next_epoch(document_pl
     _, rates = document_plateau_run
     cut = DOCUMENT_PLATEAU_PATIENCE  # val_loss stalls from epoch 1: first cut at the end of epoch 5
     assert rates.after[cut] == pytest.approx(DOCUMENT_PLATEAU_FACTOR * rates.used[cut], rel=LR_RTOL)
-    expected = [DOCUMENT_INITIAL_LR * DOCUMENT_DECAY**e for e in range(PLATEAU_EPOCHS)]
+    expected = [DOCUMENT_INITIAL_LR * DOCUMENT_DECAY**e for e in range(len(rates.used))]
     np.testing.assert_allclose(rates.used, expected, rtol=LR_RTOL)
 
 

@@ -27,7 +27,7 @@ from reference.regularization import (
     run_configurations,
     weight_norms,
 )
-from reference.training import train_eager
+from reference.training import train_eager, train_fit
 
 # Measured at the scale above: near-zero (|w| < 1e-3) fraction none 0.002, L1 0.366; first-layer
 # L2 norm none 5.72, L2 4.14. Margins are about half the measured differences.
@@ -37,6 +37,7 @@ L2_NORM_RATIO = 0.9
 # batch norm 0.093 (both: -0.044).
 DROPOUT_GAP_MARGIN = 0.05
 NORM_RTOL = 1e-9
+FLOAT32_RTOL = 1e-5  # float32 Keras against a float64 oracle (measured 1e-7)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +101,26 @@ def test_every_configuration_starts_from_the_same_seed():
     assert results["a"].history.loss == results["b"].history.loss
     np.testing.assert_array_equal(results["a"].first_layer_kernel, results["b"].first_layer_kernel)
     assert results["a"].first_layer_kernel.shape == (20, 4)
+
+
+def test_validation_loss_minus_the_penalty_is_the_validation_cross_entropy():
+    """Keras adds l1 * sum|W| + l2 * sum W^2 of the hidden kernels to the logged validation loss."""
+    split = load_classification("weight_regularization", n_samples=100)
+    models = []
+
+    def train(model, split, **kwargs):
+        models.append(model)
+        return train_fit(model, split, **kwargs)
+
+    spec = ModelSpec(30, (8,), l1=0.01, l2=0.02)
+    result = run_configurations({"l1_l2": spec}, split, epochs=2, train=train)["l1_l2"]
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in models[0].get_weights())
+    penalty = 0.01 * np.abs(w1).sum() + 0.02 * (w1**2).sum()
+    logits = (np.maximum(split.x_test @ w1 + b1, 0.0) @ w2 + b2).ravel()
+    p = np.clip(1.0 / (1.0 + np.exp(-logits)), 1e-7, 1 - 1e-7)
+    cross_entropy = np.mean(-(split.y_test * np.log(p) + (1 - split.y_test) * np.log(1 - p)))
+    assert result.penalty == pytest.approx(penalty, rel=FLOAT32_RTOL)
+    assert result.history.val_loss[-1] - result.penalty == pytest.approx(cross_entropy, rel=FLOAT32_RTOL)
 
 
 # --- the measured quantities -------------------------------------------------------------------

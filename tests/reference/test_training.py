@@ -3,6 +3,7 @@ callbacks, non-finite losses, bad input and atomic checkpoints."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from reference.loop import (
 )
 from reference.models import ModelSpec, build_model, document_model
 from reference.trainer import Trainer
-from reference.training import TRAINING_WAYS, train_fit, train_trainer
+from reference.training import TRAINING_WAYS, train_eager, train_fit, train_trainer
 
 # The three ways agree to float32 rounding: measured max difference 6e-8 on losses, 1.2e-7 on
 # gradient norms, 0 on accuracies (BN + L2 model, 16 steps).
@@ -43,6 +44,8 @@ BASIC_LOOP_MIN_VAL_ACCURACY = 0.83
 WAYS = list(TRAINING_WAYS)
 TINY = ModelSpec(20, (8,))
 SAME_SETTINGS = {"patience": None, "restore_best": False, "clip": None, "shuffle": False}
+PLAIN = {"patience": None, "restore_best": False, "clip": None}
+SHUFFLE_SEED = 5
 
 
 def tiny_split(n_samples: int = 80) -> Split:
@@ -146,6 +149,26 @@ def test_fit_logs_the_batch_size_weighted_mean_of_the_step_losses_with_the_penal
 def test_equivalent_runs_actually_learn_so_the_comparison_is_not_vacuous(equivalent_runs):
     loss = equivalent_runs["eager"][1].loss
     assert loss[-1] < loss[0] - 0.05
+
+
+@pytest.mark.slow
+def test_trainer_follows_the_eager_loop_with_dropout_and_shuffling_from_the_same_seed():
+    """The document's basic model (dropout 0.2), shuffled batches, no clipping, fused epochs: the
+    replicates of the reproduction train it with ``Trainer(fused=True)`` (a call per step runs the
+    same ``_train_step``). 96 training rows: whole batches, so the unweighted mean of the eager
+    loop's batch losses is the Trainer's weighted one."""
+    split = load_classification("basic", n_samples=120)
+    runs = []
+    for train in (train_eager, functools.partial(train_trainer, fused=True)):
+        keras.utils.set_random_seed(SHUFFLE_SEED)
+        model = build_model(document_model("basic"))
+        runs.append(train(model, split, epochs=2, batch_size=32, seed=SHUFFLE_SEED, **PLAIN))
+    eager, fused = runs
+    assert len(split.x_train) % 32 == 0 and eager.loss[-1] != eager.loss[0]
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        np.testing.assert_allclose(
+            getattr(fused, key), getattr(eager, key), atol=EQUIVALENCE_ATOL, err_msg=key
+        )
 
 
 @pytest.mark.slow

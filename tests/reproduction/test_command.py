@@ -18,7 +18,9 @@ import pytest
 
 from reference.reproduction import cli
 from reference.reproduction.defects import DEFECTS
-from reference.reproduction.ledger import VERDICTS
+from reference.reproduction.intervals import t_quantile
+from reference.reproduction.ledger import CONTRADICTED, DETERMINISTIC, VERDICTS
+from reference.reproduction.report import SCHEMA
 from reference.reproduction.scale import SECTION_NAMES
 from reference.reproduction.sections import SECTIONS
 
@@ -69,7 +71,7 @@ def test_every_figure_is_a_png_file_embedded_byte_for_byte_in_the_html(quick_run
         assert base64.b64decode(data).startswith(PNG_SIGNATURE)
 
 
-def test_every_claim_of_every_section_has_one_of_the_three_verdicts_and_its_figures_exist(quick_run):
+def test_every_claim_of_every_section_has_one_of_the_four_verdicts_and_its_figures_exist(quick_run):
     out, _, report, html = quick_run
     expected = [claim.id for name in SECTION_NAMES for claim in SECTIONS[name].CLAIMS]
     assert [c["id"] for c in report["claims"]] == expected
@@ -110,6 +112,34 @@ def test_the_environment_names_the_versions_the_scale_and_each_sections_wall_tim
     environment = report["environment"]
     assert environment["scale"] == "quick" and environment["tensorflow"] in html
     assert all(report["sections"][name]["seconds"] > 0 for name in SECTION_NAMES)
+    assert report["versions"]["tensorflow"] == environment["tensorflow"] and report["versions"]["keras"]
+
+
+def test_the_json_has_its_schema_the_two_quick_seeds_and_the_interval_used(quick_run):
+    _, _, report, html = quick_run
+    assert report["schema"] == SCHEMA and report["seeds"] == [42, 43]
+    assert report["interval"]["confidence"] == 0.95
+    assert report["interval"]["quantile"] == pytest.approx(t_quantile(2)) and "12.706" in html
+
+
+def test_every_stochastic_claim_keeps_the_value_of_each_seed_and_every_trained_section_its_runs(quick_run):
+    _, _, report, _ = quick_run
+    stochastic = [c for c in report["claims"] if c["kind"] != DETERMINISTIC]
+    assert stochastic and all(c["seeds"] == [42, 43] for c in stochastic)
+    for claim in stochastic:
+        assert all(len(e["values"]) == 2 for e in claim["effects"]) and len(claim["checks"]) in (0, 2)
+        assert bool(claim["effects"]) != bool(claim["checks"])
+    for name in ("training", "regularization", "callbacks", "monitoring"):
+        numbers = report["sections"][name]["numbers"]
+        assert numbers["seeds"] == [42, 43] and len(numbers["per_seed"]) == 2
+
+
+def test_the_html_has_the_verdicts_at_a_glance_with_one_row_per_claim_or_effect(quick_run):
+    _, _, report, html = quick_run
+    table = html[html.index('<h2 id="glance">') : html.index("</table>", html.index('<h2 id="glance">'))]
+    rows = sum(max(1, len(c["effects"])) for c in report["claims"])
+    assert table.count("<tr>") == rows + 1  # and the header
+    assert all(f'href="#claim-{c["id"]}"' in table for c in report["claims"])
 
 
 # --- the defects whose tests live here ----------------------------------------------------------
@@ -190,12 +220,12 @@ def test_an_interrupted_run_exits_2_with_one_line_and_leaves_the_previous_report
     assert (tmp_path / "reproduction.html").read_text() == "previous"
 
 
-def test_strict_exits_1_when_a_claim_is_not_reproduced_and_sections_limits_the_run(tmp_path):
+def test_strict_exits_1_when_a_claim_is_contradicted_and_sections_limits_the_run(tmp_path):
     """At the quick scale (10 steps) no optimizer reaches 1 % of its starting loss: O2 fails."""
     code = cli.main(
         ["--quick", "--quiet", "--strict", "--sections", "optimizers", "--out-dir", str(tmp_path)]
     )
     report = json.loads((tmp_path / "reproduction.json").read_text(encoding="utf-8"))
-    assert code == cli.EXIT_NOT_REPRODUCED
+    assert code == cli.EXIT_CONTRADICTED
     assert list(report["sections"]) == ["optimizers"]
-    assert {c["id"]: c["verdict"] for c in report["claims"]}["O2"] == VERDICTS[2]
+    assert {c["id"]: c["verdict"] for c in report["claims"]}["O2"] == CONTRADICTED
