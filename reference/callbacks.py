@@ -44,6 +44,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import secrets
 import shutil
 import time
 
@@ -106,7 +107,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """``keras.callbacks.ModelCheckpoint`` whose files are written whole or not at all.
 
     Keras's ``ModelCheckpoint`` saves into a hidden staging folder next to the target
-    (``.<name>.staging``); after each hook that may save (``on_epoch_end``, ``on_train_batch_end``)
+    (``.checkpoint-staging-<random>``); after each hook that may save (``on_epoch_end``, ``on_train_batch_end``)
     the file it wrote is moved over the target with ``os.replace`` (atomic on POSIX and Windows
     for one file system). If saving raises, the staging folder is removed and the previous
     checkpoint is left untouched. Same arguments as ``ModelCheckpoint``; local paths only. Only
@@ -141,7 +142,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         if "{" in folder:
             fail("filepath", "a path whose folder part has no {...} template", filepath)
         self.target_folder = folder or os.curdir
-        self.staging_folder = os.path.join(self.target_folder, f".{name}.staging")
+        # No braces in it: Keras formats the whole path with the epoch and the logs.
+        self.staging_folder = os.path.join(self.target_folder, f".checkpoint-staging-{secrets.token_hex(6)}")
         super().__init__(
             filepath,
             monitor,

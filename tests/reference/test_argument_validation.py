@@ -479,6 +479,7 @@ BAD_CALLS = [
     bad(callbacks.ThresholdStopping, "monitor=''", monitor=""),
     bad(callbacks.AtomicModelCheckpoint, "filepath=3", 3),
     bad(callbacks.AtomicModelCheckpoint, "mode='best'", "best.keras", mode="best"),
+    bad(callbacks.AtomicModelCheckpoint, "filepath='run-{epoch}/best.keras'", "run-{epoch}/best.keras"),
     bad(callbacks.make_callbacks, "workdir=3", 3),
     bad(callbacks.make_callbacks, "patience=-1", TMP, patience=-1),
     bad(callbacks.make_callbacks, "patience=1.5", TMP, patience=1.5),

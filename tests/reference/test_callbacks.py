@@ -165,6 +165,13 @@ def test_atomic_checkpoint_holds_the_weights_of_the_best_epoch_not_the_last(tmp_
     assert sorted(os.listdir(tmp_path)) == [name]
 
 
+def test_atomic_checkpoint_formats_an_epoch_template_in_the_name_like_keras(tmp_path):
+    model, (x, y) = tiny_classifier(learning_rate=0.1), tiny_data(SEED)
+    checkpoint = AtomicModelCheckpoint(str(tmp_path / "model-{epoch:02d}.weights.h5"), save_weights_only=True)
+    model.fit(x, y, epochs=2, batch_size=8, callbacks=[checkpoint], verbose=0)
+    assert sorted(os.listdir(tmp_path)) == ["model-01.weights.h5", "model-02.weights.h5"]
+
+
 def test_csv_log_has_one_row_per_epoch_with_the_history_columns(demo_run):
     workdir, _, history, _, _ = demo_run
     with open(workdir / CSV_NAME, newline="") as f:
