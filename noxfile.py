@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime, timezone
@@ -69,14 +70,16 @@ def suite(session: nox.Session, name: str) -> None:
     """The test suite and the quick reproduction on one environment of the matrix."""
     _, install_s = _timed(lambda: session.install("-e", ".[dev]", *MATRIX[name]))
     tensorflow, keras = session.run("python", "-c", VERSIONS, silent=True).split()
-    tmp = Path(session.create_tmp())
-    junit, out = tmp / "junit.xml", tmp / "reproduction"
-    junit.unlink(missing_ok=True)
-    pytest_args = ["-p", "no:cacheprovider", f"--junitxml={junit}", *session.posargs]
-    _, pytest_s = _timed(lambda: session.run("pytest", *pytest_args, success_codes=[0, 1]))
-    quick = ["-m", "reference.reproduction", "--quick", "--quiet", "--out-dir", str(out)]
-    _, repro_s = _timed(lambda: session.run("python", *quick, success_codes=[0, 1, 2]))
-    pytest = _pytest_summary(junit) if junit.is_file() else {}
+    # Outside the project (not nox's create_tmp, which sets TMPDIR under .nox/): pytester's inner
+    # sessions must not find this project's pyproject.toml above their folders.
+    with tempfile.TemporaryDirectory(prefix=f"tfsuite-{name}-") as folder:
+        junit, out = Path(folder) / "junit.xml", Path(folder) / "reproduction"
+        pytest_args = ["-p", "no:cacheprovider", f"--junitxml={junit}", *session.posargs]
+        _, pytest_s = _timed(lambda: session.run("pytest", *pytest_args, success_codes=[0, 1]))
+        quick = ["-m", "reference.reproduction", "--quick", "--quiet", "--out-dir", str(out)]
+        _, repro_s = _timed(lambda: session.run("python", *quick, success_codes=[0, 1, 2]))
+        pytest = _pytest_summary(junit) if junit.is_file() else {}
+        reproduction = _reproduction_summary(out / "reproduction.json")
     result = {
         "name": name,
         "pins": list(MATRIX[name]),
@@ -85,14 +88,12 @@ def suite(session: nox.Session, name: str) -> None:
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": {"install": install_s, "pytest": pytest_s, "reproduction": repro_s},
         "pytest": pytest,
-        "reproduction": _reproduction_summary(out / "reproduction.json"),
+        "reproduction": reproduction,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_text_atomic(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")
     if not pytest or pytest["failures"] or pytest["errors"] or not result["reproduction"]:
-        session.error(
-            f"{name}: tensorflow {tensorflow}, keras {keras}: pytest {_pytest_text(pytest)}; {_row(result)}"
-        )
+        session.error(f"failed: {_row(result)}")
 
 
 def _pytest_text(pytest: dict) -> str:
