@@ -7,12 +7,14 @@
 
 Each ``suite`` session installs the project (``-e .[dev]``) with the environment's pins into a new
 virtual environment (``.nox/``), runs ``pytest`` and ``python -m reference.reproduction --quick``, and
-writes what it measured to ``reports/versions/<name>.json``; it fails if pytest or the reproduction fails.
+writes what it measured to ``reports/versions/<name>.json`` (and the run's ``<name>.reproduction.json``);
+it fails if pytest or the reproduction fails.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -52,7 +54,7 @@ def _reproduction_summary(report: Path) -> dict:
     defects = data.get("defects", [])
     return {
         "claims": data.get("counts", {}),
-        "defects_present": sorted(d["id"] for d in defects if d.get("present")),
+        "defects_present": [d["id"] for d in defects if d.get("present")],
         "defects_fix_verified": sum(bool(d.get("fix_verified")) for d in defects),
         "defects": len(defects),
     }
@@ -80,6 +82,9 @@ def suite(session: nox.Session, name: str) -> None:
         _, repro_s = _timed(lambda: session.run("python", *quick, success_codes=[0, 1, 2]))
         pytest = _pytest_summary(junit) if junit.is_file() else {}
         reproduction = _reproduction_summary(out / "reproduction.json")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        if reproduction:  # kept for comparing the reproduction across versions
+            shutil.copyfile(out / "reproduction.json", RESULTS / f"{name}.reproduction.json")
     result = {
         "name": name,
         "pins": list(MATRIX[name]),
@@ -90,7 +95,6 @@ def suite(session: nox.Session, name: str) -> None:
         "pytest": pytest,
         "reproduction": reproduction,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
     write_text_atomic(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")
     if not pytest or pytest["failures"] or pytest["errors"] or not result["reproduction"]:
         session.error(f"failed: {_row(result)}")
@@ -108,7 +112,7 @@ def _pytest_text(pytest: dict) -> str:
 def _row(result: dict) -> str:
     repro, seconds = result["reproduction"], result["seconds"]
     claims = ", ".join(f"{n} {verdict}" for verdict, n in repro.get("claims", {}).items()) or "no report"
-    present = repro.get("defects_present", [])
+    present = sorted(repro.get("defects_present", []), key=lambda defect: (len(defect), defect))  # D9 < D10
     cells = [
         result["name"],
         result["tensorflow"],

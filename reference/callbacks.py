@@ -25,8 +25,9 @@ with the cut value, so ``History`` reports the cut rate for an epoch that ran at
 ``make_callbacks`` puts the scheduler first.
 
 Other Keras 3 facts this module builds on (checked on Keras 3.15):
-- ``ModelCheckpoint('best_model.h5', save_weights_only=False)`` still works: it writes the
-  legacy HDF5 format with a "legacy" warning. ``make_callbacks`` writes ``best_model.keras``.
+- ``ModelCheckpoint('best_model.h5', save_weights_only=False)`` still works (from Keras 3.8, the
+  suite's floor; before, it refuses the name): it writes the legacy HDF5 format with a "legacy"
+  warning. ``make_callbacks`` writes ``best_model.keras``.
 - ``ModelCheckpoint`` saves with ``open(path, "wb")``: an exception during saving leaves a
   truncated archive (no weights) in place of the previous best model.
   ``AtomicModelCheckpoint`` lets it write into a staging folder next to the target and ``os.replace``-s
