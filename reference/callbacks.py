@@ -108,12 +108,12 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """``keras.callbacks.ModelCheckpoint`` whose files are written whole or not at all.
 
     Keras's ``ModelCheckpoint`` saves into a hidden staging folder next to the target
-    (``.checkpoint-staging-<random>``); after each hook that may save (``on_epoch_end``, ``on_train_batch_end``)
-    the file it wrote is moved over the target with ``os.replace`` (atomic on POSIX and Windows
-    for one file system). If saving raises, the staging folder is removed and the previous
-    checkpoint is left untouched. Same arguments as ``ModelCheckpoint``; local paths only. Only
-    public Keras API is used (the constructor and the callback hooks), so every Keras 3 release
-    that saves in those hooks is covered; a test simulates a failing save.
+    (``.checkpoint-staging-<random>``); after each hook that may save (``on_epoch_end``,
+    ``on_train_batch_end``) the file it wrote is moved over the target with ``os.replace`` (atomic
+    on POSIX and Windows for one file system). If saving raises, the staging folder is removed and
+    the previous checkpoint is left untouched. Same arguments as ``ModelCheckpoint``; local paths
+    only. Only public Keras API is used (the constructor, ``filepath`` and the callback hooks; the
+    private ``_should_save_model`` exists only from Keras 3.10); a test simulates a failing save.
 
     Raises:
         ValueError: ``filepath`` not a path or with a ``{...}`` template in its folder part,
