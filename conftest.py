@@ -1,4 +1,4 @@
-"""Suite-wide pytest setup: fixed seeds, Hypothesis profiles, markers, GPU skips, the benchmark plugins.
+"""Suite-wide pytest setup: the version check, fixed seeds, Hypothesis profiles, markers, GPU skips, the benchmark plugins.
 
 TensorFlow is not imported here: the tests of the result-file tools (``tests/results/``) never start it.
 The folders that need it import it quietly in their own ``conftest.py`` (``reference.runtime``).
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+from reference.versions import UnsupportedVersionError, check_installed, describe_installed
 from tests.common import SEED
 
 # pytester for the plugin tests; the benchmark suite's hooks: smoke pass by default, case parametrization,
@@ -30,6 +31,18 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
+
+
+def pytest_report_header(config):
+    return f"versions: {describe_installed()}"
+
+
+def pytest_configure(config):
+    """A TensorFlow or Keras older than the tested floor stops the run with one line (exit 4), before any test."""
+    try:
+        check_installed()
+    except UnsupportedVersionError as error:
+        raise pytest.UsageError(f"tf-training-suite: {error}") from None
 
 
 @pytest.fixture(autouse=True)

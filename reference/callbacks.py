@@ -25,11 +25,13 @@ with the cut value, so ``History`` reports the cut rate for an epoch that ran at
 ``make_callbacks`` puts the scheduler first.
 
 Other Keras 3 facts this module builds on (checked on Keras 3.15):
-- ``ModelCheckpoint('best_model.h5', save_weights_only=False)`` still works: it writes the
-  legacy HDF5 format with a "legacy" warning. ``make_callbacks`` writes ``best_model.keras``.
+- ``ModelCheckpoint('best_model.h5', save_weights_only=False)`` still works (from Keras 3.8, the
+  suite's floor; before, it refuses the name): it writes the legacy HDF5 format with a "legacy"
+  warning. ``make_callbacks`` writes ``best_model.keras``.
 - ``ModelCheckpoint`` saves with ``open(path, "wb")``: an exception during saving leaves a
   truncated archive (no weights) in place of the previous best model.
-  ``AtomicModelCheckpoint`` writes a temporary file in the same folder and ``os.replace``-s it.
+  ``AtomicModelCheckpoint`` lets it write into a staging folder next to the target and ``os.replace``-s
+  the file.
 - ``TensorBoard`` needs the ``tensorboard`` package (D8). ``write_graph=True`` writes the
   model config (the "keras" tag) but no op graph: Keras 3's train function is not a
   ``tf.function`` with a concrete graph. ``write_images=True`` adds ``.../image`` tags.
@@ -43,6 +45,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+import secrets
+import shutil
 import time
 
 import keras
@@ -50,10 +54,9 @@ import numpy as np
 
 from reference.data import load_mnist
 from reference.document import document_callbacks
-from reference.files import atomic_path
 from reference.loop import build_optimizer
 from reference.models import build_model, document_model
-from reference.validation import check_bool, check_choice, check_float, check_int, check_path, check_str
+from reference.validation import check_bool, check_choice, check_float, check_int, check_path, check_str, fail
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -104,19 +107,19 @@ class MultiplicativeDecay:
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """``keras.callbacks.ModelCheckpoint`` whose files are written whole or not at all.
 
-    The model is saved to a hidden temporary file in the target folder, then moved over the
-    target with ``os.replace`` (atomic on POSIX and Windows for one file system). If saving
-    raises, the temporary file is removed and the previous checkpoint is left untouched.
-    Same arguments as ``ModelCheckpoint``; local paths only.
-
-    Overrides Keras 3's ``ModelCheckpoint._save_model`` (and calls its ``_get_file_path`` and
-    ``_should_save_model``): the only place where the save happens. A test simulates a
-    failing save, so a Keras release that renames these shows up as a test failure.
+    Keras's ``ModelCheckpoint`` saves into a hidden staging folder next to the target
+    (``.checkpoint-staging-<random>``); after each hook that may save (``on_epoch_end``,
+    ``on_train_batch_end``) the file it wrote is moved over the target with ``os.replace`` (atomic
+    on POSIX and Windows for one file system). If saving raises, the staging folder is removed and
+    the previous checkpoint is left untouched. Same arguments as ``ModelCheckpoint``; local paths
+    only. Only public Keras API is used (the constructor, ``filepath`` and the callback hooks; the
+    private ``_should_save_model`` exists only from Keras 3.10); a test simulates a failing save.
 
     Raises:
-        ValueError: ``filepath`` not a path, ``mode`` not ``auto``/``min``/``max`` (Keras only
-            warns and falls back to ``auto``), or what Keras refuses (a suffix that does not match
-            ``save_weights_only``, a bad ``save_freq``).
+        ValueError: ``filepath`` not a path or with a ``{...}`` template in its folder part,
+            ``mode`` not ``auto``/``min``/``max`` (Keras only warns and falls back to ``auto``),
+            or what Keras refuses (a suffix that does not match ``save_weights_only``, a bad
+            ``save_freq``).
     """
 
     def __init__(
@@ -136,6 +139,12 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         check_bool("save_weights_only", save_weights_only)
         check_choice("mode", mode, ("auto", "min", "max"))
         check_float("initial_value_threshold", initial_value_threshold, optional=True)
+        folder, name = os.path.split(os.fspath(filepath))
+        if "{" in folder:
+            fail("filepath", "a path whose folder part has no {...} template", filepath)
+        self.target_folder = folder or os.curdir
+        # No braces in it: Keras formats the whole path with the epoch and the logs.
+        self.staging_folder = os.path.join(self.target_folder, f".checkpoint-staging-{secrets.token_hex(6)}")
         super().__init__(
             filepath,
             monitor,
@@ -146,18 +155,26 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
             save_freq,
             initial_value_threshold,
         )
+        self.filepath = os.path.join(self.staging_folder, name)  # what Keras formats and saves to
 
-    def _save_model(self, epoch, batch, logs):
-        filepath = self._get_file_path(epoch, batch, logs)
-        if not self._should_save_model(epoch, batch, logs, filepath):
-            return
-        suffix = next(s for s in (".weights.h5", ".keras", ".h5", "") if str(filepath).endswith(s))
-        with atomic_path(filepath, keep_suffix=suffix) as temporary:
-            if self.save_weights_only:
-                self.model.save_weights(temporary, overwrite=True)
-            else:
-                self.model.save(temporary, overwrite=True)
-        logger.info("Epoch %d: saved model to %s", epoch + 1, filepath)
+    def on_epoch_end(self, epoch, logs=None):
+        self._publish(super().on_epoch_end, epoch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._publish(super().on_train_batch_end, batch, logs)
+
+    def _publish(self, hook, step, logs):
+        shutil.rmtree(self.staging_folder, ignore_errors=True)
+        try:
+            hook(step, logs)
+            if os.path.isdir(self.staging_folder):
+                for name in os.listdir(self.staging_folder):
+                    os.replace(
+                        os.path.join(self.staging_folder, name), os.path.join(self.target_folder, name)
+                    )
+                    logger.info("saved model to %s", os.path.join(self.target_folder, name))
+        finally:
+            shutil.rmtree(self.staging_folder, ignore_errors=True)
 
 
 class EpochTimer(keras.callbacks.Callback):

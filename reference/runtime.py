@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Iterator
 
+from reference.versions import check_installed
+
 __all__ = ["import_tensorflow", "native_stderr_silenced"]
 
 
@@ -32,10 +34,15 @@ def import_tensorflow():
     """Import TensorFlow and Keras with the start-up noise silenced, and probe the devices once.
 
     Returns the ``tensorflow`` module. Calling it again costs nothing.
+
+    Raises:
+        UnsupportedVersionError: TensorFlow or Keras is missing or older than the tested floor
+            (``reference.versions.check_installed``), before anything is imported.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
+    check_installed()
     with native_stderr_silenced():
         import keras  # noqa: F401
         import tensorflow as tf
