@@ -411,6 +411,7 @@ BAD_CALLS = [
     bad(ModelSpec, "output_activation='relu'", 20, (8,), output_activation="relu"),
     bad(models.build_model, "spec='basic'", "basic"),
     bad(models.build_model, "name=''", ModelSpec(20, (8,)), name=""),
+    bad(models.build_model, "dtype_policy='float16'", ModelSpec(20, (8,)), dtype_policy="float16"),
     bad(models.document_model, "name='huge'", "huge"),
     # reference.loop
     bad(History, "stopped_reason='done'", stopped_reason="done"),
@@ -439,6 +440,7 @@ BAD_CALLS = [
     bad(loop.run_epochs, "run_epoch=3", MODEL, 1, 3, [], Lazy(loop.BestWeights)),
     bad(loop.run_epochs, "callbacks=3", MODEL, 1, dict, [3], Lazy(loop.BestWeights)),
     bad(loop.run_epochs, "guard=None", MODEL, 1, dict, [], None),
+    bad(loop.run_epochs, "optimizer='adam'", MODEL, 1, dict, [], Lazy(loop.BestWeights), optimizer="adam"),
     bad(loop.Objective, "loss=3", 3, len, len),
     # reference.training: each way, every argument (the labels in {0..4} included), then Trainer.
     *way_rows(),
@@ -448,6 +450,12 @@ BAD_CALLS = [
     bad(trainer.Trainer, "model=None", None, Lazy(fresh_optimizer)),
     bad(trainer.Trainer, "patience=-1", MODEL, Lazy(fresh_optimizer), patience=-1),
     bad(trainer.Trainer, "clip='norm'", MODEL, Lazy(fresh_optimizer), clip="norm"),
+    bad(trainer.Trainer, "steps_per_execution=0", MODEL, Lazy(fresh_optimizer), steps_per_execution=0),
+    bad(trainer.Trainer, "steps_per_execution=-4", MODEL, Lazy(fresh_optimizer), steps_per_execution=-4),
+    bad(trainer.Trainer, "steps_per_execution=True", MODEL, Lazy(fresh_optimizer), steps_per_execution=True),
+    bad(trainer.Trainer, "steps_per_execution=2.5", MODEL, Lazy(fresh_optimizer), steps_per_execution=2.5),
+    bad(trainer.Trainer, "steps_per_execution=8.0", MODEL, Lazy(fresh_optimizer), steps_per_execution=8.0),
+    bad(trainer.Trainer, "steps_per_execution='8'", MODEL, Lazy(fresh_optimizer), steps_per_execution="8"),
     bad(trainer_train, "epochs=0", epochs=0, covers=trainer.Trainer),
     bad(trainer_train, "train_dataset=[1, 2]", train_dataset=[1, 2], covers=trainer.Trainer),
     bad(
