@@ -121,21 +121,26 @@ class _Session:
     def prepare(self, label: str) -> dict:
         from benchmarks.checks import check_case
         from benchmarks.modes import build_runner
-        from benchmarks.settings import call_seconds, measure_fused_steps, warm_round_s
+        from benchmarks.precision import case_policy
+        from benchmarks.results.cases import MODE_SPECS
+        from benchmarks.settings import call_seconds, round_steps, warm_round_s
         from benchmarks.workloads import build_problem
 
         workload, batch, mode = self.matrix[label]
+        policy, unsupported = case_policy(MODE_SPECS[mode].mixed, "auto", self.device_kind)
+        if unsupported:
+            return {"passed": False, "kind": "matrix", "message": unsupported}
         started = time.perf_counter()
         with self.tf.device(self.device):
-            problem = build_problem(workload, batch, seed=self.seed)
+            problem = build_problem(workload, batch, seed=self.seed, dtype_policy=policy)
             runner = build_runner(mode, problem)
-            first_call_s = call_seconds(lambda: runner.run(1).numpy())
+            first_call_s = call_seconds(lambda: runner.run().numpy())
             check = check_case(
                 workload, batch, mode, problem, runner, device_kind=self.device_kind, seed=self.seed
             )
             if not check.passed:
                 return {"passed": False, "message": check.message(), "check": check.as_dict()}
-            steps = measure_fused_steps(runner, self.settings, reuse_compiled=True) if runner.fused else 1
+            steps = round_steps(runner, self.settings, reuse_compiled=True)
             call_s = warm_round_s(runner.timed(steps))
         calls = int(min(MAX_CALLS, max(1, round(self.burst_s / max(call_s, 1e-9)))))
         self.runners[label] = runner

@@ -28,6 +28,20 @@ def bench_prepared() -> dict:
     return {}
 
 
+@pytest.fixture(scope="session")
+def bench_references() -> dict:
+    """The eager steps that ``k``-step modes are checked against, computed once per session
+    (``benchmarks.checks``)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def bench_epoch_references() -> dict:
+    """The eager loop's weights after its first epoch, per data set, rows, seed and device: every
+    epoch case's check compares with them (``benchmarks.harness.run_epoch_case``)."""
+    return {}
+
+
 @pytest.fixture
 def bench_timing(benchmark, bench_settings, bench_pass, bench_prepared, bench_profiler):
     """How this case is timed: pytest-benchmark's fixture, the session's settings, pass, prepared cases

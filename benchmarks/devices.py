@@ -25,6 +25,7 @@ class Device:
     kind: str
     index: int
     description: str
+    compute_capability: tuple[int, int] | None = None
 
     @property
     def short(self) -> str:
@@ -44,5 +45,9 @@ def visible_devices() -> list[Device]:
     """``CPU:0`` and every logical GPU, in TensorFlow's order."""
     devices = [Device("CPU", 0, cpu_model())]
     for index, _ in enumerate(tf.config.list_logical_devices("GPU")):
-        devices.append(Device("GPU", index, gpu_details(index).get("device_name", "GPU")))
+        details = gpu_details(index)
+        capability = details.get("compute_capability")
+        devices.append(
+            Device("GPU", index, details.get("device_name", "GPU"), tuple(capability) if capability else None)
+        )
     return devices

@@ -8,7 +8,7 @@
   pass, so each case's samples come from moments spread over the run.
 - ``--benchmark-only`` deselects the correctness tests instead of listing each as skipped.
 - Cases are parametrized at collection: workload x batch size x mode, and every device
-  TensorFlow sees. Without a GPU, a ``gpu``-marked placeholder shows the GPU cases as skipped.
+  TensorFlow sees; epoch cases: data set x way x callbacks off/on (``Settings``). Without a GPU, a ``gpu``-marked placeholder shows the GPU cases as skipped.
   Distributed cases: strategy (none, mirrored over ``--bench-replicas`` logical CPUs or every GPU,
   multiworker with ``--bench-workers`` processes) x workload x global batch size.
 - ``bench_clusters``: the session's worker clusters (``benchmarks.distributed.pool``). Once the
@@ -23,14 +23,17 @@
   so) and this plugin writes the JSON it built (our keys added by ``pytest_benchmark_update_json``),
   serialized as pytest-benchmark does. A ``--benchmark-json PATH`` of the user's is honoured: it is
   published with the others (it may be ``benchmarks.json`` itself, not the HTML or the index).
+- ``--bench-precision`` chooses the policy of the ``_mixed`` modes (``benchmarks.precision``).
 - The report folder is checked when the session starts: a folder that cannot be written (read-only,
-  a file in the way) or ``--bench-replicas``/``--bench-workers`` below 1 stop the session with a
-  usage error before any test runs. A write that fails at the end (a full disk) or a SIGINT while
+  a file in the way), ``--bench-replicas``/``--bench-workers`` below 1 or a ``--bench-precision``
+  that is unknown or that no visible device can run stop the session with a usage error before any
+  test runs. A write that fails at the end (a full disk) or a SIGINT while
   the files are written is one line in the terminal output and exit status 2.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -85,6 +88,13 @@ def pytest_addoption(parser):
         "comma-separated patterns (e.g. 'basic/b32/fit/*'), outside the timed rounds, in <report dir>/profiles",
     )
     group.addoption(
+        "--bench-precision",
+        default="auto",
+        metavar="POLICY",
+        help="policy of the _mixed modes: auto (mixed_float16 on GPUs, mixed_bfloat16 on CPUs with native "
+        "bfloat16), mixed_bfloat16, mixed_float16, or float32 for no mixed case (default auto)",
+    )
+    group.addoption(
         "--bench-report-dir",
         default=None,
         metavar="DIR",
@@ -112,6 +122,7 @@ def pytest_configure(config):
     try:
         for option in ("bench_replicas", "bench_workers"):
             check_int(option, config.getoption(option, 2), low=1)
+        _check_precision(config.getoption("bench_precision", "auto"))
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[_START] = time.perf_counter()
@@ -149,6 +160,19 @@ def _has_pygal() -> bool:
     from importlib.util import find_spec
 
     return find_spec("pygal") is not None
+
+
+def _check_precision(choice: str) -> None:
+    """``benchmarks.precision.check_choice`` against the visible devices (TensorFlow is asked only for a
+    named mixed policy)."""
+    from benchmarks.precision import PRECISION_CHOICES, check_choice
+
+    devices = [("CPU", None)]
+    if choice in PRECISION_CHOICES and choice not in ("auto", "float32"):
+        from benchmarks.devices import visible_devices
+
+        devices = [(d.kind, d.compute_capability) for d in visible_devices()]
+    check_choice(choice, devices)
 
 
 def _result_paths(config) -> tuple[Path, Path, Path]:
@@ -191,7 +215,8 @@ def _bench_settings(config):
             from benchmarks.options import apply_to_settings
 
             settings = apply_to_settings(settings, config.option, _given_benchmark_options(config))
-        config.stash[_SETTINGS] = settings
+        precision = config.getoption("bench_precision", "auto")
+        config.stash[_SETTINGS] = dataclasses.replace(settings, mixed_policy=precision)
     return config.stash[_SETTINGS]
 
 
@@ -224,9 +249,26 @@ def _device_params():
 def _training_params(settings):
     from benchmarks.modes import training_matrix
 
+    matrix = training_matrix(
+        settings.batch_sizes, mixed=settings.mixed_policy != "float32", knob_workloads=settings.knob_workloads
+    )
     return [
         pytest.param((workload, batch, mode), id=case_label(workload.name, batch, mode))
-        for workload, batch, mode in training_matrix(settings.batch_sizes)
+        for workload, batch, mode in matrix
+    ]
+
+
+def _epoch_params(settings):
+    from benchmarks.results.cases import EPOCH_WAYS
+
+    return [
+        pytest.param(
+            (dataset, way, callbacks), id=f"{dataset}-{way}-{'callbacks' if callbacks else 'nocallbacks'}"
+        )
+        for dataset in settings.epoch_datasets
+        for callbacks in (False, True)
+        for way in EPOCH_WAYS
+        if not callbacks or way in settings.epoch_callback_ways
     ]
 
 
@@ -259,6 +301,8 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("training_case", _training_params(settings))
     if "bench_device" in metafunc.fixturenames:
         metafunc.parametrize("bench_device", _device_params())
+    if "epoch_case" in metafunc.fixturenames:
+        metafunc.parametrize("epoch_case", _epoch_params(settings))
     if "distributed_case" in metafunc.fixturenames:
         metafunc.parametrize("distributed_case", _distributed_params(settings))
     if "calibration_case" in metafunc.fixturenames:

@@ -3,8 +3,20 @@
 | setting | when | MLP batch sizes | distributed global batches | passes | timed seconds per case and pass | rounds per pass |
 |---|---|---|---|---|---|---|
 | ``full`` | ``pytest --benchmark-only`` | 32, 256, 2048 | 256, 2048 | 3 | 0.4 | 4-135 |
-| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 | 2048 | 3 | 0.1 | 3-35 |
+| ``quick`` | ``--bench-quick`` or ``TFBENCH_QUICK=1`` | 32, 2048 (the knobs and the epochs: basic MLP only) | 2048 | 3 | 0.1 | 3-35 |
 | ``smoke`` | plain ``pytest`` (benchmarks disabled) | 32 | 256 | 1 | none: one call | 1 |
+
+Epoch cases (``bench_epoch.py``) run every data set, way and callback setting in the timed settings,
+one round being ``1-epoch_max_per_round`` epochs (as many as fit in ``epoch_round_s``), with
+``epoch_budget_s`` per case and pass (``epoch_min_rounds``-``epoch_max_rounds`` rounds). The smoke
+pass runs the basic data set only, cut to ``epoch_rows`` rows, every way once without callbacks and
+``epoch_callback_ways`` with them (the ``Trainer`` with 32 steps per call: Keras's callbacks driven by
+a custom loop).
+
+The knobs (every mode outside the original six: ``fit`` with XLA or steps per execution, the
+``Trainer``, mixed precision) run on every workload in the full run, and on ``knob_workloads`` (the
+basic MLP) in the quick run and the smoke pass (where each new mode runs once). ``mixed_policy`` is ``--bench-precision``'s choice
+(``benchmarks.precision``).
 
 Passes: a timed run goes through the whole matrix ``passes`` times and every case is timed once per
 pass (``benchmarks.passes``), so its samples come from moments spread over the run rather than
@@ -14,7 +26,9 @@ disagreed by 30-50% on single cases). Only the first pass builds, traces, compil
 
 The smoke pass runs every workload x mode x device once, at the smallest batch size only: most of
 its time is XLA compilation (a few seconds per case on a 2-core CPU) and every batch size would
-triple it. Timed runs check every batch size's modes before timing them.
+triple it; for the same reason an XLA mode of a workload with dropout is built and checked on its
+dropout-free twin only (the model its check needs). Timed runs check every batch size's modes
+before timing them, and compile the real models too.
 
 Rounds adapt to the case: ``rounds = clip(budget_s / round_seconds, min_rounds, max_rounds)`` per
 pass, with the round time estimated from two warm calls (``warm_round_s``). A fused round runs ``n``
@@ -31,6 +45,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from benchmarks.results.cases import EPOCH_WAYS
+
 __all__ = [
     "FULL",
     "FUSED_PROBE_MAX_STEPS",
@@ -39,11 +55,13 @@ __all__ = [
     "SMOKE",
     "Settings",
     "call_seconds",
+    "choose_epochs_per_round",
     "choose_fused_steps",
     "choose_rounds",
     "env_quick",
     "measure_fused_steps",
     "resolve_settings",
+    "round_steps",
     "warm_round_s",
 ]
 
@@ -68,6 +86,16 @@ class Settings:
     distributed_batches: tuple[int, ...] = (256,)
     distributed_round_s: float = 0.0
     passes: int = 1
+    knob_workloads: tuple[str, ...] | None = None
+    mixed_policy: str = "auto"
+    epoch_datasets: tuple[str, ...] = ("basic", "advanced", "callbacks")
+    epoch_callback_ways: tuple[str, ...] = EPOCH_WAYS
+    epoch_rows: int | None = None
+    epoch_round_s: float = 0.0
+    epoch_max_per_round: int = 5
+    epoch_budget_s: float = 0.0
+    epoch_min_rounds: int = 1
+    epoch_max_rounds: int = 1
 
     @property
     def timed(self) -> bool:
@@ -90,6 +118,10 @@ FULL = Settings(
     distributed_batches=(256, 2048),
     distributed_round_s=0.1,
     passes=3,
+    epoch_round_s=0.25,
+    epoch_budget_s=0.8,
+    epoch_min_rounds=2,
+    epoch_max_rounds=10,
 )
 QUICK = Settings(
     "quick",
@@ -104,10 +136,25 @@ QUICK = Settings(
     distributed_batches=(2048,),
     distributed_round_s=0.05,
     passes=3,
+    knob_workloads=("basic",),
+    epoch_datasets=("basic",),
+    epoch_round_s=0.15,
+    epoch_budget_s=0.3,
+    epoch_min_rounds=2,
+    epoch_max_rounds=4,
 )
 # One step per fused call: the mode check already compiled ``fused_xla`` for n = 1, and another n
 # would compile it again (``benchmarks.modes``).
-SMOKE = Settings("smoke", (32,), {"CPU": (256,), "GPU": (1024,)}, fused_min_steps=1)
+SMOKE = Settings(
+    "smoke",
+    (32,),
+    {"CPU": (256,), "GPU": (1024,)},
+    fused_min_steps=1,
+    knob_workloads=("basic",),
+    epoch_datasets=("basic",),
+    epoch_callback_ways=("trainer_spe32",),
+    epoch_rows=128,
+)
 
 
 def env_quick() -> bool:
@@ -139,6 +186,13 @@ def choose_fused_steps(step_s: float, settings: Settings) -> int:
         return settings.fused_min_steps
     wanted = -(-settings.fused_round_s // max(step_s, 1e-9))
     return int(min(settings.fused_max_steps, max(settings.fused_min_steps, wanted)))
+
+
+def choose_epochs_per_round(epoch_s: float, settings: Settings) -> int:
+    """Epochs per timed round: ``clip(round(epoch_round_s / epoch_s), 1, epoch_max_per_round)``; 1 untimed."""
+    if not settings.timed:
+        return 1
+    return int(min(settings.epoch_max_per_round, max(1, round(settings.epoch_round_s / max(epoch_s, 1e-9)))))
 
 
 def call_seconds(call: Callable[[], object]) -> float:
@@ -176,3 +230,11 @@ def measure_fused_steps(runner, settings: Settings, *, reuse_compiled: bool = Fa
         return min(probe, settings.fused_max_steps)
     step_s = max((many - one) / (probe - 1), many / probe / 2)
     return choose_fused_steps(step_s, settings)
+
+
+def round_steps(runner, settings: Settings, *, reuse_compiled: bool = False) -> int:
+    """Steps per timed round of a ``benchmarks.modes.Runner``: ``measure_fused_steps`` for a fused
+    mode, else the runner's ``steps_per_call`` (1, or ``k`` for a ``k``-step mode)."""
+    if runner.fused:
+        return measure_fused_steps(runner, settings, reuse_compiled=reuse_compiled)
+    return runner.steps_per_call

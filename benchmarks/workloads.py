@@ -13,6 +13,11 @@ not depend on the values of the data, so the batch is random (seeded), not the d
 | ``quadratic`` | optimizer comparison | none: x in R^2 | sum((x-2)^2) | SGD(0.1) |
 
 The quadratic has no data and no Keras model: it measures the pure dispatch cost of a step.
+
+A problem can be built with a mixed-precision policy (``dtype_policy``, ``benchmarks.precision``):
+the hidden layers compute in 16 bits, the weights and the output layer stay float32; under
+``mixed_float16`` the optimizer is wrapped in Keras's ``LossScaleOptimizer`` (as ``compile`` does for
+a ``mixed_float16`` model) and every step scales its loss (``optimizer.scale_loss``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from reference.models import DOCUMENT_MODELS, ModelSpec, build_model
+from reference.models import DOCUMENT_MODELS, DTYPE_POLICIES, ModelSpec, build_model
 
 __all__ = [
     "MLP_BATCH_SIZES",
@@ -36,6 +41,7 @@ __all__ = [
     "build_problem",
     "get_workload",
     "synthetic_batch",
+    "synthetic_batches",
 ]
 
 MLP_BATCH_SIZES = (32, 256, 2048)
@@ -138,7 +144,8 @@ class Problem:
 
     ``loss_fn(x, y)`` runs the forward pass in training mode and returns the scalar loss;
     ``state`` lists every variable a step may change (model, RNG seeds, optimizer slots and
-    step counter), so ``snapshot``/``restore`` rewind a step exactly.
+    step counter), so ``snapshot``/``restore`` rewind a step exactly. ``batches(k)`` are the ``k``
+    batches a ``k``-step mode cycles through, the first of them ``(x, y)``.
     """
 
     workload: Workload
@@ -149,6 +156,13 @@ class Problem:
     loss_object: Callable | None
     x: tf.Tensor
     y: tf.Tensor
+    seed: int = 0
+    dtype_policy: str = "float32"
+    dropout: bool = True
+
+    def batches(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` batches stacked on a new first axis (``synthetic_batches``)."""
+        return synthetic_batches(self.workload, self.batch_size, count, seed=self.seed)
 
     def loss_fn(self, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         if self.model is None:
@@ -197,8 +211,23 @@ def synthetic_batch(workload: Workload, batch_size: int, *, seed: int) -> tuple[
     return x, y
 
 
+def synthetic_batches(
+    workload: Workload, batch_size: int, count: int, *, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` batches stacked: ``x[i], y[i] = synthetic_batch(workload, batch_size, seed=seed + i)``."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"Argument `count` must be an integer >= 1. Received: count={count!r}")
+    pairs = [synthetic_batch(workload, batch_size, seed=seed + i) for i in range(count)]
+    return np.stack([x for x, _ in pairs]), np.stack([y for _, y in pairs])
+
+
 def build_problem(
-    workload: Workload | str, batch_size: int | None, *, seed: int, dropout: bool = True
+    workload: Workload | str,
+    batch_size: int | None,
+    *,
+    seed: int,
+    dropout: bool = True,
+    dtype_policy: str = "float32",
 ) -> Problem:
     """Build the workload's model, optimizer and batch on the current device (``tf.device`` scope).
 
@@ -207,14 +236,24 @@ def build_problem(
         batch_size: rows of the synthetic batch; ``None`` for the quadratic.
         seed: seeds Keras (weights, dropout) and the batch, via ``keras.utils.set_random_seed``.
         dropout: ``False`` builds the same model without its dropout layers (the mode check's twin).
+        dtype_policy: ``float32``, ``mixed_bfloat16`` or ``mixed_float16`` (module docstring).
 
     Raises:
-        ValueError: unknown workload, or a batch size that the workload does not take.
+        ValueError: unknown workload, a batch size that the workload does not take, or an unknown
+            ``dtype_policy`` (or any mixed one for the quadratic, which has no model).
     """
     if isinstance(workload, str):
         workload = get_workload(workload)
+    if dtype_policy not in DTYPE_POLICIES or (dtype_policy != "float32" and not workload.has_model):
+        allowed = DTYPE_POLICIES if workload.has_model else ("float32",)
+        raise ValueError(
+            f"Argument `dtype_policy` must be one of {allowed} for workload {workload.name!r}. "
+            f"Received: dtype_policy={dtype_policy!r}"
+        )
     keras.utils.set_random_seed(seed)
     optimizer = workload.make_optimizer()
+    if dtype_policy == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     if not workload.has_model:
         if batch_size is not None:
             raise ValueError(
@@ -224,9 +263,10 @@ def build_problem(
         x_var = tf.Variable(tf.zeros([QUADRATIC_DIM]), name="x")
         optimizer.build([x_var])
         empty = tf.zeros([0])
-        return Problem(workload, None, None, [x_var], optimizer, None, empty, empty)
+        return Problem(workload, None, None, [x_var], optimizer, None, empty, empty, seed=seed, dropout=False)
     spec = workload.spec if dropout else workload.spec.without_dropout()
-    model = build_model(spec, name=workload.name)
+    mixed = None if dtype_policy == "float32" else dtype_policy  # float32: Keras's global policy, as before
+    model = build_model(spec, name=workload.name, dtype_policy=mixed)
     optimizer.build(model.trainable_variables)
     x, y = synthetic_batch(workload, batch_size, seed=seed)
     return Problem(
@@ -238,4 +278,7 @@ def build_problem(
         _loss_object(workload),
         tf.identity(tf.constant(x)),
         tf.identity(tf.constant(y)),
+        seed=seed,
+        dtype_policy=dtype_policy,
+        dropout=dropout and workload.has_dropout,
     )

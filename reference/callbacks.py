@@ -255,6 +255,12 @@ class ThresholdStopping(keras.callbacks.Callback):
             logger.info("Epoch %d: %s=%.4f > %.4f, stopping", epoch + 1, self.monitor, value, self.threshold)
 
 
+def _direction(monitor: str) -> str:
+    """``max`` for accuracies and AUCs, ``min`` otherwise: Keras's ``mode="auto"`` decides from the model's
+    compiled metrics and refuses an uncompiled model (the eager loop's, the ``Trainer``'s): ``ValueError``."""
+    return "max" if "acc" in monitor or "auc" in monitor else "min"
+
+
 def make_callbacks(
     workdir: str | os.PathLike,
     *,
@@ -282,8 +288,9 @@ def make_callbacks(
         lr_patience: ``ReduceLROnPlateau`` patience on ``val_loss``, >= 0.
         min_lr: floor of the rate, >= 0.
         lr_decay: per-epoch decay in (0, 1], or None for no scheduler.
-        checkpoint_monitor: metric whose best epoch is checkpointed (max for accuracies,
-            min otherwise, Keras's ``mode="auto"``).
+        checkpoint_monitor: metric whose best epoch is checkpointed (max for accuracies and
+            AUCs, min otherwise; set here rather than left to Keras's ``mode="auto"``, which needs
+            a compiled model and refuses the custom loops' models).
         histogram_freq: ``TensorBoard`` weight histograms every this many epochs, >= 0.
 
     Raises:
@@ -309,7 +316,10 @@ def make_callbacks(
             monitor="val_loss", factor=lr_factor, patience=lr_patience, min_lr=min_lr
         ),
         AtomicModelCheckpoint(
-            filepath=str(workdir / CHECKPOINT_NAME), monitor=checkpoint_monitor, save_best_only=True
+            filepath=str(workdir / CHECKPOINT_NAME),
+            monitor=checkpoint_monitor,
+            mode=_direction(checkpoint_monitor),
+            save_best_only=True,
         ),
         keras.callbacks.TensorBoard(log_dir=str(workdir / TENSORBOARD_DIR), histogram_freq=histogram_freq),
         keras.callbacks.CSVLogger(str(workdir / CSV_NAME)),

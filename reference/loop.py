@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -374,13 +375,19 @@ def run_epochs(
     run_epoch: Callable[[], dict],
     callbacks: Sequence[keras.callbacks.Callback],
     guard: BestWeights,
+    *,
+    optimizer: keras.optimizers.Optimizer | None = None,
 ) -> History:
     """The custom loops' epoch loop: drive callbacks as ``fit`` does, honor ``model.stop_training``.
 
     ``run_epoch`` trains and validates one epoch and returns its logs (``EPOCH_KEYS``).
+    ``optimizer``, the one that trains, is ``model.optimizer`` while the loop runs, as under ``fit``:
+    Keras's ``LearningRateScheduler``, ``ReduceLROnPlateau`` and ``TensorBoard`` read or set the
+    rate there, and an uncompiled model has no such attribute (``AttributeError``), a model compiled
+    with another optimizer would have its rate changed instead. The model's own is put back after.
 
     Raises:
-        ValueError: a bad ``model``, ``epochs``, ``run_epoch``, ``callbacks`` or ``guard``.
+        ValueError: a bad ``model``, ``epochs``, ``run_epoch``, ``callbacks``, ``guard`` or ``optimizer``.
     """
     _check_model("model", model)
     check_int("epochs", epochs, low=1)
@@ -388,16 +395,40 @@ def run_epochs(
         fail("run_epoch", "callable", run_epoch)
     _check_callbacks(callbacks)
     check_instance("guard", guard, BestWeights, "a BestWeights")
-    callback_list = keras.callbacks.CallbackList([*callbacks, guard], model=model, epochs=epochs, verbose=0)
-    history = History()
-    model.stop_training = False
-    callback_list.on_train_begin()
-    for epoch in range(epochs):
-        callback_list.on_epoch_begin(epoch)
-        logs = run_epoch()
-        callback_list.on_epoch_end(epoch, logs)
-        history.record(logs)
-        if model.stop_training:
-            break
-    callback_list.on_train_end()
+    check_instance(
+        "optimizer", optimizer, (keras.optimizers.Optimizer, type(None)), "a keras Optimizer or None"
+    )
+    with _training_optimizer(model, optimizer):
+        callback_list = keras.callbacks.CallbackList(
+            [*callbacks, guard], model=model, epochs=epochs, verbose=0
+        )
+        history = History()
+        model.stop_training = False
+        callback_list.on_train_begin()
+        for epoch in range(epochs):
+            callback_list.on_epoch_begin(epoch)
+            logs = run_epoch()
+            callback_list.on_epoch_end(epoch, logs)
+            history.record(logs)
+            if model.stop_training:
+                break
+        callback_list.on_train_end()
     return history.finish(epochs=epochs, best_epoch=guard.best_epoch, stopped_reason=guard.stopped_reason)
+
+
+@contextlib.contextmanager
+def _training_optimizer(model: keras.Model, optimizer: keras.optimizers.Optimizer | None):
+    """``model.optimizer`` is ``optimizer`` inside the block (unchanged for ``None``), as it was after."""
+    if optimizer is None:
+        yield
+        return
+    missing = object()
+    previous = getattr(model, "optimizer", missing)
+    model.optimizer = optimizer
+    try:
+        yield
+    finally:
+        if previous is missing:
+            del model.optimizer
+        else:
+            model.optimizer = previous

@@ -23,9 +23,18 @@ from reference.validation import (
     fail,
 )
 
-__all__ = ["DOCUMENT_MODELS", "OUTPUT_ACTIVATIONS", "ModelSpec", "build_model", "document_model"]
+__all__ = [
+    "DOCUMENT_MODELS",
+    "DTYPE_POLICIES",
+    "OUTPUT_ACTIVATIONS",
+    "ModelSpec",
+    "build_model",
+    "document_model",
+]
 
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "linear")
+# Keras's dtype policies a model can be built with: float32, or float32 variables with 16-bit compute.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclass(frozen=True)
@@ -92,23 +101,37 @@ def _regularizer(spec: ModelSpec):
     return None
 
 
-def build_model(spec: ModelSpec, *, name: str | None = None) -> keras.Sequential:
+def build_model(
+    spec: ModelSpec, *, name: str | None = None, dtype_policy: str | None = None
+) -> keras.Sequential:
     """A ``keras.Sequential`` for ``spec``; weights come from Keras's global seed.
 
+    ``dtype_policy`` (one of ``DTYPE_POLICIES``) is given to every hidden layer (``mixed_bfloat16``:
+    float32 weights, bfloat16 compute) and the output layer stays ``float32``, as Keras's
+    mixed-precision guide advises, so the probabilities and the loss are float32. ``None`` leaves
+    every layer to Keras's global policy.
+
     Raises:
-        ValueError: ``spec`` is not a ``ModelSpec``, or ``name`` not a non-empty string or None.
+        ValueError: ``spec`` is not a ``ModelSpec``, ``name`` not a non-empty string or None, or
+            ``dtype_policy`` neither None nor one of ``DTYPE_POLICIES``.
     """
     check_instance("spec", spec, ModelSpec, "a ModelSpec")
     check_str("name", name, optional=True)
+    if dtype_policy is not None:
+        check_choice("dtype_policy", dtype_policy, DTYPE_POLICIES)
+    hidden = {} if dtype_policy is None else {"dtype": dtype_policy}
+    output = {} if dtype_policy is None else {"dtype": "float32"}
     layers: list[keras.layers.Layer] = [keras.Input((spec.input_dim,))]
     rates = spec.dropout or (0.0,) * len(spec.hidden)
     for width, rate in zip(spec.hidden, rates, strict=True):
-        layers.append(keras.layers.Dense(width, activation="relu", kernel_regularizer=_regularizer(spec)))
+        layers.append(
+            keras.layers.Dense(width, activation="relu", kernel_regularizer=_regularizer(spec), **hidden)
+        )
         if spec.batch_norm:
-            layers.append(keras.layers.BatchNormalization())
+            layers.append(keras.layers.BatchNormalization(**hidden))
         if rate:
-            layers.append(keras.layers.Dropout(rate))
-    layers.append(keras.layers.Dense(spec.output_units, activation=spec.output_activation))
+            layers.append(keras.layers.Dropout(rate, **hidden))
+    layers.append(keras.layers.Dense(spec.output_units, activation=spec.output_activation, **output))
     return keras.Sequential(layers, name=name)
 
 

@@ -147,7 +147,7 @@ def train_eager(
             "learning_rate": current_learning_rate(optimizer),
         }
 
-    return run_epochs(model, epochs, run_epoch, callbacks, guard)
+    return run_epochs(model, epochs, run_epoch, callbacks, guard, optimizer=optimizer)
 
 
 def train_trainer(

@@ -1,4 +1,4 @@
-"""From a result file's cases to the report's numbers: speedups, scaling, findings.
+"""From a result file's cases to the report's numbers: the answers, speedups, scaling, findings.
 
 Per case, from the per-step samples ``s`` (seconds) of pytest-benchmark's ``stats.data``:
 
@@ -8,6 +8,18 @@ Per case, from the per-step samples ``s`` (seconds) of pytest-benchmark's ``stat
 
 The speedup's 95% confidence interval is a percentile bootstrap: both sample sets are resampled
 with replacement (``BOOTSTRAP_RESAMPLES`` times, seeded) and the ratio of medians recomputed.
+
+The answer (``answers``), per workload, batch size and device: the fastest way to train, i.e. the
+float32 mode with the lowest median step time among those that train on a stream of batches (every
+mode but the fused loops, ``BOUND_MODES``, which repeat one resident batch: they are the bound, shown
+beside it); every timed mode passed its check against eager steps, so the fastest is also correct.
+With it: its speedup over eager and over plain ``fit``, its first call, and the fastest ``_mixed``
+way with its speedup over its float32 twin. ``epoch_answers`` does the same per data set and
+callback setting with seconds per epoch.
+
+``goal``: the ratio ``median(s_fit) / median(s_trainer_spe32)`` on the basic MLP at batch 32 with
+its interval, and the verdict against ``GOAL_RATIO``: ``met`` when the interval lies at or above
+it, ``not met`` when it lies below, ``inconclusive`` otherwise.
 """
 
 from __future__ import annotations
@@ -17,17 +29,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.results.cases import batch_label
+from benchmarks.results.cases import BOUND_MODES, MODE_SPECS, batch_label, float32_twin
 from benchmarks.results.schema import CaseResult, RunResults
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
     "CONFIDENCE",
+    "GOAL_CASE",
+    "GOAL_RATIO",
+    "Answer",
+    "EpochAnswer",
+    "Goal",
     "Scaling",
     "Speedup",
+    "answers",
     "bootstrap_speedup",
+    "epoch_answers",
     "findings",
+    "goal",
     "scaling",
     "speedups",
 ]
@@ -35,6 +55,9 @@ __all__ = [
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
+# The issue's goal: the Trainer with steps per execution at >= 3x plain fit's steps/s, basic MLP, batch 32.
+GOAL_RATIO = 3.0
+GOAL_CASE = ("basic", 32, "trainer_spe32", "fit")
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,131 @@ def speedups(results: RunResults) -> dict[str, Speedup]:
         peer = eager.get((case.workload, case.batch_size, case.device))
         if peer is not None:
             found[case.case] = bootstrap_speedup(peer.samples, case.samples)
+    return found
+
+
+def _is_way(case: CaseResult) -> bool:
+    return case.mode not in BOUND_MODES
+
+
+def _ratio(reference: CaseResult | None, case: CaseResult) -> Speedup | None:
+    return None if reference is None else bootstrap_speedup(reference.samples, case.samples)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The fastest correct way to train one workload at one batch size on one device (module docstring)."""
+
+    best: CaseResult
+    over_eager: Speedup | None
+    over_fit: Speedup | None
+    bound: CaseResult | None
+    mixed: CaseResult | None
+    mixed_over_twin: Speedup | None
+
+
+def answers(results: RunResults) -> list[Answer]:
+    """One ``Answer`` per workload, batch size and device with a float32 way, in that order."""
+    groups: dict[tuple, list[CaseResult]] = {}
+    for case in results.training:
+        groups.setdefault((case.device, case.workload, case.batch_size), []).append(case)
+    found = []
+    workloads = results.workloads()
+    for key in sorted(groups, key=lambda k: (k[0], workloads.index(k[1]), -1 if k[2] is None else k[2])):
+        cases = groups[key]
+        by_mode = {c.mode: c for c in cases}
+        ways = [c for c in cases if _is_way(c) and not _mixed(c)]
+        if not ways:
+            continue
+        best = min(ways, key=lambda c: c.median_s)
+        mixed = min((c for c in cases if _is_way(c) and _mixed(c)), key=lambda c: c.median_s, default=None)
+        found.append(
+            Answer(
+                best=best,
+                over_eager=_ratio(by_mode.get("eager"), best),
+                over_fit=_ratio(by_mode.get("fit"), best),
+                bound=min((c for c in cases if not _is_way(c)), key=lambda c: c.median_s, default=None),
+                mixed=mixed,
+                mixed_over_twin=None
+                if mixed is None
+                else _ratio(by_mode.get(float32_twin(mixed.mode)), mixed),
+            )
+        )
+    return found
+
+
+def _mixed(case: CaseResult) -> bool:
+    spec = MODE_SPECS.get(case.mode)
+    return spec is not None and spec.mixed
+
+
+@dataclass(frozen=True)
+class EpochAnswer:
+    """The fastest way per data set, device and callback setting, in seconds per epoch."""
+
+    best: CaseResult
+    over_eager: Speedup | None
+    over_fit: Speedup | None
+
+
+def epoch_answers(results: RunResults) -> list[EpochAnswer]:
+    """One ``EpochAnswer`` per data set, device and callback setting (off first)."""
+    groups: dict[tuple, list[CaseResult]] = {}
+    for case in results.epochs:
+        groups.setdefault((case.device, case.workload, bool(case.callbacks)), []).append(case)
+    found = []
+    for key in sorted(groups, key=lambda k: (k[0], EPOCH_DATASET_ORDER.get(k[1], 99), k[1], k[2])):
+        by_way = {c.mode: c for c in groups[key]}
+        best = min(groups[key], key=lambda c: c.median_s)
+        found.append(EpochAnswer(best, _ratio(by_way.get("eager"), best), _ratio(by_way.get("fit"), best)))
+    return found
+
+
+EPOCH_DATASET_ORDER = {"basic": 0, "advanced": 1, "callbacks": 2}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """``ratio`` = median step time of the baseline over the mode's (``GOAL_CASE``), with its verdict."""
+
+    workload: str
+    batch_size: int
+    mode: str
+    baseline: str
+    device: str
+    ratio: Speedup
+    target: float = GOAL_RATIO
+
+    @property
+    def verdict(self) -> str:
+        if self.ratio.low >= self.target:
+            return "met"
+        if self.ratio.high < self.target:
+            return "not met"
+        return "inconclusive"
+
+
+def goal(results: RunResults) -> list[Goal]:
+    """The goal's ratio on every device where both cases ran (``GOAL_CASE``)."""
+    workload, batch, mode, baseline = GOAL_CASE
+    index = {(c.workload, c.batch_size, c.mode, c.device): c for c in results.training}
+    found = []
+    for device in results.devices():
+        case, reference = (
+            index.get((workload, batch, mode, device)),
+            index.get((workload, batch, baseline, device)),
+        )
+        if case is not None and reference is not None:
+            found.append(
+                Goal(
+                    workload,
+                    batch,
+                    mode,
+                    baseline,
+                    device,
+                    bootstrap_speedup(reference.samples, case.samples),
+                )
+            )
     return found
 
 
@@ -122,11 +270,24 @@ def _ratio_text(ratio: float) -> str:
     return f"{ratio:.2f}x" if math.isfinite(ratio) else "n/a"
 
 
+def _goal_findings(results: RunResults) -> list[str]:
+    return [
+        f"Goal ({g.mode} at >= {g.target:g}x the steps/s of plain {g.baseline}, {g.workload} at batch "
+        f"{g.batch_size}, {g.device}): {g.ratio.ratio:.2f}x [{g.ratio.low:.2f}, {g.ratio.high:.2f}], "
+        f"{g.verdict}."
+        for g in goal(results)
+    ]
+
+
 def _fastest_findings(results: RunResults) -> list[str]:
     lines = []
     for device in results.devices():
         for workload in results.workloads():
-            cases = [c for c in results.training if c.device == device and c.workload == workload]
+            cases = [
+                c
+                for c in results.training
+                if c.device == device and c.workload == workload and _is_way(c) and not _mixed(c)
+            ]
             if not cases:
                 continue
             by_batch: dict = {}
@@ -136,7 +297,7 @@ def _fastest_findings(results: RunResults) -> list[str]:
             for batch in sorted(by_batch, key=lambda b: -1 if b is None else b):
                 best = min(by_batch[batch], key=lambda c: c.median_s)
                 parts.append(f"batch {batch_label(batch)}: {best.mode} ({best.median_s * 1e6:.1f} us/step)")
-            lines.append(f"{workload} on {device}: fastest " + "; ".join(parts) + ".")
+            lines.append(f"{workload} on {device}: fastest float32 way " + "; ".join(parts) + ".")
     return lines
 
 
@@ -161,11 +322,18 @@ def _loss_findings(results: RunResults, mode: str, baseline: str) -> list[str]:
 
 
 def findings(results: RunResults) -> list[str]:
-    """Short statements computed from the data: fastest modes, where XLA or ``fit`` lose."""
-    lines = _fastest_findings(results)
+    """Short statements computed from the data: the goal, fastest ways, where XLA, ``fit`` or mixed
+    precision lose."""
+    lines = _goal_findings(results)
+    lines += _fastest_findings(results)
     lines += _loss_findings(results, "xla", "function")
     lines += _loss_findings(results, "fused_xla", "fused")
     lines += _loss_findings(results, "fit", "function")
+    lines += _loss_findings(results, "fit_xla", "fit")
+    for mode in MODE_SPECS:
+        twin = float32_twin(mode)
+        if twin is not None:
+            lines += _loss_findings(results, mode, twin)
     best = max(
         (c for c in results.training if c.efficiency is not None), key=lambda c: c.efficiency, default=None
     )

@@ -14,7 +14,13 @@ A case label is what the pytest parametrization shows and ``tfbench-ab --cases``
 ``<workload>-b<batch>-<mode>`` (``basic-b32-function``, ``quadratic-b--fused_xla``), without a device.
 
 This module is the one source of the mode ladder: ``benchmarks.modes`` (with TensorFlow) builds the
-runners of ``MODES``, the readers sort by it.
+runners of ``MODES``, the readers sort by it. A mode's name says what it is (``Mode``): its family
+(``eager``, ``function``, ``xla``, ``fit``, ``trainer``, ``fused``), ``_xla`` for XLA, ``_spe<k>`` for
+``k`` steps per call, ``_mixed`` for the device's mixed-precision policy.
+
+An epoch case (``bench_epoch.py``) has the id ``epoch/<data set>/b<batch>/<way>/<callbacks>/<device>``
+(``epoch/basic/b32/trainer_spe32/callbacks/CPU:0``; ``nocallbacks`` without them): not a step
+case, so ``parse_case_id`` gives ``None`` for it.
 """
 
 from __future__ import annotations
@@ -23,9 +29,13 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "BOUND_MODES",
     "DEVICE_KINDS",
+    "EPOCH_WAYS",
     "MODES",
+    "MODE_SPECS",
     "CaseId",
+    "Mode",
     "batch_label",
     "benchmark_key",
     "calibration_case_id",
@@ -34,12 +44,62 @@ __all__ = [
     "case_label",
     "device_kind",
     "distributed_mode",
+    "epoch_case_id",
+    "float32_twin",
     "mode_rank",
     "parse_case_id",
     "parse_case_label",
 ]
 
-MODES = ("eager", "function", "xla", "fit", "fused", "fused_xla")
+
+@dataclass(frozen=True)
+class Mode:
+    """What a mode name stands for.
+
+    Attributes:
+        name: the mode's name in case ids.
+        family: ``eager``, ``function`` (one ``tf.function`` call per step), ``xla`` (the same with
+            ``jit_compile=True``), ``fit`` (Keras's train function), ``trainer`` (``reference.Trainer``)
+            or ``fused`` (many steps in one ``tf.function`` loop on one resident batch).
+        jit: compiled with XLA.
+        steps_per_execution: steps per call for ``fit`` and ``trainer`` (``compile(steps_per_execution=k)``,
+            ``Trainer(steps_per_execution=k)``), drawn from a data set iterator.
+        mixed: the device's mixed-precision policy instead of float32 (``benchmarks.precision``).
+    """
+
+    name: str
+    family: str
+    jit: bool = False
+    steps_per_execution: int = 1
+    mixed: bool = False
+
+    @property
+    def needs_model(self) -> bool:
+        """``fit``, the ``Trainer`` and a mixed policy need a Keras model (the quadratic has none)."""
+        return self.family in ("fit", "trainer") or self.mixed
+
+
+_LADDER = (
+    Mode("eager", "eager"),
+    Mode("function", "function"),
+    Mode("xla", "xla", jit=True),
+    Mode("fit", "fit"),
+    Mode("fit_mixed", "fit", mixed=True),
+    Mode("fit_xla", "fit", jit=True),
+    Mode("fit_spe8", "fit", steps_per_execution=8),
+    Mode("fit_spe32", "fit", steps_per_execution=32),
+    Mode("trainer", "trainer"),
+    Mode("trainer_spe32", "trainer", steps_per_execution=32),
+    Mode("fused", "fused"),
+    Mode("fused_mixed", "fused", mixed=True),
+    Mode("fused_xla", "fused", jit=True),
+)
+MODE_SPECS: dict[str, Mode] = {mode.name: mode for mode in _LADDER}
+MODES = tuple(MODE_SPECS)
+# Steps on one batch that never leaves the device: the bound of the ladder, not a way to train on a data set.
+BOUND_MODES = tuple(m.name for m in _LADDER if m.family == "fused")
+# The ways of the epoch benchmark: the document's three, then fit and the Trainer with 32 steps per call.
+EPOCH_WAYS = ("eager", "trainer", "fit", "fit_spe32", "trainer_spe32")
 DEVICE_KINDS = ("CPU", "GPU", "TPU")
 _DEVICE = re.compile(r"(?P<kind>[A-Z]+):(?P<index>\d+)")
 NO_BATCH = "-"
@@ -108,6 +168,17 @@ def parse_case_id(text: str) -> CaseId | None:
 def mode_rank(mode: str) -> int:
     """Position of ``mode`` in the ladder (unknown modes last)."""
     return MODES.index(mode) if mode in MODES else len(MODES)
+
+
+def float32_twin(mode: str) -> str | None:
+    """The float32 mode a ``_mixed`` mode is compared with (``fit_mixed`` -> ``fit``); ``None`` otherwise."""
+    spec = MODE_SPECS.get(mode)
+    return mode.removesuffix("_mixed") if spec is not None and spec.mixed else None
+
+
+def epoch_case_id(dataset: str, batch_size: int, way: str, callbacks: bool, device: str) -> str:
+    """The id of an epoch case: ``"epoch/basic/b32/fit/callbacks/CPU:0"``."""
+    return f"epoch/{dataset}/b{batch_size}/{way}/{'callbacks' if callbacks else 'nocallbacks'}/{device}"
 
 
 def benchmark_key(case: str, strategy: str | None) -> str:

@@ -109,6 +109,8 @@ def case_rows(runs: list[Run], *, calibration: bool = False) -> list[CaseRow]:
         case = bench.case
         parsed = parse_case_id(case.case)
         label = parsed.mode if parsed is not None else case.mode
+        if case.kind == "epoch":
+            label = f"{case.mode} epoch, callbacks {'on' if case.callbacks else 'off'}"
         unit = "steps/s" if case.samples_per_s is None else "samples/s"
         batch = batch_label(case.batch_size)
         rows.append(

@@ -1,7 +1,9 @@
 """The report's figures: functions from results to a ``matplotlib.figure.Figure`` (never shown).
 
-Each figure covers one device, with one panel per workload; ``to_data_uri`` turns a figure into
-an embedded PNG so the HTML needs no other file.
+Each figure covers one device, with one panel per workload (two panels a row); ``to_data_uri`` turns
+a figure into an embedded PNG so the HTML needs no other file. Each mode keeps its color in every
+figure: one hue per family (eager grey, graph functions blue, ``fit`` orange, the ``Trainer`` green,
+fused loops purple), darker for more steps per call, hatched for mixed precision.
 """
 
 from __future__ import annotations
@@ -14,41 +16,80 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from benchmarks.results.analysis import Scaling, Speedup
-from benchmarks.results.cases import batch_label, mode_rank
+from benchmarks.results.cases import EPOCH_WAYS, batch_label, mode_rank
 from benchmarks.results.schema import CaseResult, RunResults
 
 __all__ = [
     "DPI",
+    "MODE_COLORS",
+    "PANELS_PER_ROW",
     "PANEL_HEIGHT",
     "PANEL_WIDTH",
     "distributed_scaling",
+    "epoch_bars",
     "grouped_bars",
     "scaling_lines",
     "speedup_bars",
     "to_data_uri",
 ]
 
-PANEL_WIDTH = 4.2
+PANEL_WIDTH = 6.8
 PANEL_HEIGHT = 3.4
+PANELS_PER_ROW = 2
 DPI = 96
+MODE_COLORS = {
+    "eager": "#7f7f7f",
+    "function": "#9ecae1",
+    "xla": "#3182bd",
+    "fit": "#fdd0a2",
+    "fit_mixed": "#fdd0a2",
+    "fit_xla": "#a63603",
+    "fit_spe8": "#fd8d3c",
+    "fit_spe32": "#e6550d",
+    "trainer": "#c7e9c0",
+    "trainer_spe32": "#238b45",
+    "fused": "#bcbddc",
+    "fused_mixed": "#bcbddc",
+    "fused_xla": "#6a51a3",
+}
 
 
 def _mode_color(mode: str) -> str:
-    """The same color for a mode in every panel (tab10, in ladder order)."""
-    return f"C{mode_rank(mode) % 10}"
+    """The same color for a mode in every panel (``MODE_COLORS``; tab10 in ladder order for others)."""
+    return MODE_COLORS.get(mode, f"C{mode_rank(mode) % 10}")
+
+
+def _mode_hatch(mode: str) -> str | None:
+    return "///" if mode.endswith("_mixed") else None
 
 
 def _panels(count: int) -> tuple[Figure, list]:
-    figure = Figure(figsize=(PANEL_WIDTH * max(count, 1), PANEL_HEIGHT), dpi=DPI, layout="constrained")
-    axes = figure.subplots(1, max(count, 1), squeeze=False)[0]
-    return figure, list(axes)
+    count = max(count, 1)
+    columns = min(count, PANELS_PER_ROW)
+    rows = -(-count // columns)
+    figure = Figure(figsize=(PANEL_WIDTH * columns, PANEL_HEIGHT * rows + 0.6), dpi=DPI, layout="constrained")
+    axes = list(figure.subplots(rows, columns, squeeze=False).flat)
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return figure, axes[:count]
 
 
 def _legend(figure: Figure, axes: list) -> None:
-    handles, labels = axes[0].get_legend_handles_labels()
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
     if handles:
+        order = sorted(range(len(labels)), key=lambda i: mode_rank(labels[i]))
         figure.legend(
-            handles, labels, loc="outside upper center", ncols=len(labels), fontsize="small", frameon=False
+            [handles[i] for i in order],
+            [labels[i] for i in order],
+            loc="outside upper center",
+            ncols=min(len(labels), 8),
+            fontsize="small",
+            frameon=False,
         )
 
 
@@ -93,7 +134,17 @@ def grouped_bars(
                 errors.append((height - bounds[0], bounds[1] - height) if bounds else (0.0, 0.0))
             if xs:
                 yerr = np.array(errors).T if interval else None
-                ax.bar(xs, ys, width, label=mode, color=_mode_color(mode), yerr=yerr, capsize=2)
+                ax.bar(
+                    xs,
+                    ys,
+                    width,
+                    label=mode,
+                    color=_mode_color(mode),
+                    hatch=_mode_hatch(mode),
+                    edgecolor="white" if _mode_hatch(mode) else None,
+                    yerr=yerr,
+                    capsize=2,
+                )
         ax.set_xticks(range(len(batches)), [batch_label(b) for b in batches])
         ax.set_xlabel("batch size")
         ax.set_title(workload)
@@ -126,7 +177,14 @@ def scaling_lines(results: RunResults, device: str) -> Figure:
         for mode in sorted({c.mode for c in cases}, key=mode_rank):
             line = sorted((c for c in cases if c.mode == mode), key=lambda c: c.batch_size)
             sizes = [c.batch_size for c in line]
-            ax.plot(sizes, [c.samples_per_s for c in line], marker="o", label=mode, color=_mode_color(mode))
+            ax.plot(
+                sizes,
+                [c.samples_per_s for c in line],
+                marker="o",
+                label=mode,
+                color=_mode_color(mode),
+                linestyle="--" if _mode_hatch(mode) else "-",
+            )
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("batch size")
@@ -134,6 +192,52 @@ def scaling_lines(results: RunResults, device: str) -> Figure:
         ax.set_title(workload)
         ax.grid(True, alpha=0.3)
     _legend(figure, axes)
+    return figure
+
+
+CALLBACK_COLORS = {False: "#3182bd", True: "#e6550d"}
+
+
+def epoch_bars(results: RunResults) -> Figure:
+    """Seconds per epoch (log scale) per data set and device: one pair of bars per way, callbacks off and on,
+    with the interquartile range of the samples as error bars."""
+    groups: dict[tuple[str, str], list[CaseResult]] = {}
+    for case in results.epochs:
+        groups.setdefault((case.device_label, case.workload), []).append(case)
+    order = {"basic": 0, "advanced": 1, "callbacks": 2}
+    keys = sorted(groups, key=lambda k: (k[0], order.get(k[1], 9), k[1]))
+    figure, axes = _panels(len(keys))
+    for ax, key in zip(axes, keys, strict=False):
+        cases = groups[key]
+        ways = sorted({c.mode for c in cases}, key=lambda w: EPOCH_WAYS.index(w) if w in EPOCH_WAYS else 99)
+        for k, callbacks in enumerate((False, True)):
+            xs, ys, errors = [], [], []
+            for w, way in enumerate(ways):
+                case = next((c for c in cases if c.mode == way and bool(c.callbacks) == callbacks), None)
+                if case is None:
+                    continue
+                q1, q3 = np.percentile(case.samples, [25, 75])
+                xs.append(w + (k - 0.5) * 0.4)
+                ys.append(case.median_s)
+                errors.append((case.median_s - q1, q3 - case.median_s))
+            if xs:
+                label = "callbacks on" if callbacks else "callbacks off"
+                ax.bar(
+                    xs,
+                    ys,
+                    0.4,
+                    label=label,
+                    color=CALLBACK_COLORS[callbacks],
+                    yerr=np.array(errors).T,
+                    capsize=2,
+                )
+        ax.set_xticks(range(len(ways)), ways, rotation=15)
+        ax.set_yscale("log")
+        ax.set_ylabel("seconds per epoch")
+        batch = cases[0].batch_size
+        ax.set_title(f"{key[1]} (batch {batch_label(batch)}, {cases[0].samples_per_step} rows), {key[0]}")
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.legend(fontsize="small")
     return figure
 
 

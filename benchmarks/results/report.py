@@ -20,8 +20,19 @@ from pathlib import Path
 import jinja2
 
 from benchmarks.results import figures
-from benchmarks.results.analysis import Speedup, findings, scaling, speedups
-from benchmarks.results.cases import batch_label, mode_rank
+from benchmarks.results.analysis import (
+    Answer,
+    EpochAnswer,
+    Speedup,
+    answers,
+    bootstrap_speedup,
+    epoch_answers,
+    findings,
+    goal,
+    scaling,
+    speedups,
+)
+from benchmarks.results.cases import EPOCH_WAYS, batch_label, mode_rank
 from benchmarks.results.cli import EXIT_OK, Parser, command
 from benchmarks.results.schema import CaseResult, RunResults, load_results
 from reference.environment import describe_environment
@@ -30,8 +41,11 @@ from reference.reproduction.index import INDEX_NAME, render_index
 
 __all__ = [
     "PACKAGE_TEMPLATES",
+    "answer_rows",
     "cpu_rows",
     "environment_rows",
+    "epoch_rows",
+    "ladder_tables",
     "main",
     "render_report",
     "require_templates",
@@ -128,7 +142,130 @@ def _case_row(case: CaseResult, speedup: Speedup | None) -> dict:
         "check": "-"
         if not check
         else f"loss {check.get('loss_rel_err', 0):.1e}, update {check.get('update_rel_err', 0):.1e}",
+        "precision": case.dtype_policy,
     }
+
+
+def _speedup_text(speedup: Speedup | None, spec: str = ".2f") -> str:
+    if speedup is None:
+        return "-"
+    return f"{speedup.ratio:{spec}}x [{speedup.low:{spec}}, {speedup.high:{spec}}]"
+
+
+def _answer_row(answer: Answer) -> dict:
+    best, bound, mixed = answer.best, answer.bound, answer.mixed
+    return {
+        "workload": best.workload,
+        "batch": batch_label(best.batch_size),
+        "device": best.device_label,
+        "way": best.mode,
+        "median_us": _fmt(best.median_s, ".1f", 1e6),
+        "over_eager": _speedup_text(answer.over_eager, ".1f"),
+        "over_fit": _speedup_text(answer.over_fit),
+        "first_call_s": _fmt(best.first_call_s, ".2f"),
+        "bound": "-" if bound is None else f"{bound.mode} {bound.median_s * 1e6:.1f}",
+        "mixed": "-" if mixed is None else f"{mixed.mode} {mixed.median_s * 1e6:.1f}",
+        "mixed_policy": "-" if mixed is None else mixed.dtype_policy,
+        "mixed_over_twin": _speedup_text(answer.mixed_over_twin),
+    }
+
+
+def answer_rows(results: RunResults) -> list[dict]:
+    """The report's opening table: per workload, batch size and device, the fastest correct way."""
+    return [_answer_row(a) for a in answers(results)]
+
+
+def _epoch_answer_row(answer: EpochAnswer) -> dict:
+    best = answer.best
+    return {
+        "dataset": best.workload,
+        "batch": batch_label(best.batch_size),
+        "device": best.device_label,
+        "callbacks": "on" if best.callbacks else "off",
+        "way": best.mode,
+        "epoch_s": _fmt(best.median_s, ".3f"),
+        "over_eager": _speedup_text(answer.over_eager),
+        "over_fit": _speedup_text(answer.over_fit),
+        "first_call_s": _fmt(best.first_call_s, ".2f"),
+    }
+
+
+def epoch_rows(results: RunResults) -> list[dict]:
+    """Every epoch case: seconds per epoch, against the eager loop and ``fit`` of the same data set and callbacks."""
+    index = {(c.device, c.workload, bool(c.callbacks), c.mode): c for c in results.epochs}
+    rows = []
+    for case in sorted(
+        results.epochs,
+        key=lambda c: (c.device, c.workload != "basic", c.workload, bool(c.callbacks), _way_rank(c.mode)),
+    ):
+        peers = {
+            way: index.get((case.device, case.workload, bool(case.callbacks), way))
+            for way in ("eager", "fit")
+        }
+        rows.append(
+            {
+                "dataset": case.workload,
+                "batch": batch_label(case.batch_size),
+                "device": case.device_label,
+                "callbacks": "on" if case.callbacks else "off",
+                "way": case.mode,
+                "epochs_per_round": case.steps_per_round,
+                "rounds": case.samples.size,
+                "epoch_s": _fmt(case.median_s, ".4f"),
+                "iqr_s": _fmt(case.iqr_s, ".4f"),
+                "samples_per_s": _fmt(case.samples_per_s, ",.0f"),
+                "over_eager": _peer_speedup(peers["eager"], case),
+                "over_fit": _peer_speedup(peers["fit"], case),
+                "first_call_s": _fmt(case.first_call_s, ".2f"),
+                "check": _fmt((case.check or {}).get("update_rel_err"), ".1e"),
+            }
+        )
+    return rows
+
+
+def _way_rank(way: str) -> int:
+    return EPOCH_WAYS.index(way) if way in EPOCH_WAYS else len(EPOCH_WAYS)
+
+
+def _peer_speedup(peer: CaseResult | None, case: CaseResult) -> str:
+    if peer is None or peer is case:
+        return "-"
+    return _speedup_text(bootstrap_speedup(peer.samples, case.samples))
+
+
+def ladder_tables(results: RunResults, found: dict[str, Speedup]) -> list[dict]:
+    """Per device and workload: one row per mode, one column per batch size (us/step and speedup over eager)."""
+    tables = []
+    for device in results.devices():
+        for workload in results.workloads():
+            cases = [c for c in results.training if c.device == device and c.workload == workload]
+            if not cases:
+                continue
+            batches = sorted({c.batch_size for c in cases}, key=lambda b: -1 if b is None else b)
+            index = {(c.mode, c.batch_size): c for c in cases}
+            rows = []
+            for mode in sorted({c.mode for c in cases}, key=mode_rank):
+                cells = []
+                for batch in batches:
+                    case = index.get((mode, batch))
+                    speedup = found.get(case.case) if case is not None else None
+                    cells.append(
+                        "-"
+                        if case is None
+                        else f"{case.median_s * 1e6:.1f} ({speedup.ratio:.1f}x)"
+                        if speedup is not None
+                        else f"{case.median_s * 1e6:.1f}"
+                    )
+                rows.append({"mode": mode, "cells": cells})
+            tables.append(
+                {
+                    "device": cases[0].device_label,
+                    "workload": workload,
+                    "batches": [batch_label(b) for b in batches],
+                    "rows": rows,
+                }
+            )
+    return tables
 
 
 def _sorted(cases: list[CaseResult]) -> list[CaseResult]:
@@ -193,6 +330,16 @@ def _scaling_section(results: RunResults) -> dict | None:
     return {"figure": figures.to_data_uri(figures.distributed_scaling(items)), "rows": rows}
 
 
+def _epoch_section(results: RunResults) -> dict | None:
+    if not results.epochs:
+        return None
+    return {
+        "answers": [_epoch_answer_row(a) for a in epoch_answers(results)],
+        "rows": epoch_rows(results),
+        "figure": figures.to_data_uri(figures.epoch_bars(results)),
+    }
+
+
 def render_report(results: RunResults) -> str:
     """The report's HTML text."""
     found = speedups(results)
@@ -200,6 +347,10 @@ def render_report(results: RunResults) -> str:
         templates()
         .get_template("report.html.j2")
         .render(
+            answers=answer_rows(results),
+            goals=goal(results),
+            epochs=_epoch_section(results),
+            ladders=ladder_tables(results, found),
             environment_rows=environment_rows(results),
             findings=findings(results),
             calibration_rows=[_case_row(c, None) for c in _sorted(results.calibration)],

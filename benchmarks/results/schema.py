@@ -23,8 +23,14 @@ thread pools, GPUs, git commit).
   ``samples_per_step``, ``flops_per_step``, ``trace_s`` (tracing, null for ``fit`` which traces in
   its first call), ``first_call_s`` (first call: compilation plus one step), ``jit_compile``,
   ``calibration_peak_flops`` (null without a calibration of that device in the run);
-  training cases also: ``flops_breakdown`` and ``check`` (the mode check: losses, errors,
-  tolerances, ``on_dropout_free_twin``); calibration cases: ``matmul_n``;
+  training cases also: ``flops_breakdown``, ``check`` (the mode check: losses, errors,
+  tolerances, ``on_dropout_free_twin``, ``steps``, ``dtype_policy``), ``steps_per_call`` (``k`` of
+  a ``k``-step mode) and ``dtype_policy`` (``float32``, or the mixed policy of a ``_mixed`` mode);
+  calibration cases: ``matmul_n``; epoch cases (kind ``epoch``, ``time_unit`` ``"seconds per
+  epoch"``): ``workload`` is the data set, ``mode`` the way, ``callbacks`` (bool),
+  ``steps_per_round`` the epochs of one round, ``samples_per_step`` the training rows of an epoch,
+  ``steps_per_epoch``, ``data_source``, ``check`` (``update_rel_err`` against the eager loop's first
+  epoch);
   ``pass`` and ``passes``: a timed run times each case once per pass (``Settings.passes``), each
   pass its own entry; the reader pools them (``pooled_passes``, which adds ``pass_rounds``).
 
@@ -64,7 +70,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-KINDS = ("training_step", "distributed_step", "calibration")
+KINDS = ("training_step", "distributed_step", "calibration", "epoch")
 
 
 def _number(*, low: float = 0.0, low_open: bool = False, nullable: bool = False, required: bool = False):
@@ -115,6 +121,10 @@ CASE = Field(
                 "passes": _integer(),
                 "matmul_n": _integer(nullable=True),
                 "profile": _string(nullable=True),
+                "steps_per_call": _integer(),
+                "samples_per_step": _integer(nullable=True),
+                "dtype_policy": _string(),
+                "callbacks": Field("boolean", nullable=True),
             },
         ),
         "stats": Field(
@@ -258,6 +268,9 @@ class CaseResult:
     strategy: str = "none"
     replicas: int = 1
     profile: str | None = None
+    dtype_policy: str = "float32"
+    callbacks: bool | None = None
+    samples_per_step: int | None = None
 
     @property
     def median_s(self) -> float:
@@ -274,7 +287,9 @@ class CaseResult:
 
     @property
     def samples_per_s(self) -> float | None:
-        return None if self.batch_size is None else self.batch_size * self.steps_per_s
+        """Samples per step (the batch; an epoch case's training rows) times steps per second."""
+        samples = self.samples_per_step or self.batch_size
+        return None if samples is None else samples * self.steps_per_s
 
     @property
     def flops_per_s(self) -> float:
@@ -307,6 +322,11 @@ class RunResults:
     def calibration(self) -> list[CaseResult]:
         return [c for c in self.cases if c.kind == "calibration"]
 
+    @property
+    def epochs(self) -> list[CaseResult]:
+        """Epoch cases: ``median_s`` is seconds per epoch, ``workload`` the data set, ``mode`` the way."""
+        return [c for c in self.cases if c.kind == "epoch"]
+
     def devices(self) -> list[str]:
         return sorted({c.device for c in self.cases})
 
@@ -336,6 +356,9 @@ def _case(entry: dict) -> CaseResult:
         strategy=info.get("strategy", "none"),
         replicas=info.get("replicas", 1),
         profile=info.get("profile"),
+        dtype_policy=info.get("dtype_policy", "float32"),
+        callbacks=info.get("callbacks"),
+        samples_per_step=info.get("samples_per_step"),
     )
 
 

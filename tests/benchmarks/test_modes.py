@@ -11,11 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks import harness
-from benchmarks.checks import MODE_UPDATE_RTOL, check_mode
+from benchmarks import harness, modes
+from benchmarks.checks import MIXED_LOSS_RTOL, MIXED_UPDATE_RTOL, MODE_UPDATE_RTOL, check_mode
 from benchmarks.devices import Device
 from benchmarks.harness import ModeMismatchError, Timing
-from benchmarks.modes import build_runner, modes_for
+from benchmarks.modes import CORE_MODES, build_runner, modes_for, training_matrix
+from benchmarks.precision import unsupported_reason
+from benchmarks.results.cases import MODES
 from benchmarks.settings import (
     FULL,
     QUICK,
@@ -149,3 +151,57 @@ def test_settings_are_smoke_unless_timed_and_quick_on_request(monkeypatch):
 
 def test_fit_is_a_mode_only_of_workloads_with_a_keras_model():
     assert "fit" not in modes_for(False) and "fit" in modes_for(True)
+
+
+def test_the_trainer_modes_need_a_keras_model():
+    problem = build_problem("quadratic", None, seed=SEED)
+    with pytest.raises(ValueError, match="Argument `mode` cannot be 'trainer_spe32'"):
+        build_runner("trainer_spe32", problem)
+
+
+def test_a_k_step_mode_that_trains_on_one_batch_k_times_fails_the_check(monkeypatch):
+    problem = build_problem("basic", 32, seed=SEED, dropout=False)
+    one_batch = modes._host_iterator
+    monkeypatch.setattr(modes, "_host_iterator", lambda problem, steps: one_batch(problem, 1))
+    check = check_mode(problem, build_runner("fit_spe8", problem))
+    assert check.steps == 8 and not check.passed
+    assert check.update_rel_err > MODE_UPDATE_RTOL
+
+
+def test_a_k_step_mode_is_checked_against_k_eager_steps_on_k_different_batches():
+    problem = build_problem("basic", 32, seed=SEED, dropout=False)
+    xs, _ = problem.batches(8)
+    assert xs.shape == (8, 32, 20)
+    np.testing.assert_array_equal(xs[0], problem.x.numpy())
+    assert len({x.tobytes() for x in xs}) == 8
+
+
+@pytest.mark.skipif(
+    unsupported_reason("mixed_bfloat16", "CPU") is not None, reason="this CPU has no native bfloat16"
+)
+def test_a_mixed_mode_with_twice_the_learning_rate_fails_the_mixed_check():
+    problem = build_problem("basic", 32, seed=SEED, dropout=False, dtype_policy="mixed_bfloat16")
+    check = check_mode(
+        problem, _wrong_learning_rate(problem, 2.0), loss_rtol=MIXED_LOSS_RTOL, update_rtol=MIXED_UPDATE_RTOL
+    )
+    assert check.dtype_policy == "mixed_bfloat16" and not check.passed
+    assert check.update_rel_err > MIXED_UPDATE_RTOL
+
+
+def test_the_smoke_matrix_runs_every_knob_once_and_the_timed_matrix_everywhere():
+    smoke = training_matrix(SMOKE.batch_sizes, knob_workloads=SMOKE.knob_workloads)
+    timed = training_matrix(FULL.batch_sizes)
+    knobs = [m for m in MODES if m not in CORE_MODES]
+    assert sorted(m for w, _, m in smoke if m in knobs) == sorted(knobs)
+    assert {w.name for w, _, m in smoke if m in knobs} == {"basic"}
+    assert {(w.name, m) for w, _, m in timed if m in knobs} == {
+        (w, m) for w in ("basic", "advanced", "callbacks") for m in knobs
+    }
+
+
+def test_without_mixed_precision_the_matrix_has_no_mixed_mode():
+    assert not [m for _, _, m in training_matrix(QUICK.batch_sizes, mixed=False) if m.endswith("_mixed")]
+
+
+def test_the_quadratic_runs_the_modes_that_need_no_keras_model():
+    assert modes_for(False) == ("eager", "function", "xla", "fused", "fused_xla")

@@ -318,3 +318,25 @@ def test_sigkill_between_two_renames_of_the_reports_is_undone_by_recover(killed_
     assert killed_session.kill().returncode == -signal.SIGKILL
     recover(killed_session.out)
     assert folder_bytes(killed_session.out) == killed_session.before
+
+
+def _has_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "fp8",
+        pytest.param(
+            "mixed_float16", marks=pytest.mark.skipif(_has_gpu(), reason="a GPU runs mixed_float16")
+        ),
+    ],
+)
+def test_a_precision_no_device_here_runs_stops_the_session_with_one_line(pytester, value):
+    result = _run(pytester, f"--bench-precision={value}")
+    assert result.ret == USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --bench-precision*{value}*"])
+    assert len([line for line in result.stderr.lines if line.strip()]) == 1

@@ -29,6 +29,7 @@ FUSED_STEPS = 8
 TRACE_S = 0.2
 FIRST_CALL_S = 0.5
 CHECK = {"loss_rel_err": 0.0, "update_rel_err": 1e-6}
+EPOCH_ROWS = 800
 
 
 def _samples(median: float, rounds: int, spread: float, rng: np.random.Generator, quantiles: bool) -> list:
@@ -76,6 +77,8 @@ def result_document(
     calibration: bool = True,
     jitter: float = 0.0,
     jitter_seed: int = 0,
+    epochs: dict[str, float] | None = None,
+    callbacks_cost: float = 1.5,
 ) -> dict:
     """A result file like the plugin writes.
 
@@ -84,6 +87,8 @@ def result_document(
     modes (``"*"``: every mode) or strategies; ``calibration_slow`` the calibration's
     (``calibration_spread``: its own spread). Distributed cases: one per batch and strategy,
     ``<strategy>x<replicas>`` (``distributed_replicas``), timed like ``function`` times ``slow``.
+    Epoch cases: one per way of ``epochs`` (way -> median seconds per epoch) on the data set ``workload``
+    at batch 32, callbacks off, and on with the median times ``callbacks_cost``.
     """
     medians = MEDIANS if medians is None else medians
     modes = tuple(medians) if modes is None else modes
@@ -140,6 +145,22 @@ def result_document(
                 "check": {"update_rel_err": CHECK["update_rel_err"]},
             }
             median = MEDIANS["function"] * batch / 32 * slow.get(strategy, 1.0)
+            benchmarks.append(_entry(info, _samples(median, rounds, spread, rng, quantiles)))
+    for callbacks in (False, True) if epochs else ():
+        for way, seconds in epochs.items():
+            info = common | {
+                "case": f"epoch/{workload}/b32/{way}/{'callbacks' if callbacks else 'nocallbacks'}/CPU:0",
+                "kind": "epoch",
+                "mode": way,
+                "batch_size": 32,
+                "samples_per_step": EPOCH_ROWS,
+                "steps_per_round": 2,
+                "flops_per_step": 0,
+                "first_call_s": FIRST_CALL_S,
+                "callbacks": callbacks,
+                "check": {"update_rel_err": CHECK["update_rel_err"], "loss_rel_err": None},
+            }
+            median = seconds * (callbacks_cost if callbacks else 1.0)
             benchmarks.append(_entry(info, _samples(median, rounds, spread, rng, quantiles)))
     document = {
         "machine_info": {

@@ -15,6 +15,8 @@ from tests.common.synthetic_runs import MEDIANS, result_document
 from tests.results.pages import MALICIOUS, MALICIOUS_ESCAPED, external_references
 
 SECTIONS = (
+    "The answer: the fastest correct way to train each workload",
+    "The ladder",
     "Environment",
     "Findings",
     "Calibration: matmul peak",
@@ -56,8 +58,9 @@ def test_report_embeds_five_figures_per_device_and_one_for_scaling(html):
 
 
 def test_report_table_shows_median_microseconds_per_step(html):
-    # Quantile samples: the median of basic/b32/xla is exactly MEDIANS["xla"]; columns case, device, steps/round, rounds.
-    cells = r"(?:<td[^>]*>[^<]*</td>\s*){3}"
+    # Quantile samples: the median of basic/b32/xla is exactly MEDIANS["xla"]; columns case, device, precision,
+    # steps/round, rounds.
+    cells = r"(?:<td[^>]*>[^<]*</td>\s*){4}"
     assert re.search(rf"basic/b32/xla/CPU:0</td>{cells}<td>{MEDIANS['xla'] * 1e6:.1f}</td>", html)
 
 
@@ -124,3 +127,41 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         write_text_atomic(target, "new \ud800 text")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+@pytest.fixture(scope="module")
+def knob_html() -> str:
+    medians = MEDIANS | {"fit": 1.6e-3, "trainer_spe32": 0.25e-3}
+    epochs = {"eager": 0.7, "trainer": 0.07, "fit": 0.09, "fit_spe32": 0.05, "trainer_spe32": 0.04}
+    return render_report(
+        parse_results(result_document(medians=medians, batches=(32,), quantiles=True, epochs=epochs))
+    )
+
+
+def test_the_report_opens_with_the_answer_and_keeps_the_environment_for_last(html):
+    headings = re.findall(r'<h2 id="([^"]+)"', html)
+    assert headings[0] == "answer" and headings[-1] == "environment"
+
+
+def test_every_table_sits_in_its_own_scrolling_box(knob_html):
+    tables = knob_html.count("<table")
+    assert tables > 5 and knob_html.count('<div class="scroll"><table') == tables
+
+
+def test_the_answer_row_names_the_fastest_way_and_its_speedups(knob_html):
+    row = re.search(r'<td class="text way">trainer_spe32</td>(.*?)</tr>', knob_html, re.DOTALL).group(1)
+    assert "80.0x" in row and "6.40x" in row  # 20 ms / 0.25 ms over eager, 1.6 ms / 0.25 ms over fit
+
+
+def test_the_report_states_the_goal_with_its_interval_and_verdict(knob_html):
+    assert re.search(
+        r"Goal: <code>trainer_spe32</code>.*<strong>6.40x</strong> \[[0-9.]+, [0-9.]+\], <strong>met</strong>",
+        knob_html,
+        re.DOTALL,
+    )
+
+
+def test_the_epoch_section_has_its_answers_its_table_and_its_figure(knob_html):
+    assert 'id="epochs"' in knob_html and 'id="epoch-results"' in knob_html
+    assert '<img alt="seconds per epoch" src="data:image/png;base64,' in knob_html
+    assert knob_html.count('<td class="text">basic</td>') >= 2 + 10  # two answers, ten epoch rows

@@ -105,7 +105,7 @@ WRONG_FIELDS = {
     ),
     "kind-unknown": (
         lambda d: _info(d, "kind", "training"),
-        "benchmarks[1].extra_info.kind: expected one of 'training_step', 'distributed_step', 'calibration', got 'training'",
+        "benchmarks[1].extra_info.kind: expected one of 'training_step', 'distributed_step', 'calibration', 'epoch', got 'training'",
     ),
     "device-a-number": (
         lambda d: _info(d, "device", 0),
