@@ -97,10 +97,7 @@ class Trainer:
         self.fused = check_bool("fused", fused)
         self.steps_per_execution = check_int("steps_per_execution", steps_per_execution, low=1)
         if self.fused and self.steps_per_execution > 1:
-            raise ValueError(
-                f"Argument `steps_per_execution` must be 1 with fused=True (a fused epoch is one call), "
-                f"got {self.steps_per_execution}"
-            )
+            fail("steps_per_execution", "1 with fused=True (a fused epoch is one call)", steps_per_execution)
         self.guard = BestWeights(patience, restore_best=restore_best, weights_path=weights_path)
         self.model, self.optimizer = model, optimizer
         self.clip, self.clip_norm = clip, clip_norm
