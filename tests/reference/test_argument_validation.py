@@ -478,7 +478,7 @@ BAD_CALLS = [
     bad(trainer.Trainer, "steps_per_execution='8'", MODEL, Lazy(fresh_optimizer), steps_per_execution="8"),
     bad(
         trainer.Trainer,
-        "fused=True, steps_per_execution=4",
+        "steps_per_execution=4",
         MODEL,
         Lazy(fresh_optimizer),
         fused=True,

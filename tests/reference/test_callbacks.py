@@ -222,6 +222,10 @@ def test_document_tensorboard_writes_each_non_scalar_weight_as_an_image_every_ep
     tags = events.Tags()["tensors"]
     histograms = {tag.removesuffix("/histogram") for tag in tags if tag.endswith("/histogram")}
     images = {tag.removesuffix("/image") for tag in tags if tag.endswith("/image")}
+    if not keras_at_least("3.14"):
+        # Before Keras 3.14 the tags are the weights' names, not their paths: the layers' tags collide.
+        assert histograms == images == {"kernel", "bias"}
+        return
     assert len(histograms) == 4  # kernel and bias of the 8-4-1 classifier's two Dense layers
     (skipped,) = histograms - images
     assert images < histograms and skipped.endswith("/bias")

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from reference.environment import collect_environment, describe_environment, effective_threads
+from reference.versions import tensorflow_at_least
 
 # The benchmark collector's keys, plus what only the reproduction's had: matplotlib and the architecture
 # (its "platform", "processor", "cpus" and GPU count are os, machine, cpu_cores_usable and gpus here).
@@ -78,7 +79,10 @@ def test_the_inter_op_threads_are_the_threads_of_tensorflows_inter_op_pool(envir
     # TensorFlow names the inter-op pool "Compute" (process_util.cc); its threads show as tf_Compute.
     # The pool starts with the first op this process runs.
     tf.reduce_sum(tf.ones(4)).numpy()
-    assert environment["inter_op_threads"] == _thread_names().count("tf_Compute")
+    named = _thread_names().count("tf_Compute")
+    if named == 0 and not tensorflow_at_least("2.21"):
+        pytest.skip("this TensorFlow leaves its inter-op threads unnamed (seen on 2.16.1): nothing to count")
+    assert environment["inter_op_threads"] == named
 
 
 def test_unconfigured_pools_resolve_to_the_schedulable_cpus_or_the_variable(environment):
