@@ -38,7 +38,7 @@ from benchmarks.results.ab_compare import compare, exit_code, self_test
 from benchmarks.results.ab_environments import Environment, parse_environments
 from benchmarks.results.ab_report import Outcome, document, format_markdown, format_text, render_html
 from benchmarks.results.ab_run import INTERLEAVINGS, LOGGER, run_interleaved
-from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION, Parser, command
+from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, Parser, command
 from reference.files import published_together
 from reference.reproduction.index import INDEX_NAME, render_index
 from reference.validation import check_float, check_int, fail
@@ -304,4 +304,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.markdown is not None:
             outputs.write_text(args.markdown, format_markdown(outcome))
     sys.stdout.write(format_text(outcome))
+    if measured.rounds == 0:
+        # Nothing was compared: a "pass" would be a verdict without data (the outputs say why).
+        sys.stderr.write(
+            f"tfbench-ab: error: no round was timed ({measured.stop_reason or 'no case was compared'}); "
+            "nothing to decide: raise --budget or narrow --cases\n"
+        )
+        return EXIT_BAD_INPUT
     return code

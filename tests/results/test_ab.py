@@ -207,6 +207,15 @@ def test_a_case_refused_in_b_is_named_and_fails_the_comparison(tree, tmp_path, c
     )
 
 
+def test_a_run_that_compares_no_case_decides_nothing_and_exits_2(tree, tmp_path, capsys):
+    args = _args(tree, tmp_path / "out", "--rounds", "3", "--cases", "basic-b32-fit")
+    code = ab.main([*args, "--set", "A:FAKE_REFUSE=basic-b32-fit"])
+    assert code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("tfbench-ab: error: no round was timed") and err.count("\n") == 1
+    assert json.loads((tmp_path / "out" / "ab.json").read_text())["rounds"] == 0
+
+
 def test_a_case_refused_in_a_is_named_and_left_out(tree, tmp_path, capsys):
     code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", "A:FAKE_REFUSE=basic-b32-fit"])
     assert code == EXIT_OK
