@@ -5,7 +5,7 @@ Reading (``load_reproduction``): a file of schema 2 or 3 (``READABLE_SCHEMAS``; 
 ``reference.reproduction.report`` writes now, 2 lacks only the verdict "differs on this version" and
 its fields), checked field by field (``REPRODUCTION_FILE``, with ``benchmarks.results.fields``): the
 TensorFlow and Keras releases (``versions``, release numbers ``packaging`` can read), the claims
-and the defects. Anything else raises ``ReproductionInputError``, one line that starts with the file.
+and the defects. Anything else raises ``ResultInputError``, one line that starts with the file.
 
 Columns (``across_versions``): one per file, ordered by TensorFlow release, then Keras release
 (``packaging.version.Version``: 2.9 before 2.16). Two files with the same TensorFlow and Keras are
@@ -13,14 +13,14 @@ refused: a column is a version. Rows: the claims, then the defects, in the order
 (the document's order). A claim's cell is its verdict and label with how many seeds agreed
 (``k of N`` per effect, ``held on k of N`` for a mechanism); a defect's cell whether the document's
 code failed (present) and whether the fix was verified. A row ``differs`` when the environments
-that ran it do not all show the same cell text; a file whose run skipped a section shows "not run"
-there, which is not a difference.
+that ran it do not all show the same verdict label (a claim) or the same present / fix verified (a
+defect); how many seeds agreed is shown, not compared. A file whose run skipped a section shows "not
+run" there, which is not a difference.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from benchmarks.results.fields import Field, FieldError, check
+from benchmarks.results.schema import ResultInputError, read_json
 from reference.reproduction.ledger import KINDS, VERDICTS
 from reference.reproduction.report import VERDICT_CLASSES
 
@@ -38,7 +39,6 @@ __all__ = [
     "DefectCell",
     "Environment",
     "Grid",
-    "ReproductionInputError",
     "Row",
     "across_versions",
     "changes",
@@ -48,64 +48,44 @@ __all__ = [
 READABLE_SCHEMAS = (2, 3)
 _TEXT = Field("string", required=True)
 _NAME = Field("string", required=True, non_empty=True)
-_RELEASE = Field("string", required=True, non_empty=True)
+
+
+def _objects(**fields: Field) -> Field:
+    """A required list of objects with ``fields``."""
+    return Field("list", required=True, items=Field("object", fields=fields))
+
+
 REPRODUCTION_FILE = Field(
     "object",
     fields={
         "versions": Field(
             "object",
             required=True,
-            fields={"tensorflow": _RELEASE, "keras": _RELEASE, "python": Field("string", nullable=True)},
+            fields={"tensorflow": _NAME, "keras": _NAME, "python": Field("string", nullable=True)},
         ),
         "scale": _NAME,
         "seeds": Field("list", required=True, items=Field("integer")),
-        "claims": Field(
-            "list",
-            required=True,
-            items=Field(
-                "object",
-                fields={
-                    "id": _NAME,
-                    "section": _NAME,
-                    "translation": _TEXT,
-                    "kind": Field("string", required=True, choices=KINDS),
-                    "verdict": Field("string", required=True, choices=VERDICTS),
-                    "label": _NAME,
-                    "effects": Field(
-                        "list",
-                        required=True,
-                        items=Field(
-                            "object",
-                            fields={
-                                "agreeing": Field("integer", required=True, low=0),
-                                "n": Field("integer", required=True, low=1),
-                            },
-                        ),
-                    ),
-                    "checks": Field("list", required=True, items=Field("boolean", nullable=True)),
-                },
+        "claims": _objects(
+            id=_NAME,
+            section=_NAME,
+            translation=_TEXT,
+            kind=Field("string", required=True, choices=KINDS),
+            verdict=Field("string", required=True, choices=VERDICTS),
+            label=_NAME,
+            effects=_objects(
+                agreeing=Field("integer", required=True, low=0), n=Field("integer", required=True, low=1)
             ),
+            checks=Field("list", required=True, items=Field("boolean", nullable=True)),
         ),
-        "defects": Field(
-            "list",
-            required=True,
-            items=Field(
-                "object",
-                fields={
-                    "id": _NAME,
-                    "title": _TEXT,
-                    "document": _TEXT,
-                    "present": Field("boolean", required=True),
-                    "fix_verified": Field("boolean", required=True),
-                },
-            ),
+        "defects": _objects(
+            id=_NAME,
+            title=_TEXT,
+            document=_TEXT,
+            present=Field("boolean", required=True),
+            fix_verified=Field("boolean", required=True),
         ),
     },
 )
-
-
-class ReproductionInputError(ValueError):
-    """A reproduction file that cannot be used; the message is one line starting with the file."""
 
 
 @dataclass(frozen=True)
@@ -182,30 +162,11 @@ class Grid:
         return sorted({f"{e.scale}, {len(e.seeds)} seeds" for e in self.environments})
 
 
-def _read(path: Path) -> object:
-    if path.is_dir():
-        raise ReproductionInputError(f"{path}: is a folder, not a reproduction file")
-    if not path.is_file():
-        raise ReproductionInputError(f"{path}: no such file")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ReproductionInputError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    if not text.strip():
-        raise ReproductionInputError(f"{path}: file is empty")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ReproductionInputError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
-    except RecursionError:
-        raise ReproductionInputError(f"{path}: not a reproduction file (JSON nested too deeply)") from None
-
-
 def _by_id(path: Path, items: list[dict], what: str) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for item in items:
         if item["id"] in found:
-            raise ReproductionInputError(f"{path}: {what} {item['id']} appears twice")
+            raise ResultInputError(f"{path}: {what} {item['id']} appears twice")
         found[item["id"]] = item
     return found
 
@@ -214,32 +175,32 @@ def load_reproduction(path: str | Path) -> Environment:
     """Read and check one ``reproduction.json`` (module docstring).
 
     Raises:
-        ReproductionInputError: missing, a folder, empty, not UTF-8, not JSON, another schema, no
+        ResultInputError: missing, a folder, empty, not UTF-8, not JSON, another schema, no
             version information, a field missing or of the wrong type (named by its path), a release
             number that is not one, a claim or defect twice; the message starts with the path.
         OSError: the file cannot be read.
     """
     path = Path(path)
-    document = _read(path)
+    document = read_json(path, "reproduction file")
     schema = document.get("schema") if isinstance(document, dict) else None
     if schema not in READABLE_SCHEMAS or isinstance(schema, bool):
         found = "no schema field" if schema is None else f"schema {schema!r}"
         readable = " or ".join(map(str, READABLE_SCHEMAS))
-        raise ReproductionInputError(
+        raise ResultInputError(
             f"{path}: {found}; this command reads a tfrepro reproduction.json of schema {readable}"
         )
     if not isinstance(document.get("versions"), dict):
-        raise ReproductionInputError(f"{path}: no version information (no 'versions' object)")
+        raise ResultInputError(f"{path}: no version information (no 'versions' object)")
     try:
         check(document, REPRODUCTION_FILE)
     except FieldError as error:
-        raise ReproductionInputError(f"{path}: {error}") from None
+        raise ResultInputError(f"{path}: {error}") from None
     versions = document["versions"]
     for package in ("tensorflow", "keras"):
         try:
             Version(versions[package])
         except InvalidVersion:
-            raise ReproductionInputError(
+            raise ResultInputError(
                 f"{path}: versions.{package}: {versions[package]!r} is not a release number"
             ) from None
     return Environment(
@@ -276,41 +237,36 @@ def _defect_cell(defect: dict | None) -> DefectCell | None:
     return DefectCell(defect["present"], defect["fix_verified"], defect["document"])
 
 
-def _ids(tables: Sequence[dict[str, dict]]) -> list[str]:
-    return list(dict.fromkeys(key for table in tables for key in table))
+def _rows(tables: list[dict[str, dict]], title: str, cell) -> tuple[Row, ...]:
+    """One row per id of ``tables`` (one table per environment), in order of first appearance."""
+    keys = dict.fromkeys(key for table in tables for key in table)
+    return tuple(
+        Row(
+            key,
+            next(table[key][title] for table in tables if key in table),
+            tuple(cell(table.get(key)) for table in tables),
+        )
+        for key in keys
+    )
 
 
 def across_versions(environments: Sequence[Environment]) -> Grid:
     """The grid of ``environments`` (module docstring), columns ordered by TensorFlow then Keras release.
 
     Raises:
-        ReproductionInputError: two environments with the same TensorFlow and Keras (names the second file).
+        ResultInputError: two environments with the same TensorFlow and Keras (names the second file).
     """
     given = {id(e): index for index, e in enumerate(environments)}
     ordered = sorted(environments, key=lambda e: e.order)
     for first, second in itertools.pairwise(ordered):
         if first.order == second.order:
             earlier, later = sorted((first, second), key=lambda e: given[id(e)])
-            raise ReproductionInputError(
+            raise ResultInputError(
                 f"{later.path}: TensorFlow {later.tensorflow} with Keras {later.keras} again (as in "
                 f"{earlier.path}): one file per version"
             )
-    claims = tuple(
-        Row(
-            key,
-            next(e.claims[key]["translation"] for e in ordered if key in e.claims),
-            tuple(_claim_cell(e.claims.get(key)) for e in ordered),
-        )
-        for key in _ids([e.claims for e in environments])
-    )
-    defects = tuple(
-        Row(
-            key,
-            next(e.defects[key]["title"] for e in ordered if key in e.defects),
-            tuple(_defect_cell(e.defects.get(key)) for e in ordered),
-        )
-        for key in _ids([e.defects for e in environments])
-    )
+    claims = _rows([e.claims for e in ordered], "translation", _claim_cell)
+    defects = _rows([e.defects for e in ordered], "title", _defect_cell)
     return Grid(tuple(ordered), claims, defects)
 
 

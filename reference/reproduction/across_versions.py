@@ -68,7 +68,7 @@ def write_across_versions(files: Sequence[str | Path], out_dir: str | Path = "re
 
     Raises:
         ValueError: fewer than 2 files.
-        ReproductionInputError: a file cannot be used (``load_reproduction``) or two have the same versions.
+        ResultInputError: a file cannot be used (``load_reproduction``) or two have the same versions.
         SameFileError: an output is one of the files.
         OSError: an output cannot be written (named in the error).
     """
