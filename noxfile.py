@@ -3,12 +3,14 @@
     nox                        # every environment of reference.versions.MATRIX, then the table
     nox -s "suite(floor)"      # one environment: floor, tf2.19 or newest
     nox -s "suite(floor)" -- -x tests/reference   # arguments after -- go to pytest
-    nox -s matrix              # the table again, from reports/versions/*.json
+    nox -s matrix              # the table again, from reports/versions/*.json, and the page
 
 Each ``suite`` session installs the project (``-e .[dev]``) with the environment's pins into a new
 virtual environment (``.nox/``), runs ``pytest`` and ``python -m reference.reproduction --quick``, and
 writes what it measured to ``reports/versions/<name>.json`` (and the run's ``<name>.reproduction.json``);
-it fails if pytest or the reproduction fails.
+it fails if pytest or the reproduction fails. ``matrix`` prints the table and, from 2 environments' runs
+on, builds the reproduction across versions (``tfrepro-versions``) in ``reports/versions/``; it runs in
+nox's own interpreter, so nox must be installed with the project (``pip install -e ".[dev]"``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ def _reproduction_summary(report: Path) -> dict:
     defects = data.get("defects", [])
     return {
         "claims": data.get("counts", {}),
+        # claims whose verdict is "differs on this version" (schema 3: the limits that applied)
+        "differs_on_version": [c["id"] for c in data.get("claims", []) if c.get("differs_on")],
         "defects_present": [d["id"] for d in defects if d.get("present")],
         "defects_fix_verified": sum(bool(d.get("fix_verified")) for d in defects),
         "defects": len(defects),
@@ -112,6 +116,8 @@ def _pytest_text(pytest: dict) -> str:
 def _row(result: dict) -> str:
     repro, seconds = result["reproduction"], result["seconds"]
     claims = ", ".join(f"{n} {verdict}" for verdict, n in repro.get("claims", {}).items()) or "no report"
+    if repro.get("differs_on_version"):
+        claims += f" ({' '.join(repro['differs_on_version'])})"
     present = sorted(repro.get("defects_present", []), key=lambda defect: (len(defect), defect))  # D9 < D10
     cells = [
         result["name"],
@@ -131,9 +137,25 @@ HEADER = (
 )
 
 
+def _across_versions(session: nox.Session) -> None:
+    """Build the reproduction across versions from the matrix's ``<name>.reproduction.json`` (2 or more)."""
+    runs = [RESULTS / f"{name}.reproduction.json" for name in MATRIX]
+    runs = [str(path) for path in runs if path.is_file()]
+    if len(runs) < 2:
+        print(f"reproduction across versions: {len(runs)} run in {RESULTS}, 2 needed; not built")
+        return
+    try:
+        from reference.reproduction.across_versions import main as across_versions
+    except ImportError as error:
+        session.error(f"cannot build the reproduction across versions ({error}): pip install -e '.[dev]'")
+    if across_versions([*runs, "--out-dir", str(RESULTS)]) != 0:  # prints the page's path, or the error
+        session.error("the reproduction across versions was not built")
+
+
 @nox.session(python=False)
 def matrix(session: nox.Session) -> None:
-    """Print the table of the environments measured (``reports/versions/*.json``) and save it as ``matrix.md``."""
+    """Print the table of the environments measured (``reports/versions/*.json``), save it as ``matrix.md``,
+    and build the reproduction across versions (``reproduction-versions.html``) from their runs."""
     found = [RESULTS / f"{name}.json" for name in MATRIX if (RESULTS / f"{name}.json").is_file()]
     if not found:
         session.error(f"no results in {RESULTS}: run `nox -s suite` first")
@@ -141,3 +163,4 @@ def matrix(session: nox.Session) -> None:
     table = "\n".join([HEADER, "|---|---|---|---|---|---|---|", *map(_row, results)]) + "\n"
     write_text_atomic(RESULTS / "matrix.md", table)
     print(table)
+    _across_versions(session)

@@ -67,6 +67,7 @@ __all__ = [
     "load_results",
     "parse_results",
     "pooled_passes",
+    "read_json",
 ]
 
 SCHEMA_VERSION = 1
@@ -435,17 +436,17 @@ def parse_results(document: object) -> RunResults:
     )
 
 
-def load_results(path: str | Path) -> RunResults:
-    """Read and validate a result file.
+def read_json(path: str | Path, what: str = "result file") -> object:
+    """The decoded JSON document of the file ``path`` (``what`` names its kind in the messages).
 
     Raises:
-        ResultInputError: missing, a folder, empty, not UTF-8, not JSON, nested too deeply, or not a
-            valid result of this suite (``parse_results``); the message starts with the path.
+        ResultInputError: missing, a folder, empty, not UTF-8, not JSON, nested too deeply; the message
+            starts with the path.
         OSError: the file cannot be read.
     """
     path = Path(path)
     if path.is_dir():
-        raise ResultInputError(f"{path}: is a folder, not a result file")
+        raise ResultInputError(f"{path}: is a folder, not a {what}")
     if not path.is_file():
         raise ResultInputError(f"{path}: no such file")
     try:
@@ -455,11 +456,22 @@ def load_results(path: str | Path) -> RunResults:
     if not text.strip():
         raise ResultInputError(f"{path}: file is empty")
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise ResultInputError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
     except RecursionError:
-        raise ResultInputError(f"{path}: not a result file (JSON nested too deeply)") from None
+        raise ResultInputError(f"{path}: not a {what} (JSON nested too deeply)") from None
+
+
+def load_results(path: str | Path) -> RunResults:
+    """Read and validate a result file.
+
+    Raises:
+        ResultInputError: missing, a folder, empty, not UTF-8, not JSON, nested too deeply (``read_json``),
+            or not a valid result of this suite (``parse_results``); the message starts with the path.
+        OSError: the file cannot be read.
+    """
+    document = read_json(path)
     try:
         return parse_results(document)
     except ResultInputError as error:

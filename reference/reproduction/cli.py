@@ -9,7 +9,8 @@ the new one. ``--seeds N`` (1 to 100; default 5, 2 with ``--quick``) measures ev
 claim on seeds 42, 43, ..., 42 + N - 1. Exit codes (``benchmarks.results.cli``, the same as the
 benchmark commands): 0 done (even when claims are contradicted or inconclusive: the ledger is the
 output), 1 with ``--strict`` when some claim is contradicted (an inconclusive claim is a lack of
-seeds or epochs, not evidence against the document, so it does not fail ``--strict``), 2 a bad
+seeds or epochs, not evidence against the document, so it does not fail ``--strict``; nor does a
+claim that differs on this version, ``reference.reproduction.version_limits``), 2 a bad
 option, an output folder that cannot be written (checked before TensorFlow starts), a write that
 fails (full disk), or an interruption (SIGINT, SIGTERM): one line ``tfrepro: error: ...`` on
 stderr, the previous report byte-identical. The demos' own files go to a scratch folder inside

@@ -2,7 +2,8 @@
 
 ``render_index(reports_dir, publishing=..., removing=...)`` is cheap (no TensorFlow) so that every
 command writing into a reports folder publishes the index together with its files
-(``reference.files.published_together``): the reproduction (``tfrepro``), the benchmark plugin and
+(``reference.files.published_together``): the reproduction (``tfrepro``) and its page across
+versions (``tfrepro-versions``), the benchmark plugin and
 ``tfbench-report``, ``tfbench-compare``, ``tfbench-gate`` (its text, Markdown and JSON tables) and
 the gate plugin, ``tfbench-ab``, and ``tfbench-history save``/``prune`` (the saved runs of the
 ``history/`` folder). ``publishing`` names the files, relative to ``reports_dir``, being published
@@ -32,6 +33,10 @@ REPORTS: dict[str, tuple[str, str]] = {
         "Reproduction of the document",
         "Does each technique of the document work as it says on this TensorFlow? Claims and defects ledgers.",
     ),
+    "reproduction-versions.html": (
+        "Reproduction across versions",
+        "Which claims and defects change between TensorFlow and Keras releases? Claims and defects x versions.",
+    ),
     "benchmarks.html": ("Training-step benchmarks", "How fast is each way of running a training step here?"),
     "gate.txt": (
         "Regression gate",
@@ -50,6 +55,8 @@ REPORTS: dict[str, tuple[str, str]] = {
 }
 DATA_FILES = (
     "reproduction.json",
+    "reproduction-versions.json",
+    "reproduction-versions.md",
     "benchmarks.json",
     "gate.md",
     "gate.json",

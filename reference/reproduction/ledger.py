@@ -20,14 +20,20 @@ kinds, by what its outcome depends on:
 The per-seed numbers of a section are ``numbers["per_seed"][i]`` for seed ``numbers["seeds"][i]``.
 The verdict, computed and never written by hand::
 
-    opposed                                     -> "contradicted"
-    undecided                                   -> "inconclusive at this scale"
-    supported, and some needed defect present   -> "reproduced only after fixing D5, D6"
-    supported, and no needed defect present     -> "reproduced"
+    not supported, below a version limit of the claim -> "differs on this version"
+    opposed                                           -> "contradicted"
+    undecided                                         -> "inconclusive at this scale"
+    supported, and some needed defect present         -> "reproduced only after fixing D5, D6"
+    supported, and no needed defect present           -> "reproduced"
 
 A defect is "present" when the document's code, run live on the installed TensorFlow, fails or
 computes the wrong value; on a TensorFlow where it works again, the claim's verdict becomes
 "reproduced" by itself.
+
+A claim can declare ``version_limits`` (``reference.reproduction.version_limits``): the release of
+Keras or TensorFlow before which it cannot hold, and why. On an installed release older than that, an
+outcome that is not supported (opposed or undecided) becomes "differs on this version", labelled with
+the package, the release found and the reason; a supported outcome stays reproduced.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from reference.reproduction.intervals import ABOVE, BELOW, Interval, side, t_interval
+from reference.reproduction.version_limits import VersionDifference, VersionLimit, differences
 from reference.validation import check_choice
 
 __all__ = [
@@ -45,6 +52,7 @@ __all__ = [
     "CLAIMED_SIDES",
     "CONTRADICTED",
     "DETERMINISTIC",
+    "DIFFERS",
     "INCONCLUSIVE",
     "KINDS",
     "ON_EVERY_SEED",
@@ -77,7 +85,8 @@ REPRODUCED = "reproduced"
 AFTER_FIX = "reproduced only after fixing"
 CONTRADICTED = "contradicted"
 INCONCLUSIVE = "inconclusive at this scale"
-VERDICTS = (REPRODUCED, AFTER_FIX, CONTRADICTED, INCONCLUSIVE)
+DIFFERS = "differs on this version"
+VERDICTS = (REPRODUCED, AFTER_FIX, CONTRADICTED, INCONCLUSIVE, DIFFERS)
 
 DETERMINISTIC = "deterministic: one run"
 OVER_SEEDS = "over seeds: 95% t interval"
@@ -104,7 +113,8 @@ class ClaimText:
     Where the document makes it (``section``, ``source``), the Chinese ``quote`` and its
     ``translation``, how the run tests it (``method``), the pytest ids of the tests that check it
     (``tests``, built by ``citations.cite``), the defects whose fix the document's own code needs
-    for it (``needs``) and the figures that show it (``figures``).
+    for it (``needs``), the figures that show it (``figures``) and the releases before which it
+    cannot hold (``version_limits``, module docstring).
     """
 
     id: str
@@ -116,6 +126,7 @@ class ClaimText:
     tests: tuple[str, ...]
     needs: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()
+    version_limits: tuple[VersionLimit, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,30 +258,41 @@ class EffectResult:
 class ClaimResult(ClaimText):
     """A claim with its verdict for this run.
 
-    ``kind`` is one of ``KINDS``; ``seeds`` the seeds it was decided on (the first seed alone for
-    a deterministic claim that reads a seeded run, none for the others); ``effects`` its effects
-    over seeds; ``checks`` the outcome of a checked claim on each seed (True, False, None).
+    ``kind`` is one of ``KINDS``; ``outcome`` one of ``OUTCOMES``, what the numbers said before any
+    version limit; ``seeds`` the seeds it was decided on (the first seed alone for a deterministic
+    claim that reads a seeded run, none for the others); ``effects`` its effects over seeds;
+    ``checks`` the outcome of a checked claim on each seed (True, False, None); ``differs_on`` the
+    version limits that applied, with the release found (they made the verdict ``DIFFERS`` unless
+    the outcome was supported).
     """
 
     verdict: str
     fixed_by: tuple[str, ...]
     evidence: str
     kind: str
+    outcome: str
     seeds: tuple[int, ...] = ()
     effects: tuple[EffectResult, ...] = ()
     checks: tuple[bool | None, ...] = ()
+    differs_on: tuple[VersionDifference, ...] = ()
 
     @property
     def label(self) -> str:
-        """The verdict as the ledger prints it, e.g. ``reproduced only after fixing D5, D6``."""
+        """The verdict as the ledger prints it, e.g. ``reproduced only after fixing D5, D6`` or
+        ``differs on Keras 3.8.0: the 3 layers' histogram tags collide before 3.14``."""
+        if self.verdict == DIFFERS:
+            return "differs on " + "; ".join(map(str, self.differs_on))
         return f"{self.verdict} {', '.join(self.fixed_by)}" if self.fixed_by else self.verdict
 
     def as_dict(self) -> dict:
         text = {f.name: getattr(self, f.name) for f in fields(ClaimText)}
         return {
             **text,
+            "version_limits": [asdict(limit) for limit in self.version_limits],
             "verdict": self.verdict,
             "label": self.label,
+            "outcome": self.outcome,
+            "differs_on": [asdict(d) for d in self.differs_on],
             "fixed_by": list(self.fixed_by),
             "kind": self.kind,
             "seeds": list(self.seeds),
@@ -280,10 +302,14 @@ class ClaimResult(ClaimText):
         }
 
 
-def verdict_for(outcome: str, needed_present: Sequence[str]) -> tuple[str, tuple[str, ...]]:
-    """The verdict and the defects it names, from the outcome of the numbers and the needed defects
-    present (module docstring)."""
+def verdict_for(
+    outcome: str, needed_present: Sequence[str], *, version_limited: bool = False
+) -> tuple[str, tuple[str, ...]]:
+    """The verdict and the defects it names, from the outcome of the numbers, the needed defects
+    present and whether a version limit of the claim applies to the installed releases (module docstring)."""
     check_choice("outcome", outcome, OUTCOMES)
+    if version_limited and outcome != SUPPORTED:
+        return DIFFERS, ()
     if outcome == OPPOSED:
         return CONTRADICTED, ()
     if outcome == UNDECIDED:
@@ -356,8 +382,15 @@ def _decide(claim: ClaimText, numbers: Numbers) -> dict:
     }
 
 
-def evaluate(claim: ClaimText, numbers: Numbers, defects: Mapping[str, DefectResult]) -> ClaimResult:
-    """Decide ``claim`` on this run's ``numbers`` (of its section) and its ``defects`` (by id).
+def evaluate(
+    claim: ClaimText,
+    numbers: Numbers,
+    defects: Mapping[str, DefectResult],
+    *,
+    installed: Mapping[str, str | None] | None = None,
+) -> ClaimResult:
+    """Decide ``claim`` on this run's ``numbers`` (of its section), its ``defects`` (by id) and the
+    ``installed`` releases (package -> release; the installed ones when None, ``version_limits``).
 
     Raises:
         KeyError: a defect the claim needs was not captured in this run, or an effect or checked
@@ -365,11 +398,13 @@ def evaluate(claim: ClaimText, numbers: Numbers, defects: Mapping[str, DefectRes
     """
     decided = _decide(claim, numbers)
     present = [name for name in claim.needs if defects[name].present]
-    verdict, fixed_by = verdict_for(decided.pop("outcome"), present)
+    differs_on = differences(claim.version_limits, installed)
+    verdict, fixed_by = verdict_for(decided["outcome"], present, version_limited=bool(differs_on))
     return ClaimResult(
         **{f.name: getattr(claim, f.name) for f in fields(ClaimText)},
         verdict=verdict,
         fixed_by=fixed_by,
+        differs_on=differs_on,
         **decided,
     )
 

@@ -9,8 +9,9 @@ or failed run leaves the previous report byte-identical. The HTML embeds every f
 PNG and loads nothing from outside; Jinja2 autoescapes every string that reaches it. No TensorFlow
 is imported here.
 
-``reproduction.json``, schema ``SCHEMA`` (2), made for comparing runs (two TensorFlow versions)
-claim by claim on ``claims[].id``; NaN and infinities are ``null``. Top level:
+``reproduction.json``, schema ``SCHEMA`` (3), made for comparing runs (two TensorFlow versions)
+claim by claim on ``claims[].id`` (``tfrepro-versions``, ``reference.reproduction.across_versions``,
+reads schemas 2 and 3); NaN and infinities are ``null``. Top level:
 
 - ``schema``; ``versions`` (``tensorflow``, ``keras``, ``python``, ``numpy``); ``scale``; ``seeds``
   (the list); ``interval`` (``method``, ``confidence``, ``quantile``: ``t_{(1+c)/2, N-1}`` for this
@@ -20,13 +21,19 @@ claim by claim on ``claims[].id``; NaN and infinities are ``null``. Top level:
   ``numbers.seeds`` and ``numbers.per_seed``, one entry per seed, every run's series included),
   ``tables``, ``figures``, ``notes``, ``warnings``, ``defects`` (ids);
 - ``claims[]``: the text (``id``, ``section``, ``source``, ``quote``, ``translation``, ``method``,
-  ``tests``, ``needs``, ``figures``), ``kind`` (one of ``kinds``), ``verdict``, ``label``,
-  ``fixed_by``, ``seeds``, ``evidence`` (one line), ``effects[]`` (``label``, ``unit``, ``claimed``
+  ``tests``, ``needs``, ``figures``, ``version_limits[]``: ``package``, ``since``, ``reason``),
+  ``kind`` (one of ``kinds``), ``verdict``, ``label``, ``outcome`` (the numbers' outcome before any
+  version limit: ``supported``, ``opposed``, ``undecided``), ``differs_on[]`` (the limits that
+  applied: ``package``, ``installed``, ``since``, ``reason``), ``fixed_by``, ``seeds``, ``evidence``
+  (one line), ``effects[]`` (``label``, ``unit``, ``claimed``
   (``>`` or ``<``), ``reference``, ``seeds``, ``values`` (one per seed), ``interval`` (``mean``,
   ``low``, ``high``, ``n``, ``df``, ``sd``, ``t``, ``confidence``), ``agreeing`` (seeds on the
   claimed side), ``n``, ``outcome``) and ``checks`` (per seed: true, false, or null when the run
   did not exercise the mechanism);
 - ``defects[]``: ``reference.reproduction.ledger.DefectResult`` as a dict.
+
+Schema 3 added the verdict "differs on this version" and the claims' ``version_limits``,
+``outcome`` and ``differs_on``; schema 2 had the rest.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from reference.reproduction.intervals import CONFIDENCE, METHOD, RATIONALE, t_qu
 from reference.reproduction.ledger import (
     AFTER_FIX,
     CONTRADICTED,
+    DIFFERS,
     INCONCLUSIVE,
     KINDS,
     REPRODUCED,
@@ -55,18 +63,35 @@ from reference.reproduction.ledger import (
     ClaimResult,
 )
 from reference.reproduction.scale import SECTION_TITLES
+from reference.reproduction.version_limits import PACKAGES
 
 if TYPE_CHECKING:
     from reference.reproduction.runner import RunResult
 
-__all__ = ["DPI", "FIGURES_DIR", "HTML_NAME", "JSON_NAME", "SCHEMA", "plain", "plan_report", "write_report"]
+__all__ = [
+    "DPI",
+    "FIGURES_DIR",
+    "HTML_NAME",
+    "JSON_NAME",
+    "SCHEMA",
+    "VERDICT_CLASSES",
+    "plain",
+    "plan_report",
+    "write_report",
+]
 
 FIGURES_DIR = "reproduction"
 HTML_NAME = "reproduction.html"
 JSON_NAME = "reproduction.json"
 DPI = 90
-SCHEMA = 2  # of reproduction.json (module docstring); 1 had one run per claim and no schema field
-VERDICT_CLASSES = {REPRODUCED: "ok", AFTER_FIX: "fixed", CONTRADICTED: "no", INCONCLUSIVE: "open"}
+SCHEMA = 3  # of reproduction.json (module docstring); 1 had one run per claim and no schema field
+VERDICT_CLASSES = {
+    REPRODUCED: "ok",
+    AFTER_FIX: "fixed",
+    CONTRADICTED: "no",
+    INCONCLUSIVE: "open",
+    DIFFERS: "version",
+}
 # The summary's advice (总结 / 最佳实践) that states no testable fact; listed, not judged.
 ADVICE = (
     ("损失函数选择:根据任务类型选择合适的损失函数", "Choose the loss function for the task type."),
@@ -205,6 +230,7 @@ def _render_html(result: RunResult, figures: dict[str, str]) -> str:
         sections=sections,
         figures=figures,
         verdict_classes=VERDICT_CLASSES,
+        packages=PACKAGES,
         advice=ADVICE,
         figures_dir=FIGURES_DIR,
         glance=[(c, _glance(c)) for c in result.claims],

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from reference.reproduction import cli
+from reference.reproduction.across_rows import load_reproduction
 from reference.reproduction.defects import DEFECTS
 from reference.reproduction.intervals import t_quantile
-from reference.reproduction.ledger import CONTRADICTED, DETERMINISTIC, VERDICTS
+from reference.reproduction.ledger import AFTER_FIX, CONTRADICTED, DETERMINISTIC, DIFFERS, SUPPORTED, VERDICTS
 from reference.reproduction.report import SCHEMA
 from reference.reproduction.scale import SECTION_NAMES
 from reference.reproduction.sections import SECTIONS
-from reference.versions import tensorflow_at_least
+from reference.versions import installed_version, keras_at_least, tensorflow_at_least
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -72,13 +73,15 @@ def test_every_figure_is_a_png_file_embedded_byte_for_byte_in_the_html(quick_run
         assert base64.b64decode(data).startswith(PNG_SIGNATURE)
 
 
-def test_every_claim_of_every_section_has_one_of_the_four_verdicts_and_its_figures_exist(quick_run):
+def test_every_claim_of_every_section_has_one_of_the_five_verdicts_and_its_figures_exist(quick_run):
     out, _, report, html = quick_run
     expected = [claim.id for name in SECTION_NAMES for claim in SECTIONS[name].CLAIMS]
     assert [c["id"] for c in report["claims"]] == expected
     for claim in report["claims"]:
         assert claim["verdict"] in VERDICTS
-        assert bool(claim["fixed_by"]) == (claim["verdict"] == VERDICTS[1])
+        assert bool(claim["fixed_by"]) == (claim["verdict"] == AFTER_FIX)
+        differs = claim["verdict"] == DIFFERS
+        assert differs == (bool(claim["differs_on"]) and claim["outcome"] != SUPPORTED)
         assert claim["evidence"] and f'id="claim-{claim["id"]}"' in html
         assert all((out / "reproduction" / f"{f}.png").is_file() for f in claim["figures"])
     assert sum(report["counts"].values()) == len(expected)
@@ -114,6 +117,32 @@ def test_the_environment_names_the_versions_the_scale_and_each_sections_wall_tim
     assert environment["scale"] == "quick" and environment["tensorflow"] in html
     assert all(report["sections"][name]["seconds"] > 0 for name in SECTION_NAMES)
     assert report["versions"]["tensorflow"] == environment["tensorflow"] and report["versions"]["keras"]
+
+
+def test_tensorboard_histograms_differ_on_this_version_exactly_when_keras_is_older_than_3_14(quick_run):
+    _, _, report, html = quick_run
+    c6 = next(c for c in report["claims"] if c["id"] == "C6")
+    assert c6["version_limits"] == [
+        {"package": "keras", "since": "3.14", "reason": "the 3 layers' histogram tags collide"}
+    ]
+    if keras_at_least("3.14"):  # tags named by the weight's path: one per layer's weight
+        assert c6["verdict"] in (AFTER_FIX, VERDICTS[0]) and c6["differs_on"] == []
+    else:  # tags named by the weight's name: 3 layers' weights in 2 tags, whatever the scale
+        keras = str(installed_version("keras"))
+        assert c6["verdict"] == DIFFERS and c6["outcome"] != SUPPORTED
+        assert c6["label"] == f"differs on Keras {keras}: the 3 layers' histogram tags collide before 3.14"
+        assert c6["differs_on"][0]["installed"] == keras == report["versions"]["keras"]
+        assert 'class="verdict version">differs on Keras' in html
+
+
+def test_the_across_versions_page_reads_this_runs_json_with_its_versions(quick_run):
+    out, _, report, _ = quick_run
+    environment = load_reproduction(out / "reproduction.json")
+    assert (environment.tensorflow, environment.keras) == (
+        report["versions"]["tensorflow"],
+        report["versions"]["keras"],
+    )
+    assert list(environment.claims) == [c["id"] for c in report["claims"]]
 
 
 def test_the_json_has_its_schema_the_two_quick_seeds_and_the_interval_used(quick_run):

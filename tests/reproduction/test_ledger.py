@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from packaging.version import Version
 
 from reference.data import DOCUMENT_DATASETS
 from reference.loop import STOP_EARLY
@@ -26,6 +27,7 @@ from reference.reproduction.ledger import (
     AFTER_FIX,
     CONTRADICTED,
     DETERMINISTIC,
+    DIFFERS,
     INCONCLUSIVE,
     ON_EVERY_SEED,
     OPPOSED,
@@ -45,10 +47,23 @@ from reference.reproduction.ledger import (
 from reference.reproduction.report import plain
 from reference.reproduction.scale import FULL, QUICK, SECTION_NAMES
 from reference.reproduction.sections import SECTIONS
+from reference.reproduction.sections.callbacks import TAGS_BY_PATH_SINCE
+from reference.reproduction.version_limits import PACKAGES, VersionLimit, installed_releases
+from reference.versions import installed_version, keras_at_least
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ALL_CLAIMS = [claim for module in SECTIONS.values() for claim in module.CLAIMS]
+LIMITED_CLAIMS = [claim for claim in ALL_CLAIMS if claim.version_limits]
+# Releases at which no claim's version limit applies: each package at the newest release a limit names.
+UNLIMITED = {
+    package: max(
+        (limit.since for c in ALL_CLAIMS for limit in c.version_limits if limit.package == package),
+        key=Version,
+        default="0",
+    )
+    for package in PACKAGES
+}
 
 
 def _epochs(n: int, best: int) -> list[float]:
@@ -369,6 +384,8 @@ def test_verdict_for_maps_the_outcome_and_the_defects_present_to_the_four_verdic
     outcome, present, expected
 ):
     assert verdict_for(outcome, present) == expected
+    limited = (DIFFERS, ()) if outcome != SUPPORTED else expected
+    assert verdict_for(outcome, present, version_limited=True) == limited
 
 
 @given(
@@ -483,6 +500,98 @@ def test_a_mechanism_fails_on_one_failed_seed_and_needs_one_seed_that_exercised_
     assert f"held on {checks.count(True)} of 3 seeds, failed on {checks.count(False)}" in decided.evidence
 
 
+# --- version limits ------------------------------------------------------------------------------
+
+
+def _limited_check_claim(*limits: VersionLimit) -> CheckClaim:
+    return CheckClaim(
+        id="X3",
+        section="callbacks",
+        **TEXT,
+        check=lambda n: n["x"],
+        describe=lambda n: f"x={n['x']}",
+        needs=("D8",),
+        version_limits=limits,
+    )
+
+
+TAGS = VersionLimit(package="keras", since="3.14", reason="the tags collide")
+OLD = {"tensorflow": "2.16.1", "keras": "3.8.0"}
+
+
+@pytest.mark.parametrize(
+    ("checks", "outcome"),
+    [([False, False], OPPOSED), ([None, None], UNDECIDED)],
+    ids=["opposed", "undecided"],
+)
+def test_a_claim_not_supported_on_a_release_before_its_limit_differs_on_this_version(checks, outcome):
+    decided = evaluate(_limited_check_claim(TAGS), _over(checks), _present("D8"), installed=OLD)
+    assert (decided.verdict, decided.outcome, decided.fixed_by) == (DIFFERS, outcome, ())
+    assert decided.label == "differs on Keras 3.8.0: the tags collide before 3.14"
+    written = decided.as_dict()
+    assert written["differs_on"] == [
+        {"package": "keras", "installed": "3.8.0", "since": "3.14", "reason": "the tags collide"}
+    ]
+    assert written["version_limits"] == [{"package": "keras", "since": "3.14", "reason": "the tags collide"}]
+
+
+@pytest.mark.parametrize("keras", ["3.14.0", "3.14.0rc1", "3.15.1", None], ids=str)
+def test_on_the_limits_release_or_later_or_an_unknown_one_the_verdict_is_the_ordinary_one(keras):
+    installed = OLD | {"keras": keras}
+    claim = _limited_check_claim(TAGS)
+    failed = evaluate(claim, _over([False, True]), _present("D8"), installed=installed)
+    assert (failed.verdict, failed.differs_on) == (CONTRADICTED, ())
+    unexercised = evaluate(claim, _over([None, None]), _present("D8"), installed=installed)
+    assert unexercised.verdict == INCONCLUSIVE
+
+
+def test_a_claim_that_holds_on_a_release_before_its_limit_stays_reproduced():
+    claim = _limited_check_claim(TAGS)
+    fixed = evaluate(claim, _over([True, True]), _present("D8"), installed=OLD)
+    assert (fixed.verdict, fixed.label) == (AFTER_FIX, "reproduced only after fixing D8")
+    assert fixed.differs_on[0].installed == "3.8.0"  # recorded, though it changed nothing
+    plain_claim = evaluate(claim, _over([True, True]), _present("D8", present=False), installed=OLD)
+    assert plain_claim.verdict == REPRODUCED
+
+
+def test_every_limit_that_applies_is_named_and_only_those():
+    tensorflow = VersionLimit(package="tensorflow", since="2.18", reason="x differs")
+    later = VersionLimit(package="keras", since="3.9", reason="y differs")
+    claim = _limited_check_claim(TAGS, tensorflow, later)
+    installed = {"tensorflow": "2.16.1", "keras": "3.10.0"}
+    decided = evaluate(claim, _over([False, False]), _present("D8"), installed=installed)
+    assert decided.label == (
+        "differs on Keras 3.10.0: the tags collide before 3.14; TensorFlow 2.16.1: x differs before 2.18"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "name"),
+    [
+        ({"package": "torch", "since": "2.0", "reason": "r"}, "package"),
+        ({"package": "keras", "since": "three", "reason": "r"}, "since"),
+        ({"package": "keras", "since": "3.14", "reason": ""}, "reason"),
+    ],
+    ids=["unknown-package", "not-a-release", "no-reason"],
+)
+def test_a_version_limit_refuses_a_bad_argument_naming_it(arguments, name):
+    with pytest.raises(ValueError, match=rf"^Argument `{name}` must be .* Received: {name}="):
+        VersionLimit(**arguments)
+
+
+def test_c6_and_c11_declare_that_tensorboard_tags_collide_before_keras_3_14():
+    limited = {c.id: c.version_limits for c in LIMITED_CLAIMS}
+    assert set(limited) == {"C6", "C11"} and TAGS_BY_PATH_SINCE == "3.14"
+    for (limit,) in limited.values():
+        assert (limit.package, limit.since) == ("keras", "3.14") and "collide" in limit.reason
+
+
+def test_the_ledger_reads_the_installed_releases_as_keras_at_least_does():
+    installed = installed_releases()
+    assert installed["keras"] == str(installed_version("keras"))
+    assert TAGS.applies(installed) is not keras_at_least("3.14")
+
+
 def test_a_claim_whose_defect_is_gone_on_this_tensorflow_is_simply_reproduced():
     claim = Claim(
         id="X1",
@@ -535,12 +644,26 @@ def test_claim_ids_are_unique_and_every_claim_has_a_crafted_break():
 def test_every_claim_is_reproduced_on_numbers_that_satisfy_it_and_contradicted_when_they_are_broken(claim):
     good = copy.deepcopy(GOOD[claim.section])
     expected = AFTER_FIX if claim.needs else REPRODUCED
-    decided = evaluate(claim, good, _present(*claim.needs))
+    decided = evaluate(claim, good, _present(*claim.needs), installed=UNLIMITED)
     assert decided.verdict == expected, decided.evidence
     broken = copy.deepcopy(good)
     BREAKS[claim.id](broken)
-    decided = evaluate(claim, broken, _present(*claim.needs))
+    decided = evaluate(claim, broken, _present(*claim.needs), installed=UNLIMITED)
     assert decided.verdict == CONTRADICTED, decided.evidence
+
+
+@pytest.mark.parametrize("claim", LIMITED_CLAIMS, ids=lambda c: c.id)
+def test_a_version_limited_claim_broken_on_a_release_before_its_limit_differs_and_holds_when_satisfied(claim):
+    (limit,) = claim.version_limits
+    older = UNLIMITED | {limit.package: "3.8.0" if limit.package == "keras" else "2.16.1"}
+    broken = copy.deepcopy(GOOD[claim.section])
+    BREAKS[claim.id](broken)
+    decided = evaluate(claim, broken, _present(*claim.needs), installed=older)
+    name = PACKAGES[limit.package]
+    assert decided.verdict == DIFFERS and decided.outcome == OPPOSED and decided.fixed_by == ()
+    assert decided.label == f"differs on {name} {older[limit.package]}: {limit.reason} before {limit.since}"
+    good = evaluate(claim, copy.deepcopy(GOOD[claim.section]), _present(*claim.needs), installed=older)
+    assert good.verdict == (AFTER_FIX if claim.needs else REPRODUCED)
 
 
 @pytest.mark.parametrize("claim", [c for c in ALL_CLAIMS if isinstance(c, Claim)], ids=lambda c: c.id)

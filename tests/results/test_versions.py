@@ -19,6 +19,7 @@ COMMANDS = {
     "tfbench-ab",
     "tfbench-run",
     "tfrepro",
+    "tfrepro-versions",
 }
 
 
