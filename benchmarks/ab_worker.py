@@ -110,11 +110,9 @@ class _Session:
         self.device = f"/device:{job['device']}"
         if job["device"] not in {d.name.split("device:")[-1] for d in tf.config.list_logical_devices()}:
             raise LookupError(f"device {job['device']!r} is not visible to TensorFlow here")
-        from benchmarks.modes import training_matrix
+        from benchmarks.modes import training_matrix_of
 
-        self.matrix = {
-            case_label(w.name, b, m): (w, b, m) for w, b, m in training_matrix(self.settings.batch_sizes)
-        }
+        self.matrix = {case_label(w.name, b, m): (w, b, m) for w, b, m in training_matrix_of(self.settings)}
         self.runners: dict[str, object] = {}
         self.prepared: dict[str, tuple] = {}
 

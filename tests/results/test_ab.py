@@ -13,12 +13,11 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.results import ab
+from benchmarks.results import ab, ab_run
 from benchmarks.results.ab_compare import compare
 from benchmarks.results.ab_environments import Environment
 from benchmarks.results.ab_report import Outcome, format_text
@@ -185,17 +184,50 @@ def test_every_worker_of_two_identical_environments_starts_with_the_same_variabl
     assert set(digests) == {"A#1", "A#2", "B#1", "B#2"} and len(set(digests.values())) == 1
 
 
-def test_the_run_stops_within_its_budget_and_says_how_many_rounds_it_made(
-    tree, tmp_path, monkeypatch, capsys
-):
-    monkeypatch.setattr(ab, "OUTPUT_RESERVE_S", 0.3)
-    started = time.monotonic()
-    args = _args(tree, tmp_path / "out", "--set", "A:FAKE_SLEEP_S=0.01", "--set", "B:FAKE_SLEEP_S=0.01")
-    ab.main([*args, "--budget", "1"])
-    assert time.monotonic() - started < 1
+class _FakeClock:
+    """``time.monotonic`` for ``ab_run`` alone: it moves only when a burst is timed, by ``burst_s``."""
+
+    def __init__(self, burst_s: float):
+        self.now, self.burst_s = 1000.0, burst_s
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_the_run_stops_before_a_round_that_would_end_after_the_deadline(tree, monkeypatch):
+    clock = _FakeClock(burst_s=0.25)
+    timed_burst = ab_run._burst
+
+    def burst(worker, case, timeout):
+        clock.now += clock.burst_s
+        return timed_burst(worker, case, timeout)
+
+    monkeypatch.setattr(ab_run, "time", clock)
+    monkeypatch.setattr(ab_run, "_burst", burst)
+    environments = [
+        Environment(label, PYTHON, source=tree, variables={"FAKE_SLEEP_S": "0.0001"}) for label in ("A", "B")
+    ]
+    measured = ab_run.run_interleaved(
+        environments,
+        patterns=["basic-b32-*"],
+        job={"quick": True, "device": "CPU:0", "seed": 0, "burst_s": 0.001},
+        deadline=clock.now + 10.0,
+        timeout=20,
+        workers_per_env=2,
+    )
+    # A round is 2 cases x 2 environments x 2 workers = 8 bursts = 2 s of the fake clock, so the
+    # 10 s budget holds 5 rounds exactly; a sixth would end after the deadline.
+    assert len(measured.cases) == 2
+    assert measured.round_s == [2.0] * 5
+    assert measured.stop_reason.startswith("budget")
+
+
+def test_the_run_says_how_many_rounds_it_made_and_why_it_stopped(tree, tmp_path, capsys):
+    ab.main(_args(tree, tmp_path / "out", "--rounds", "3"))
     result = json.loads((tmp_path / "out" / "ab.json").read_text())
-    assert result["rounds"] >= 2 and result["stop_reason"].startswith("budget")
-    assert f"{result['rounds']} rounds" in capsys.readouterr().out
+    assert result["rounds"] == 3 and result["stop_reason"] == "3 rounds done"
+    out = capsys.readouterr().out
+    assert "3 rounds (case interleaving)" in out and "stopped: 3 rounds done" in out
 
 
 def test_a_case_refused_in_b_is_named_and_fails_the_comparison(tree, tmp_path, capsys):
