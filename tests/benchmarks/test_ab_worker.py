@@ -65,6 +65,16 @@ def test_a_case_whose_check_fails_is_refused_with_the_check_message(monkeypatch,
     assert "quadratic-b--function" not in session.runners
 
 
+def test_only_the_first_worker_of_an_environment_checks_and_the_others_say_where(monkeypatch, capsys):
+    failed = checks.ModeCheck("function", 1.0, 2.0, 0.5, 0.5, MODE_LOSS_RTOL, 0.05, False)
+    monkeypatch.setattr(checks, "check_case", lambda *args, **kwargs: failed)
+    prepare = [{"cmd": "prepare", "case": "quadratic-b--function"}]
+    (first,) = _serve(monkeypatch, capsys, ab_worker._Session(JOB | {"worker": 1}), prepare)
+    (second,) = _serve(monkeypatch, capsys, ab_worker._Session(JOB | {"worker": 2}), prepare)
+    assert not first["passed"] and first["check"]["checked_in"] == "A#1"
+    assert second["passed"] and second["check"] == {"checked_in": "A#1"}
+
+
 @pytest.mark.parametrize("fraction", [0.0, 0.5])
 def test_an_injected_slowdown_makes_every_timed_call_last_1_plus_f_times_as_long(fraction):
     session = ab_worker._Session(JOB | {"inject": fraction})
