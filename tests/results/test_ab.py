@@ -65,7 +65,7 @@ def _gone(pid: int) -> bool:
 
 def test_a_20_percent_slower_b_is_a_regression_in_every_output(tree, tmp_path, capsys):
     out, markdown = tmp_path / "reports", tmp_path / "ab.md"
-    args = _args(tree, out, "--rounds", "8", "--markdown", str(markdown))
+    args = _args(tree, out, "--rounds", "12", "--markdown", str(markdown))
     code = ab.main([*args, "--set", "B:FAKE_SCALE=1.2", "--set", "B:FAKE_JITTER=0.01"])
     assert code == EXIT_REGRESSION
     result = json.loads((out / "ab.json").read_text())
@@ -73,8 +73,8 @@ def test_a_20_percent_slower_b_is_a_regression_in_every_output(tree, tmp_path, c
     assert overall["name"].startswith("ALL (4 cases")
     assert overall["verdict"] == REGRESSION
     assert overall["estimate"]["low"] < 1.2 < overall["estimate"]["high"]
-    assert result["rounds"] == 8 and result["workers_per_env"] == 2
-    assert all(len(t) == 2 and all(len(w) == 8 for w in t) for t in result["times"]["B"].values())
+    assert result["rounds"] == 12 and result["workers_per_env"] == 2
+    assert all(len(t) == 2 and all(len(w) == 12 for w in t) for t in result["times"]["B"].values())
     assert "REGRESSION" in capsys.readouterr().out
     assert "data:image/png;base64," in (out / "ab.html").read_text()
     assert 'href="ab.html"' in (out / "index.html").read_text()
@@ -85,7 +85,7 @@ def test_the_same_environment_twice_shows_no_change(tree, tmp_path, capsys):
     out = tmp_path / "reports"
     code = ab.main(
         [
-            *_args(tree, out, "--rounds", "6"),
+            *_args(tree, out, "--rounds", "12"),
             "--set",
             "B:FAKE_JITTER=0.01",
             "--set",
@@ -104,13 +104,15 @@ def test_a_worker_persistently_slower_than_its_sibling_widens_the_interval_and_e
 ):
     """A's second worker and B's first are 4% slower, every round alike: ratio 1, no round variance,
     s_p^2 = (ln 1.04)^2 / 2 from each unit (one df each), Var(s_p^2) = 2 (1/4 + 1/4) (s_p^2)^2, so
-    Satterthwaite's nu = 2 and the case's interval is exp(-+ t_{0.975,2} sqrt((1/2 + 1/2) s_p^2)),
-    t_{0.975,2} = 4.303; the per-process means of the aggregate give the same. s_p = 2.8% is reported."""
+    Satterthwaite's nu = 2 and the case's interval is exp(-+ t_{1-alpha/2m,2} sqrt((1/2 + 1/2) s_p^2)),
+    with m = 3 rows decided together (the case, ALL, eager): t_{1-0.05/6,2} = 7.6488 (a t table); the
+    per-process means of the aggregate give the same. s_p = 2.8% is reported."""
     out, markdown = tmp_path / "out", tmp_path / "ab.md"
-    args = [*_args(tree, out, "--rounds", "6", "--cases", "quadratic-b--eager", "--markdown", str(markdown))]
+    args = [*_args(tree, out, "--rounds", "8", "--cases", "quadratic-b--eager", "--markdown", str(markdown))]
     ab.main([*args, "--set", "A:FAKE_WORKER_SCALE=1,1.04", "--set", "B:FAKE_WORKER_SCALE=1.04,1"])
     comparison = json.loads((out / "ab.json").read_text())["comparisons"][0]
-    reach = 4.303 * math.log(1.04) / math.sqrt(2)
+    assert comparison["family"] == 3 and comparison["row_alpha"] == pytest.approx(0.05 / 3)
+    reach = 7.6488 * math.log(1.04) / math.sqrt(2)
     for row in [*comparison["rows"], *comparison["aggregates"]]:
         assert row["estimate"]["ratio"] == pytest.approx(1.0, abs=1e-12)
         assert row["process"]["variance"] == pytest.approx(math.log(1.04) ** 2 / 2, rel=1e-9)
@@ -266,7 +268,7 @@ def test_a_case_that_b_does_not_have_is_named_and_left_out_without_failing(tree,
 def test_the_self_test_detects_the_injected_slowdown_and_no_change_between_a_and_a(tree, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["--self-test", "--env", f"A={PYTHON}", "--src", f"A={tree}", "--set", "A:FAKE_NOISE=0.3"]
-    code = ab.main([*args, "--rounds", "6", "--out-dir", str(out), "--timeout", "20"])
+    code = ab.main([*args, "--rounds", "12", "--out-dir", str(out), "--timeout", "20"])
     assert code == EXIT_OK
     result = json.loads((out / "ab.json").read_text())["self_test"]
     assert result["missed"] == [] and result["false_alarms"] == [] and result["injected_detected"]
