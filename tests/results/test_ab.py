@@ -130,7 +130,7 @@ def test_with_one_worker_per_environment_the_outputs_say_the_process_variation_i
     tree, tmp_path, capsys
 ):
     out = tmp_path / "out"
-    assert ab.main([*_args(tree, out, "--rounds", "6", "--workers-per-env", "1")]) == EXIT_OK
+    assert ab.main([*_args(tree, out, "--rounds", "9", "--workers-per-env", "1")]) == EXIT_OK
     assert "worker processes: one per environment, so the intervals leave out" in capsys.readouterr().out
     rows = json.loads((out / "ab.json").read_text())["comparisons"][0]["rows"]
     assert all(row["estimate"]["process_variance"] is None for row in rows)
@@ -142,7 +142,7 @@ def test_an_interpreter_given_relative_to_the_working_folder_starts_its_worker(t
     (tmp_path / "bin" / "python").symlink_to(PYTHON)
     monkeypatch.chdir(tmp_path)
     args = ["--env", "A=bin/python", "--env", "B=bin/python", "--src", f"A={tree}", "--src", f"B={tree}"]
-    code = ab.main([*args, "--out-dir", str(tmp_path / "out"), "--rounds", "6", "--timeout", "20"])
+    code = ab.main([*args, "--out-dir", str(tmp_path / "out"), "--rounds", "9", "--timeout", "20"])
     assert code == EXIT_OK and (tmp_path / "out" / "ab.json").is_file()
 
 
@@ -170,7 +170,8 @@ def test_the_interleavings_alternate_the_workers_in_a_random_order(tree, tmp_pat
 def test_a_worker_that_prepared_before_the_baseline_still_times_every_case(tree, tmp_path):
     """B is done preparing and waits before the baseline proposes the sizes: it is sent them then."""
     out = tmp_path / "out"
-    assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_OK
+    # One round gives no interval (exit 2, nothing to decide), but every case was timed in it.
+    assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_BAD_INPUT
     times = json.loads((out / "ab.json").read_text())["times"]
     assert all(len(w) == 1 for label in "AB" for case in times["A"] for w in times[label][case])
     assert len(times["B"]) == 4
@@ -250,8 +251,21 @@ def test_a_run_that_compares_no_case_decides_nothing_and_exits_2(tree, tmp_path,
     assert json.loads((tmp_path / "out" / "ab.json").read_text())["rounds"] == 0
 
 
+def test_a_run_too_short_for_any_interval_decides_nothing_and_exits_2(tree, tmp_path, capsys):
+    # 4 cases, ALL and 3 modes: 8 rows at 0.05 / 8 each; the signed-rank interval needs 2^(1-n) <= 0.00625.
+    code = ab.main(_args(tree, tmp_path / "out", "--rounds", "8"))
+    assert code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err == (
+        "tfbench-ab: error: 8 rounds give no interval: 8 rows decided together, each at 0.0063, need 9 rounds; "
+        "nothing to decide: raise --budget or narrow --cases\n"
+    )
+    assert json.loads((tmp_path / "out" / "ab.json").read_text())["rounds"] == 8
+    assert ab.main(_args(tree, tmp_path / "again", "--rounds", "9")) == EXIT_OK
+
+
 def test_a_case_refused_in_a_is_named_and_left_out(tree, tmp_path, capsys):
-    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", "A:FAKE_REFUSE=basic-b32-fit"])
+    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "9"), "--set", "A:FAKE_REFUSE=basic-b32-fit"])
     assert code == EXIT_OK
     result = json.loads((tmp_path / "out" / "ab.json").read_text())
     assert "basic-b32-fit" not in [row["name"] for row in result["comparisons"][0]["rows"]]
@@ -260,7 +274,7 @@ def test_a_case_refused_in_a_is_named_and_left_out(tree, tmp_path, capsys):
 
 def test_a_case_that_b_does_not_have_is_named_and_left_out_without_failing(tree, tmp_path, capsys):
     lacking = "quadratic-b--eager,quadratic-b--function,basic-b32-function"
-    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", f"B:FAKE_CASES={lacking}"])
+    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "9"), "--set", f"B:FAKE_CASES={lacking}"])
     assert code == EXIT_OK
     assert "refused: basic-b32-fit in B: not in B's benchmark matrix" in capsys.readouterr().out
 
