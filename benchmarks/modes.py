@@ -56,6 +56,7 @@ __all__ = [
     "modes_for",
     "train_step",
     "training_matrix",
+    "training_matrix_of",
 ]
 
 JIT_MODES = frozenset(m.name for m in MODE_SPECS.values() if m.jit and m.family != "fit")
@@ -92,6 +93,15 @@ def training_matrix(
         for mode in modes_for(workload.has_model, mixed=mixed)
         if mode in CORE_MODES or knob_workloads is None or workload.name in knob_workloads
     ]
+
+
+def training_matrix_of(settings) -> list[tuple[Workload, int | None, str]]:
+    """The training cases a ``benchmarks.settings.Settings`` times: its batch sizes, its knob
+    workloads, and the ``_mixed`` modes unless its precision is ``float32``. The pytest suite and
+    ``tfbench-ab``'s worker both take their matrix from here, so a case label means the same in both."""
+    return training_matrix(
+        settings.batch_sizes, mixed=settings.mixed_policy != "float32", knob_workloads=settings.knob_workloads
+    )
 
 
 def train_step(problem: Problem) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:

@@ -247,11 +247,9 @@ def _device_params():
 
 
 def _training_params(settings):
-    from benchmarks.modes import training_matrix
+    from benchmarks.modes import training_matrix_of
 
-    matrix = training_matrix(
-        settings.batch_sizes, mixed=settings.mixed_policy != "float32", knob_workloads=settings.knob_workloads
-    )
+    matrix = training_matrix_of(settings)
     return [
         pytest.param((workload, batch, mode), id=case_label(workload.name, batch, mode))
         for workload, batch, mode in matrix

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import re
 import sys
 import time
@@ -38,6 +39,7 @@ from benchmarks.results.ab_compare import compare, exit_code, self_test
 from benchmarks.results.ab_environments import Environment, parse_environments
 from benchmarks.results.ab_report import Outcome, document, format_markdown, format_text, render_html
 from benchmarks.results.ab_run import INTERLEAVINGS, LOGGER, run_interleaved
+from benchmarks.results.ab_statistics import signed_rank_critical
 from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, Parser, command
 from reference.files import published_together
 from reference.reproduction.index import INDEX_NAME, render_index
@@ -311,4 +313,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             "nothing to decide: raise --budget or narrow --cases\n"
         )
         return EXIT_BAD_INPUT
+    undecided = _too_few_rounds(outcome) if code == EXIT_OK else ""  # a step wrong in B fails anyway
+    if undecided:
+        sys.stderr.write(
+            f"tfbench-ab: error: {undecided}; nothing to decide: raise --budget or narrow --cases\n"
+        )
+        return EXIT_BAD_INPUT
     return code
+
+
+def _too_few_rounds(outcome: Outcome) -> str:
+    """Why no row of any comparison has an interval ("" if one has): the rounds the rule needs."""
+    rows = [row for c in outcome.comparisons for row in [*c.rows, *c.aggregates]]
+    if not rows or any(not math.isnan(row.estimate.low) for row in rows):
+        return ""
+    family = max(c.family for c in outcome.comparisons)
+    row_alpha = outcome.alpha / family
+    needed = next(n for n in range(2, 64) if signed_rank_critical(n, row_alpha) >= 0)
+    return (
+        f"{outcome.measured.rounds} rounds give no interval: {family} rows decided together, each at "
+        f"{row_alpha:.2g}, need {needed} rounds"
+    )

@@ -11,6 +11,16 @@ be seen. A case whose mode check failed in B while A timed it fails the comparis
 regression: a fast but wrong step is worse than a slow one. A case B's matrix lacks, or that the
 budget left unprepared, is named and not compared.
 
+The rows of a comparison are decided together: a gate that fails when ANY of its ``m`` rows (cases
+and aggregates) shows a regression must hold its false-alarm rate over the whole table, as the
+history gate does (Bonferroni over the rows). Every row's interval is at level ``1 - alpha / m``, so
+that the ``m`` intervals hold together with probability at least ``1 - alpha`` (simultaneous
+intervals): unchanged code shows an interval that excludes 1 in ANY row with probability at most
+``alpha``. Measured before (rows at ``1 - alpha`` each, 55 cases and 14 aggregates, 10 rounds on a
+loaded machine): an A/A run failed with a "regression" of 8% on one case and called a mode 1.6%
+"faster". The price is width: each interval widens by ``t_{1-alpha/2m} / t_{1-alpha/2}`` (about
+2x at 69 rows), and the signed-rank interval needs ``2^{1-n} <= alpha / m`` (12 rounds for 69 rows).
+
 The self-test (``self_test``) reads a run of three environments built from one: A, A again, and A
 with a known injected slowdown ``f``. A/A must show no change (the intervals that exclude 1 are
 false alarms, counted against the ``alpha`` expected); A/A+f must detect ``f``; the A/A rows give
@@ -80,13 +90,26 @@ class Row:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Environment ``candidate`` against the baseline: case rows, aggregate rows, refused cases."""
+    """Environment ``candidate`` against the baseline: case rows, aggregate rows, refused cases.
+
+    ``alpha`` is the family-wise level; each row's interval is at ``1 - row_alpha`` (module docstring).
+    """
 
     baseline: str
     candidate: str
     rows: list[Row]
     aggregates: list[Row]
     refused: list[dict] = field(default_factory=list)
+    alpha: float = 0.05
+
+    @property
+    def family(self) -> int:
+        """``m``: the rows decided together (cases and aggregates)."""
+        return len(self.rows) + len(self.aggregates)
+
+    @property
+    def row_alpha(self) -> float:
+        return self.alpha / max(self.family, 1)
 
     @property
     def failed(self) -> bool:
@@ -105,6 +128,9 @@ class Comparison:
             "rows": [r.as_dict() for r in self.rows],
             "aggregates": [r.as_dict() for r in self.aggregates],
             "refused": self.refused,
+            "alpha": self.alpha,
+            "family": self.family,
+            "row_alpha": self.row_alpha,
         }
 
 
@@ -168,8 +194,7 @@ def _refused(measured: Measurements, baseline: str, candidate: str) -> list[dict
 def compare(
     measured: Measurements, *, threshold: float, alpha: float = 0.05, power: float = 0.95
 ) -> list[Comparison]:
-    """Each environment after the first against the first (module docstring)."""
-    settings = _Settings(threshold, alpha, power)
+    """Each environment after the first against the first, each row at ``1 - alpha / m`` (module docstring)."""
     baseline = measured.labels[0]
     comparisons = []
     for candidate in measured.labels[1:]:
@@ -182,6 +207,11 @@ def compare(
             (label, c): log_times(measured.times[label][c]) for c in shared for label in (baseline, candidate)
         }
         modes = {c: parse_case_label(c)[2] if parse_case_label(c) else c for c in shared}
+        # The rows built below: the cases, ALL and one per mode (Row.mode: None for a label that does not parse).
+        family = len(shared) + (
+            1 + len({(parse_case_label(c) or (None,) * 3)[2] for c in shared}) if shared else 0
+        )
+        settings = _Settings(threshold, alpha / max(family, 1), power)
         by_mode = {
             mode: process_variance(
                 [logs[label, c] for c in shared if modes[c] == mode for label in (baseline, candidate)]
@@ -211,8 +241,9 @@ def compare(
             b = aggregate_log_times([logs[candidate, c] for c in cases])
             aggregates.append(_aggregate_row(name, len(cases), a, b, settings))
         comparisons.append(
-            Comparison(baseline, candidate, rows, aggregates, _refused(measured, baseline, candidate))
+            Comparison(baseline, candidate, rows, aggregates, _refused(measured, baseline, candidate), alpha)
         )
+
     return comparisons
 
 
@@ -228,6 +259,7 @@ class SelfTest:
     fraction: float
     alpha: float
     rounds: int
+    rows: int
     false_alarms: list[str]
     false_alarm_p: float
     aa_regressions: list[str]
@@ -257,7 +289,8 @@ def self_test(aa: Comparison, injected: Comparison, *, fraction: float, alpha: f
     above 1; ``mde_by_mode`` gives, per mode, the median and the largest case MDE and the MDE of the
     mode's aggregate row.
     """
-    alarms = [r.name for r in aa.rows if not math.isnan(r.estimate.low) and not r.estimate.contains(1.0)]
+    decided = [r for r in [*aa.rows, *aa.aggregates] if not math.isnan(r.estimate.low)]
+    alarms = [r.name for r in decided if not r.estimate.contains(1.0)]
     aggregate_mde = {r.name.split(" (")[0]: r.mde for r in aa.aggregates}
     mde_by_mode = {}
     for mode in MODES:
@@ -273,8 +306,11 @@ def self_test(aa: Comparison, injected: Comparison, *, fraction: float, alpha: f
         fraction=fraction,
         alpha=alpha,
         rounds=max((r.estimate.rounds for r in aa.rows), default=0),
+        rows=len(decided),
         false_alarms=alarms,
-        false_alarm_p=false_alarm_probability(len(alarms), len(aa.rows), alpha=alpha) if aa.rows else 1.0,
+        false_alarm_p=(
+            false_alarm_probability(len(alarms), len(decided), alpha=aa.row_alpha) if decided else 1.0
+        ),
         aa_regressions=[r.name for r in [*aa.rows, *aa.aggregates] if r.verdict == REGRESSION],
         within={
             r.name: bool(

@@ -33,7 +33,7 @@ __all__ = [
     "summary",
 ]
 
-SCHEMA = "tfbench-ab/2"
+SCHEMA = "tfbench-ab/3"  # 3: simultaneous intervals (comparisons carry alpha, family, row_alpha)
 HEADER = ("case", "A step", "B step", "B/A", "CI", "+-", "SE rounds", "SE procs", "MDE", "verdict")
 _VERDICT_COLORS = {REGRESSION: "#b00020", "improvement": "#1b7f3b", INCONCLUSIVE: "#b36b00"}
 INCHES_PER_ROW = 0.24
@@ -103,7 +103,8 @@ def summary(comparison: Comparison, threshold: float, alpha: float) -> str:
     refused = f"; {len(comparison.refused)} refused" if comparison.refused else ""
     return (
         f"{comparison.candidate} vs {comparison.baseline}: {'FAIL' if comparison.failed else 'pass'} "
-        f"({counts or 'no case'}{refused}; threshold {threshold:.0%}; alpha {alpha:g}){ratio}"
+        f"({counts or 'no case'}{refused}; threshold {threshold:.0%}; alpha {alpha:g} over {comparison.family} "
+        f"rows, each at {comparison.row_alpha:.2g}){ratio}"
     )
 
 
@@ -159,7 +160,9 @@ def _run_lines(measured: Measurements, total_s: float) -> list[str]:
 def _legend(measured: Measurements, alpha: float, power: float) -> str:
     return (
         f"B/A: ratio of step times (above 1: B slower) over {measured.rounds} paired rounds of "
-        f"{measured.workers_per_env} worker process(es) per environment; CI: {1 - alpha:.0%} interval; cases: "
+        f"{measured.workers_per_env} worker process(es) per environment; CI: simultaneous {1 - alpha:.0%} "
+        "intervals over a comparison's rows (Bonferroni: each row at 1 - alpha / rows, so that unchanged code "
+        f"shows ANY interval without 1 with probability <= {alpha:g}); cases: "
         "Hodges-Lehmann estimate and Wilcoxon signed-rank interval of the per-round log ratios, widened by the "
         "variance between worker processes (Satterthwaite's df); aggregates (geometric means): per-process "
         "means, t interval on the workers' spread; +-: the interval's half width; SE rounds, SE procs: the two "
@@ -176,8 +179,8 @@ def _self_test_lines(result: SelfTest) -> list[str]:
     outside = [name for name, ok in result.within.items() if not ok]
     lines = [
         f"self-test ({result.rounds} rounds): {'pass' if result.passed else 'FAIL'}",
-        f"A/A: {len(result.false_alarms)} of {cases} intervals exclude 1 (false alarms; {cases * result.alpha:.1f} "
-        f"expected at alpha {result.alpha:g}, P(>= {len(result.false_alarms)}) = {result.false_alarm_p:.2g})"
+        f"A/A: {len(result.false_alarms)} of {result.rows} rows' intervals exclude 1 (false alarms; simultaneous "
+        f"intervals: any with probability <= {result.alpha:g}; P(>= {len(result.false_alarms)}) = {result.false_alarm_p:.2g})"
         + (f": {', '.join(result.false_alarms)}" if result.false_alarms else ""),
         f"A/A: regression verdicts: {', '.join(result.aa_regressions) or 'none'}",
         f"A/A: {inside} of {cases} intervals within +-5% and containing 1"

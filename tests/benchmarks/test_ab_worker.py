@@ -10,7 +10,8 @@ import pytest
 
 from benchmarks import ab_worker, checks
 from benchmarks.checks import MODE_LOSS_RTOL
-from benchmarks.modes import training_matrix
+from benchmarks.modes import CORE_MODES, training_matrix
+from benchmarks.plugin import _training_params
 from benchmarks.results.cases import case_label
 from benchmarks.settings import QUICK
 
@@ -26,8 +27,15 @@ def _serve(monkeypatch, capsys, session, commands: list[dict]) -> list[dict]:
 
 
 def test_the_worker_offers_the_benchmark_matrix_under_its_case_labels():
-    labels = [case_label(w.name, b, m) for w, b, m in training_matrix(QUICK.batch_sizes)]
-    assert list(ab_worker._Session(JOB).matrix) == labels and "basic-b32-function" in labels
+    # The quick run's matrix: the six-mode ladder on every workload, the knobs on the basic MLP only.
+    labels = [
+        case_label(w.name, b, m)
+        for w, b, m in training_matrix(QUICK.batch_sizes)
+        if m in CORE_MODES or w.name == "basic"
+    ]
+    offered = list(ab_worker._Session(JOB).matrix)
+    assert offered == labels and "basic-b32-fit_xla" in offered and "advanced-b32-fit_xla" not in offered
+    assert offered == [param.id for param in _training_params(QUICK)]  # the same labels as pytest's
 
 
 def test_a_prepared_case_passes_its_check_then_answers_bursts(monkeypatch, capsys):
@@ -55,6 +63,16 @@ def test_a_case_whose_check_fails_is_refused_with_the_check_message(monkeypatch,
     (answer,) = _serve(monkeypatch, capsys, session, [{"cmd": "prepare", "case": "quadratic-b--function"}])
     assert not answer["passed"] and answer["message"] == failed.message()
     assert "quadratic-b--function" not in session.runners
+
+
+def test_only_the_first_worker_of_an_environment_checks_and_the_others_say_where(monkeypatch, capsys):
+    failed = checks.ModeCheck("function", 1.0, 2.0, 0.5, 0.5, MODE_LOSS_RTOL, 0.05, False)
+    monkeypatch.setattr(checks, "check_case", lambda *args, **kwargs: failed)
+    prepare = [{"cmd": "prepare", "case": "quadratic-b--function"}]
+    (first,) = _serve(monkeypatch, capsys, ab_worker._Session(JOB | {"worker": 1}), prepare)
+    (second,) = _serve(monkeypatch, capsys, ab_worker._Session(JOB | {"worker": 2}), prepare)
+    assert not first["passed"] and first["check"]["checked_in"] == "A#1"
+    assert second["passed"] and second["check"] == {"checked_in": "A#1"}
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.5])

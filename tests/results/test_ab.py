@@ -13,12 +13,11 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.results import ab
+from benchmarks.results import ab, ab_run
 from benchmarks.results.ab_compare import compare
 from benchmarks.results.ab_environments import Environment
 from benchmarks.results.ab_report import Outcome, format_text
@@ -66,7 +65,7 @@ def _gone(pid: int) -> bool:
 
 def test_a_20_percent_slower_b_is_a_regression_in_every_output(tree, tmp_path, capsys):
     out, markdown = tmp_path / "reports", tmp_path / "ab.md"
-    args = _args(tree, out, "--rounds", "8", "--markdown", str(markdown))
+    args = _args(tree, out, "--rounds", "12", "--markdown", str(markdown))
     code = ab.main([*args, "--set", "B:FAKE_SCALE=1.2", "--set", "B:FAKE_JITTER=0.01"])
     assert code == EXIT_REGRESSION
     result = json.loads((out / "ab.json").read_text())
@@ -74,8 +73,8 @@ def test_a_20_percent_slower_b_is_a_regression_in_every_output(tree, tmp_path, c
     assert overall["name"].startswith("ALL (4 cases")
     assert overall["verdict"] == REGRESSION
     assert overall["estimate"]["low"] < 1.2 < overall["estimate"]["high"]
-    assert result["rounds"] == 8 and result["workers_per_env"] == 2
-    assert all(len(t) == 2 and all(len(w) == 8 for w in t) for t in result["times"]["B"].values())
+    assert result["rounds"] == 12 and result["workers_per_env"] == 2
+    assert all(len(t) == 2 and all(len(w) == 12 for w in t) for t in result["times"]["B"].values())
     assert "REGRESSION" in capsys.readouterr().out
     assert "data:image/png;base64," in (out / "ab.html").read_text()
     assert 'href="ab.html"' in (out / "index.html").read_text()
@@ -86,7 +85,7 @@ def test_the_same_environment_twice_shows_no_change(tree, tmp_path, capsys):
     out = tmp_path / "reports"
     code = ab.main(
         [
-            *_args(tree, out, "--rounds", "6"),
+            *_args(tree, out, "--rounds", "12"),
             "--set",
             "B:FAKE_JITTER=0.01",
             "--set",
@@ -105,13 +104,15 @@ def test_a_worker_persistently_slower_than_its_sibling_widens_the_interval_and_e
 ):
     """A's second worker and B's first are 4% slower, every round alike: ratio 1, no round variance,
     s_p^2 = (ln 1.04)^2 / 2 from each unit (one df each), Var(s_p^2) = 2 (1/4 + 1/4) (s_p^2)^2, so
-    Satterthwaite's nu = 2 and the case's interval is exp(-+ t_{0.975,2} sqrt((1/2 + 1/2) s_p^2)),
-    t_{0.975,2} = 4.303; the per-process means of the aggregate give the same. s_p = 2.8% is reported."""
+    Satterthwaite's nu = 2 and the case's interval is exp(-+ t_{1-alpha/2m,2} sqrt((1/2 + 1/2) s_p^2)),
+    with m = 3 rows decided together (the case, ALL, eager): t_{1-0.05/6,2} = 7.6488 (a t table); the
+    per-process means of the aggregate give the same. s_p = 2.8% is reported."""
     out, markdown = tmp_path / "out", tmp_path / "ab.md"
-    args = [*_args(tree, out, "--rounds", "6", "--cases", "quadratic-b--eager", "--markdown", str(markdown))]
+    args = [*_args(tree, out, "--rounds", "8", "--cases", "quadratic-b--eager", "--markdown", str(markdown))]
     ab.main([*args, "--set", "A:FAKE_WORKER_SCALE=1,1.04", "--set", "B:FAKE_WORKER_SCALE=1.04,1"])
     comparison = json.loads((out / "ab.json").read_text())["comparisons"][0]
-    reach = 4.303 * math.log(1.04) / math.sqrt(2)
+    assert comparison["family"] == 3 and comparison["row_alpha"] == pytest.approx(0.05 / 3)
+    reach = 7.6488 * math.log(1.04) / math.sqrt(2)
     for row in [*comparison["rows"], *comparison["aggregates"]]:
         assert row["estimate"]["ratio"] == pytest.approx(1.0, abs=1e-12)
         assert row["process"]["variance"] == pytest.approx(math.log(1.04) ** 2 / 2, rel=1e-9)
@@ -129,7 +130,7 @@ def test_with_one_worker_per_environment_the_outputs_say_the_process_variation_i
     tree, tmp_path, capsys
 ):
     out = tmp_path / "out"
-    assert ab.main([*_args(tree, out, "--rounds", "6", "--workers-per-env", "1")]) == EXIT_OK
+    assert ab.main([*_args(tree, out, "--rounds", "9", "--workers-per-env", "1")]) == EXIT_OK
     assert "worker processes: one per environment, so the intervals leave out" in capsys.readouterr().out
     rows = json.loads((out / "ab.json").read_text())["comparisons"][0]["rows"]
     assert all(row["estimate"]["process_variance"] is None for row in rows)
@@ -141,7 +142,7 @@ def test_an_interpreter_given_relative_to_the_working_folder_starts_its_worker(t
     (tmp_path / "bin" / "python").symlink_to(PYTHON)
     monkeypatch.chdir(tmp_path)
     args = ["--env", "A=bin/python", "--env", "B=bin/python", "--src", f"A={tree}", "--src", f"B={tree}"]
-    code = ab.main([*args, "--out-dir", str(tmp_path / "out"), "--rounds", "6", "--timeout", "20"])
+    code = ab.main([*args, "--out-dir", str(tmp_path / "out"), "--rounds", "9", "--timeout", "20"])
     assert code == EXIT_OK and (tmp_path / "out" / "ab.json").is_file()
 
 
@@ -169,7 +170,8 @@ def test_the_interleavings_alternate_the_workers_in_a_random_order(tree, tmp_pat
 def test_a_worker_that_prepared_before_the_baseline_still_times_every_case(tree, tmp_path):
     """B is done preparing and waits before the baseline proposes the sizes: it is sent them then."""
     out = tmp_path / "out"
-    assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_OK
+    # One round gives no interval (exit 2, nothing to decide), but every case was timed in it.
+    assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_BAD_INPUT
     times = json.loads((out / "ab.json").read_text())["times"]
     assert all(len(w) == 1 for label in "AB" for case in times["A"] for w in times[label][case])
     assert len(times["B"]) == 4
@@ -185,17 +187,50 @@ def test_every_worker_of_two_identical_environments_starts_with_the_same_variabl
     assert set(digests) == {"A#1", "A#2", "B#1", "B#2"} and len(set(digests.values())) == 1
 
 
-def test_the_run_stops_within_its_budget_and_says_how_many_rounds_it_made(
-    tree, tmp_path, monkeypatch, capsys
-):
-    monkeypatch.setattr(ab, "OUTPUT_RESERVE_S", 0.3)
-    started = time.monotonic()
-    args = _args(tree, tmp_path / "out", "--set", "A:FAKE_SLEEP_S=0.01", "--set", "B:FAKE_SLEEP_S=0.01")
-    ab.main([*args, "--budget", "1"])
-    assert time.monotonic() - started < 1
+class _FakeClock:
+    """``time.monotonic`` for ``ab_run`` alone: it moves only when a burst is timed, by ``burst_s``."""
+
+    def __init__(self, burst_s: float):
+        self.now, self.burst_s = 1000.0, burst_s
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_the_run_stops_before_a_round_that_would_end_after_the_deadline(tree, monkeypatch):
+    clock = _FakeClock(burst_s=0.25)
+    timed_burst = ab_run._burst
+
+    def burst(worker, case, timeout):
+        clock.now += clock.burst_s
+        return timed_burst(worker, case, timeout)
+
+    monkeypatch.setattr(ab_run, "time", clock)
+    monkeypatch.setattr(ab_run, "_burst", burst)
+    environments = [
+        Environment(label, PYTHON, source=tree, variables={"FAKE_SLEEP_S": "0.0001"}) for label in ("A", "B")
+    ]
+    measured = ab_run.run_interleaved(
+        environments,
+        patterns=["basic-b32-*"],
+        job={"quick": True, "device": "CPU:0", "seed": 0, "burst_s": 0.001},
+        deadline=clock.now + 10.0,
+        timeout=20,
+        workers_per_env=2,
+    )
+    # A round is 2 cases x 2 environments x 2 workers = 8 bursts = 2 s of the fake clock, so the
+    # 10 s budget holds 5 rounds exactly; a sixth would end after the deadline.
+    assert len(measured.cases) == 2
+    assert measured.round_s == [2.0] * 5
+    assert measured.stop_reason.startswith("budget")
+
+
+def test_the_run_says_how_many_rounds_it_made_and_why_it_stopped(tree, tmp_path, capsys):
+    ab.main(_args(tree, tmp_path / "out", "--rounds", "3"))
     result = json.loads((tmp_path / "out" / "ab.json").read_text())
-    assert result["rounds"] >= 2 and result["stop_reason"].startswith("budget")
-    assert f"{result['rounds']} rounds" in capsys.readouterr().out
+    assert result["rounds"] == 3 and result["stop_reason"] == "3 rounds done"
+    out = capsys.readouterr().out
+    assert "3 rounds (case interleaving)" in out and "stopped: 3 rounds done" in out
 
 
 def test_a_case_refused_in_b_is_named_and_fails_the_comparison(tree, tmp_path, capsys):
@@ -216,8 +251,21 @@ def test_a_run_that_compares_no_case_decides_nothing_and_exits_2(tree, tmp_path,
     assert json.loads((tmp_path / "out" / "ab.json").read_text())["rounds"] == 0
 
 
+def test_a_run_too_short_for_any_interval_decides_nothing_and_exits_2(tree, tmp_path, capsys):
+    # 4 cases, ALL and 3 modes: 8 rows at 0.05 / 8 each; the signed-rank interval needs 2^(1-n) <= 0.00625.
+    code = ab.main(_args(tree, tmp_path / "out", "--rounds", "8"))
+    assert code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err == (
+        "tfbench-ab: error: 8 rounds give no interval: 8 rows decided together, each at 0.0063, need 9 rounds; "
+        "nothing to decide: raise --budget or narrow --cases\n"
+    )
+    assert json.loads((tmp_path / "out" / "ab.json").read_text())["rounds"] == 8
+    assert ab.main(_args(tree, tmp_path / "again", "--rounds", "9")) == EXIT_OK
+
+
 def test_a_case_refused_in_a_is_named_and_left_out(tree, tmp_path, capsys):
-    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", "A:FAKE_REFUSE=basic-b32-fit"])
+    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "9"), "--set", "A:FAKE_REFUSE=basic-b32-fit"])
     assert code == EXIT_OK
     result = json.loads((tmp_path / "out" / "ab.json").read_text())
     assert "basic-b32-fit" not in [row["name"] for row in result["comparisons"][0]["rows"]]
@@ -226,7 +274,7 @@ def test_a_case_refused_in_a_is_named_and_left_out(tree, tmp_path, capsys):
 
 def test_a_case_that_b_does_not_have_is_named_and_left_out_without_failing(tree, tmp_path, capsys):
     lacking = "quadratic-b--eager,quadratic-b--function,basic-b32-function"
-    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "3"), "--set", f"B:FAKE_CASES={lacking}"])
+    code = ab.main([*_args(tree, tmp_path / "out", "--rounds", "9"), "--set", f"B:FAKE_CASES={lacking}"])
     assert code == EXIT_OK
     assert "refused: basic-b32-fit in B: not in B's benchmark matrix" in capsys.readouterr().out
 
@@ -234,7 +282,7 @@ def test_a_case_that_b_does_not_have_is_named_and_left_out_without_failing(tree,
 def test_the_self_test_detects_the_injected_slowdown_and_no_change_between_a_and_a(tree, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["--self-test", "--env", f"A={PYTHON}", "--src", f"A={tree}", "--set", "A:FAKE_NOISE=0.3"]
-    code = ab.main([*args, "--rounds", "6", "--out-dir", str(out), "--timeout", "20"])
+    code = ab.main([*args, "--rounds", "12", "--out-dir", str(out), "--timeout", "20"])
     assert code == EXIT_OK
     result = json.loads((out / "ab.json").read_text())["self_test"]
     assert result["missed"] == [] and result["false_alarms"] == [] and result["injected_detected"]

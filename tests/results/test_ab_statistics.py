@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,9 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.results.ab_compare import compare
+from benchmarks.results.ab_environments import Environment
+from benchmarks.results.ab_run import Measurements
 from benchmarks.results.ab_statistics import (
     EXACT_SIGNED_RANK_N,
     FASTER,
@@ -343,3 +347,49 @@ def test_with_process_offsets_aggregate_intervals_cover_1_at_the_stated_level_an
         rounds_only.append(ratio_estimate(b.mean(axis=0) - a.mean(axis=0)).contains(1.0))
     assert np.mean(both) >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / len(both))
     assert np.mean(rounds_only) < 0.82
+
+
+def _measurements(y: np.ndarray, cases: list[str]) -> Measurements:
+    """One simulated run ``(cases, 2 environments, workers, rounds)`` of log times as a run's measurements."""
+    environments = [Environment(label, Path("python")) for label in ("A", "again")]
+    workers = y.shape[2]
+    measured = Measurements(environments, workers, cases=list(cases))
+    measured.times = {
+        e.label: {case: np.exp(y[i, j]).tolist() for i, case in enumerate(cases)}
+        for j, e in enumerate(environments)
+    }
+    measured.prepared = {
+        name: {case: {"passed": True, "sized": True} for case in cases}
+        for e in environments
+        for name in measured.worker_names(e.label)
+    }
+    return measured
+
+
+def test_unchanged_code_shows_an_interval_without_1_in_any_row_of_a_comparison_at_most_alpha_of_the_time():
+    """200 simulated A/A runs (the model above: 7 cases of one mode, 2 workers, 16 rounds, s_p = 1.5%).
+    Rows decided together are the 7 cases, ALL and the mode's aggregate: with each row at 1 - 0.05 / 9
+    (Bonferroni), some row excludes 1 in at most 5% + 3 binomial sds of the runs; with each row at 95%,
+    in more than 15% (9 rows, each wrong 5% of the time, hence a gate that fails on any row fails
+    unchanged code far more often than alpha)."""
+    rng = np.random.default_rng(SEED + 2)
+    y = _simulated_aa(
+        rng, runs=200, cases=7, workers=2, rounds=16, s_p=0.015, sigma=np.geomspace(0.01, 0.15, 7)
+    )
+    cases = [f"basic-b{2**k}-function" for k in range(5, 12)]
+    any_row, any_marginal = [], []
+    for run in y:
+        (comparison,) = compare(_measurements(run, cases), threshold=0.05, alpha=0.05)
+        rows = [*comparison.rows, *comparison.aggregates]
+        assert comparison.family == len(rows) == 9
+        assert all(row.estimate.alpha == pytest.approx(0.05 / 9) for row in rows)
+        any_row.append(any(not row.estimate.contains(1.0) for row in rows))
+        pooled = process_variance([unit for case in run for unit in case])
+        marginal = [
+            ratio_estimate(b.mean(axis=0) - a.mean(axis=0), process=pooled, workers=(2, 2)) for a, b in run
+        ]
+        a, b = aggregate_log_times(list(run[:, 0])), aggregate_log_times(list(run[:, 1]))
+        marginal += [worker_means_estimate(a, b)]
+        any_marginal.append(any(not estimate.contains(1.0) for estimate in marginal))
+    assert np.mean(any_row) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / len(any_row))
+    assert np.mean(any_marginal) > 0.15
