@@ -3,7 +3,7 @@
 It runs under the environment's own interpreter with only this project's ``benchmarks`` and
 ``reference`` packages on ``PYTHONPATH``, so that environment needs TensorFlow (with its Keras and
 NumPy) and nothing else. The job is the first line on stdin (JSON: ``quick``, ``device``, ``seed``,
-``burst_s``, ``inject``, ``label``), not a variable: the workers of two identical
+``burst_s``, ``inject``, ``label``, ``worker``, ``proposes``), not a variable: the workers of two identical
 environments then start with the same variables, of the same sizes (the environment's size shifts
 the stack, a known source of several percent between otherwise identical processes; Mytkowicz et
 al. 2009). It builds, traces, compiles and (the environment's first worker, ``worker`` 1 in the job)
@@ -19,21 +19,25 @@ Protocol, one JSON object a line: the job, then commands, on stdin; answers on s
     <- @@{"ok": true, "protocol": 1, "versions": {...}, "cases": ["basic-b32-eager", ...]}
     <- @@{"ok": false, "missing": "tensorflow", "error": "..."}        (then exit 2)
     -> {"cmd": "prepare", "case": "basic-b32-function"}
-    <- @@{"ok": true, "passed": true, "steps": 1, "calls": 70, "call_s": 0.0007, "check": {...}}
-    -> {"cmd": "size", "case": "basic-b32-function", "steps": 1, "calls": 70}
-    <- @@{"ok": true, "call_s": 0.00072}
+    <- @@{"ok": true, "passed": true, "steps": 1, "first_call_s": 0.41, "check": {...}}
+    -> {"cmd": "size", "case": "basic-b32-function", "steps": 1, "calls": null}
+    <- @@{"ok": true, "steps": 1, "calls": 70, "call_s": 0.00071}
     -> {"cmd": "burst", "case": "basic-b32-function"}
     <- @@{"ok": true, "step_s": 0.00071, "calls": 70}
     -> {"cmd": "quit"}
 
-``prepare`` proposes a size: ``steps`` per call
+``prepare`` builds, traces and compiles the case (one first call) and, in the worker the command
+names the proposer (``proposes`` in the job: the baseline's first worker), proposes ``steps`` per call
 (fused modes: ``measure_fused_steps`` aiming at ``burst_s / FUSED_CALLS`` per call, at least 1 step,
-reusing a compiled count; others 1) and ``calls = clip(round(burst_s / call_s), 1, MAX_CALLS)``: a
-call longer than a burst is timed once (the rounds' signed-rank interval absorbs the bursts that a
-preemption hits). ``size`` fixes the size every environment uses for the case (the command sends
-the baseline's proposal to all), compiles that ``steps`` if it is new and warms it: environments
-compare the same work. A prepare that fails its mode check (``benchmarks.checks``) or raises answers
-``passed: false`` with the message, and the case is never timed here.
+reusing a compiled count; others 1); the other workers leave the probing out (in ``fused_xla`` each
+probed count is another compilation). ``size`` fixes the size of a case: ``steps`` (compiled if new,
+then warmed) and ``calls``, or, when ``calls`` is null (the proposer, asked while no other worker
+runs), ``calls = clip(round(burst_s / call_s), 1, MAX_CALLS)`` from its own warm ``call_s``; the
+command sends that size to every other worker, so environments compare the same work, and a burst
+lasts about ``burst_s`` on a quiet machine (sized while the others prepared, bursts came out a third
+as long as asked). A call longer than a burst is timed once (the rounds' signed-rank interval absorbs
+the bursts that a preemption hits). A prepare that fails its mode check (``benchmarks.checks``) or
+raises answers ``passed: false`` with the message, and the case is never timed here.
 
 A burst is ``calls`` timed calls of ``steps`` steps each, each ending with a host copy of the loss,
 after one untimed call when a call is shorter than ``WARM_CALL_BELOW_S`` (the first call after the
@@ -66,7 +70,7 @@ __all__ = [
     "spin_until",
 ]
 
-PROTOCOL = 1
+PROTOCOL = 2
 PREFIX = "@@"
 REQUIRED_PACKAGES = ("numpy", "tensorflow", "keras")
 FUSED_CALLS = 3
@@ -110,6 +114,7 @@ class _Session:
         # Every worker of an environment runs the same code on the same inputs: the first one checks
         # each case for the environment (a third of a worker's preparing), the others build and compile.
         self.label, self.checks = str(job.get("label", "")), int(job.get("worker", 1)) == 1
+        self.proposes = bool(job.get("proposes", True))
         matrix = QUICK if job["quick"] else FULL
         self.settings = replace(matrix, fused_round_s=self.burst_s / FUSED_CALLS, fused_min_steps=1)
         self.device_kind = job["device"].split(":")[0]
@@ -127,7 +132,7 @@ class _Session:
         from benchmarks.modes import build_runner
         from benchmarks.precision import case_policy
         from benchmarks.results.cases import MODE_SPECS
-        from benchmarks.settings import call_seconds, round_steps, warm_round_s
+        from benchmarks.settings import call_seconds, round_steps
         from benchmarks.workloads import build_problem
 
         workload, batch, mode = self.matrix[label]
@@ -147,29 +152,27 @@ class _Session:
                 check |= result.as_dict()
                 if not result.passed:
                     return {"passed": False, "message": result.message(), "check": check}
-            steps = round_steps(runner, self.settings, reuse_compiled=True)
-            call_s = warm_round_s(runner.timed(steps))
-        calls = int(min(MAX_CALLS, max(1, round(self.burst_s / max(call_s, 1e-9)))))
+            steps = round_steps(runner, self.settings, reuse_compiled=True) if self.proposes else None
         self.runners[label] = runner
         return {
             "passed": True,
             "steps": steps,
-            "calls": calls,
-            "call_s": call_s,
             "trace_s": runner.trace_s,
             "first_call_s": first_call_s,
             "prepare_s": time.perf_counter() - started,
             "check": check,
         }
 
-    def size(self, label: str, steps: int, calls: int) -> dict:
+    def size(self, label: str, steps: int, calls: int | None) -> dict:
         from benchmarks.settings import warm_round_s
 
         with self.tf.device(self.device):
             target = self.runners[label].timed(steps)
             call_s = warm_round_s(target)
+        if calls is None:
+            calls = int(min(MAX_CALLS, max(1, round(self.burst_s / max(call_s, 1e-9)))))
         self.prepared[label] = (target, steps, calls, call_s < WARM_CALL_BELOW_S)
-        return {"call_s": call_s}
+        return {"steps": steps, "calls": calls, "call_s": call_s}
 
     def burst(self, label: str) -> dict:
         target, steps, calls, warm = self.prepared[label]
@@ -218,7 +221,11 @@ def _serve(session: _Session) -> int:
                 traceback.print_exc()
                 _answer(ok=True, passed=False, message=f"{type(error).__name__}: {error}")
         elif command["cmd"] == "size":
-            _answer(ok=True, **session.size(command["case"], int(command["steps"]), int(command["calls"])))
+            calls = command.get("calls")
+            _answer(
+                ok=True,
+                **session.size(command["case"], int(command["steps"]), None if calls is None else int(calls)),
+            )
         elif command["cmd"] == "burst":
             _answer(ok=True, **session.burst(command["case"]))
         else:

@@ -5,11 +5,14 @@
    Several processes per environment are what lets the statistics see how much one process differs
    from another of the same environment (``benchmarks.results.ab_variance``). The cases are the
    ``--cases`` patterns matched against the first environment's matrix.
-2. Prepare (outside any timing, the workers side by side): each worker builds, traces, compiles and
-   checks one case at a time (``benchmarks.ab_worker``); then every worker sizes the case as the
-   baseline's first worker proposed (steps per call, calls per burst), so all compare the same work.
-   A case whose check fails in a worker of an environment, or that its matrix lacks, is refused in
-   that environment and named; it is timed only where it passed.
+2. Prepare (outside any timing, the workers side by side): each worker builds, traces and compiles
+   one case at a time (``benchmarks.ab_worker``), each environment's first worker checks it, and the
+   workers of an environment start at different places in the list (``_rotated``), so that each
+   compiles part of the cases and finds the rest in the environment's XLA cache (``ab_workers``).
+   Then, with no other worker running, the baseline's first worker sizes each case (steps per call
+   and calls per burst, from a warm call); the other workers take that size, so all compare the same
+   work. A case whose check fails in an environment, or that its matrix lacks, is refused in that
+   environment and named; it is timed only where it passed.
 3. Rounds, one worker timing at a time, the others waiting on their stdin. Every worker times one
    burst of every case per round. ``interleave="case"`` (default): in each round the cases come in a
    random order and, per case, every worker of every environment times a burst, back to back in a
@@ -115,49 +118,81 @@ def _start(workers: Workers, patterns: Sequence[str], measured: Measurements) ->
     measured.cases = select_cases(patterns, measured.matrix[measured.labels[0]])
 
 
+def _rotated(cases: list[str], index: int, workers_per_env: int) -> list[str]:
+    """``cases`` starting ``index / workers_per_env`` of the way in: the workers of an environment
+    compile different cases first, so each finds much of the rest in the environment's XLA cache."""
+    start = index * len(cases) // workers_per_env
+    return cases[start:] + cases[:start]
+
+
 def _prepare(workers: Workers, measured: Measurements, deadline: float, timeout: float) -> None:
-    """Each worker prepares its cases in turn; once the baseline's first worker has, every worker sizes the case alike."""
-    baseline = workers.workers[0]
-    queues = {
-        w: [("prepare", c) for c in measured.cases if c in measured.matrix[w.label]] for w in workers.workers
-    }
+    """Every worker prepares its cases (side by side, in rotated orders); then, with nothing else
+    running, the baseline's first worker sizes each case; then the others take that size."""
+    queues = {}
     for worker in workers.workers:
+        mine = [c for c in measured.cases if c in measured.matrix[worker.label]]
+        queues[worker] = [("prepare", c) for c in _rotated(mine, worker.index, measured.workers_per_env)]
         measured.prepared[worker.name] = {
             case: {"passed": False, "kind": "matrix", "message": f"not in {worker.label}'s benchmark matrix"}
             for case in measured.cases
-            if ("prepare", case) not in queues[worker]
+            if case not in mine
         }
-    sizes: dict[str, dict] = {}
+    proposer = workers.workers[0]
+    _serve_queues(workers, queues, measured, deadline, timeout)
+    ready = [c for c in measured.cases if measured.prepared[proposer.name][c].get("passed")]
+    sizes = {}
+    for case in ready:
+        if time.monotonic() >= deadline:
+            break
+        steps = measured.prepared[proposer.name][case]["steps"]
+        answer = proposer.ask(
+            {"cmd": "size", "case": case, "steps": steps, "calls": None}, f"size {case}", timeout
+        )
+        sizes[case] = {"steps": answer["steps"], "calls": answer["calls"]}
+        measured.prepared[proposer.name][case].update(sized=True, call_s=answer["call_s"], **sizes[case])
+    queues = {
+        w: [("size", c) for c in sizes if _prepared_everywhere(measured, w.label, c)]
+        for w in workers.workers
+        if w is not proposer
+    }
+    _serve_queues(workers, queues, measured, deadline, timeout, sizes)
+
+
+def _prepared_everywhere(measured: Measurements, label: str, case: str) -> bool:
+    return all(measured.prepared[name][case].get("passed") for name in measured.worker_names(label))
+
+
+def _serve_queues(
+    workers: Workers,
+    queues: dict[Worker, list[tuple[str, str]]],
+    measured: Measurements,
+    deadline: float,
+    timeout: float,
+    sizes: dict[str, dict] | None = None,
+) -> None:
+    """Send each worker its queue's commands one at a time, side by side, until the queues or the time run out."""
     asked: dict[Worker, tuple[str, str]] = {}
 
     def send_next(worker: Worker) -> None:
-        while queues[worker] and time.monotonic() < deadline:
+        if queues.get(worker) and time.monotonic() < deadline:
             kind, case = queues[worker].pop(0)
-            if kind == "size" and not measured.prepared[worker.name][case].get("passed"):
-                continue
             command = {"cmd": kind, "case": case} | (sizes[case] if kind == "size" else {})
             worker.send(command, f"{kind} {case}", timeout)
             asked[worker] = (kind, case)
-            return
 
-    for worker in workers.workers:
+    for worker in queues:
         send_next(worker)
     while asked:
         worker, answer = workers.next_answer(list(asked))
         kind, case = asked.pop(worker)
         answer.pop("ok")
         if kind == "size":
-            measured.prepared[worker.name][case].update(sized=True, call_s=answer["call_s"], **sizes[case])
+            measured.prepared[worker.name][case].update(sized=True, **answer)
         else:
             measured.prepared[worker.name][case] = answer
             if not answer["passed"]:
                 LOGGER.warning("%s refused in %s: %s", case, worker.name, answer.get("message"))
-            elif worker is baseline:
-                sizes[case] = {"steps": answer["steps"], "calls": answer["calls"]}
-                for queue in queues.values():
-                    queue.append(("size", case))
-        for idle in [w for w in workers.workers if w not in asked]:
-            send_next(idle)
+        send_next(worker)
 
 
 def _burst(worker: Worker, case: str, timeout: float) -> float:

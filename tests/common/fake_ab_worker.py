@@ -14,8 +14,9 @@ The tests copy it to ``<tree>/benchmarks/ab_worker.py`` of a fake project tree a
 | ``FAKE_CRASH``, ``FAKE_HANG`` | ``start``, ``prepare`` or ``burst``: exit 3 (after a line on stderr) or sleep there |
 | ``FAKE_REFUSE`` | a case label whose check fails |
 | ``FAKE_CASES`` | the case matrix, comma-separated (default ``CASES``) |
-| ``FAKE_PROTOCOL`` | the protocol number announced (default 1) |
-| ``FAKE_LOG`` | a file to which the worker appends ``<label>#<worker> pid <pid>`` and ``<label>#<worker> environ <sha256 of its variables, PYTHONPATH by its length>`` at start, ``<label>#<worker> <case> <time.monotonic()>`` per burst |
+| ``FAKE_PROTOCOL`` | the protocol number announced (default 2) |
+| ``FAKE_LOG`` | a file to which the worker appends ``<label>#<worker> pid <pid>`` and ``<label>#<worker> environ <sha256 of its variables, PYTHONPATH and TF_XLA_FLAGS by their lengths>`` at start, ``<label>#<worker> <case> <time.monotonic()>`` per burst |
+| ``FAKE_COMMANDS`` | a file to which the worker appends, per line, its job and each ``prepare`` and ``size`` command as JSON with ``"worker": "<label>#<worker>"`` and its ``TF_XLA_FLAGS`` |
 | ``FAKE_SLEEP_S`` | seconds each burst sleeps (default 0) |
 | ``FAKE_PREPARE_S`` | seconds each prepare sleeps (default 0) |
 """
@@ -33,6 +34,12 @@ CASES = ["quadratic-b--eager", "quadratic-b--function", "basic-b32-function", "b
 def answer(**payload):
     sys.stdout.write("@@" + json.dumps(payload) + "\n")
     sys.stdout.flush()
+
+
+def record(name, command):
+    if os.environ.get("FAKE_COMMANDS"):
+        with open(os.environ["FAKE_COMMANDS"], "a") as log:
+            log.write(json.dumps(command | {"worker": name}) + "\n")
 
 
 def stop_here(stage):
@@ -58,9 +65,10 @@ def main():
         with open(os.environ["FAKE_LOG"], "a") as log:
             log.write(f"{name} pid {os.getpid()}\n")
             variables = json.dumps(
-                sorted((k, v if k != "PYTHONPATH" else len(v)) for k, v in os.environ.items())
+                sorted((k, len(v) if k in ("PYTHONPATH", "TF_XLA_FLAGS") else v) for k, v in os.environ.items())
             ).encode()
             log.write(f"{name} environ {hashlib.sha256(variables).hexdigest()}\n")
+    record(name, job | {"cmd": "job", "TF_XLA_FLAGS": os.environ.get("TF_XLA_FLAGS")})
     stop_here("start")
     step_s = float(os.environ.get("FAKE_STEP_S", "0.001")) * float(os.environ.get("FAKE_SCALE", "1"))
     step_s *= 1 + float(job["inject"])
@@ -70,7 +78,7 @@ def main():
     jitter = float(os.environ.get("FAKE_JITTER", "0"))
     answer(
         ok=True,
-        protocol=int(os.environ.get("FAKE_PROTOCOL", "1")),
+        protocol=int(os.environ.get("FAKE_PROTOCOL", "2")),
         pid=os.getpid(),
         executable=sys.executable,
         python=sys.version.split()[0],
@@ -81,15 +89,19 @@ def main():
     for line in sys.stdin:
         command = json.loads(line)
         case = command.get("case")
+        if command["cmd"] in ("prepare", "size"):
+            record(name, command)
         if command["cmd"] == "prepare":
             stop_here("prepare")
             time.sleep(float(os.environ.get("FAKE_PREPARE_S", "0")))
             if case == os.environ.get("FAKE_REFUSE"):
                 answer(ok=True, passed=False, message=f"mode of {case} disagrees with the eager step")
             else:
-                answer(ok=True, passed=True, steps=1, calls=1, call_s=step_s, first_call_s=0.0, check={})
+                steps = 1 if job.get("proposes") else None
+                answer(ok=True, passed=True, steps=steps, first_call_s=0.0, check={})
         elif command["cmd"] == "size":
-            answer(ok=True, call_s=step_s)
+            calls = 1 if command["calls"] is None else command["calls"]
+            answer(ok=True, steps=command["steps"], calls=calls, call_s=step_s)
         elif command["cmd"] == "burst":
             stop_here("burst")
             bursts[case] = bursts.get(case, 0) + 1
