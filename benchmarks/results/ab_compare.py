@@ -41,11 +41,18 @@ from benchmarks.results.ab_statistics import (
     RatioEstimate,
     false_alarm_probability,
     minimal_detectable_effect,
-    ratio_estimate,
     verdict,
     worker_means_estimate,
 )
-from benchmarks.results.ab_variance import ProcessVariance, aggregate_log_times, log_times, process_variance
+from benchmarks.results.ab_variance import (
+    Moderation,
+    ProcessVariance,
+    aggregate_log_times,
+    log_times,
+    moderate,
+    process_variance,
+    worker_spread,
+)
 from benchmarks.results.cases import MODES, mode_rank, parse_case_label
 from benchmarks.results.cli import EXIT_OK, EXIT_REGRESSION
 
@@ -101,6 +108,7 @@ class Comparison:
     aggregates: list[Row]
     refused: list[dict] = field(default_factory=list)
     alpha: float = 0.05
+    moderation: Moderation | None = None
 
     @property
     def family(self) -> int:
@@ -131,6 +139,7 @@ class Comparison:
             "alpha": self.alpha,
             "family": self.family,
             "row_alpha": self.row_alpha,
+            "moderation": None if self.moderation is None else self.moderation.as_dict(),
         }
 
 
@@ -153,12 +162,34 @@ def _row(
 
 
 def _case_row(
-    name: str, a: np.ndarray, b: np.ndarray, process: ProcessVariance, s: _Settings, **extra
+    name: str,
+    a: np.ndarray,
+    b: np.ndarray,
+    process: ProcessVariance,
+    spread: tuple[float, float] | None,
+    s: _Settings,
+    **extra,
 ) -> Row:
-    """A case: log times ``a`` (A's workers x rounds) against ``b``, the mode's pooled process variance."""
-    d = b.mean(axis=0) - a.mean(axis=0)
-    estimate = ratio_estimate(d, alpha=s.alpha, process=process, workers=(len(a), len(b)))
+    """A case: log times ``a`` (A's workers x rounds) against ``b``; ``spread`` its moderated worker
+    spread (``None``: one worker in an environment); ``process`` the mode's pooled ``s_p``, shown."""
+    estimate = worker_means_estimate(a, b, alpha=s.alpha, spread=spread)
     return _row(name, 1, estimate, process, s, **extra)
+
+
+def _moderated_spreads(
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> tuple[dict[str, tuple[float, float] | None], Moderation | None]:
+    """Each case's ``(S~^2, df)``: its workers' spread moderated over the comparison's cases (``ab_variance.moderate``)."""
+    own = {
+        c: worker_spread(a, b) for c, (a, b) in pairs.items() if min(len(a), len(b)) >= 2 and a.shape[1] >= 2
+    }
+    spreads: dict[str, tuple[float, float] | None] = dict.fromkeys(pairs)
+    if not own:
+        return spreads, None
+    moderation = moderate([v for v, _ in own.values()], [f for _, f in own.values()])
+    for case, variance, df in zip(own, moderation.variances, moderation.df, strict=True):
+        spreads[case] = (variance, df)
+    return spreads, moderation
 
 
 def _aggregate_row(name: str, cases: int, a: np.ndarray, b: np.ndarray, s: _Settings) -> Row:
@@ -218,12 +249,14 @@ def compare(
             )
             for mode in set(modes.values())
         }
+        spreads, moderation = _moderated_spreads({c: (logs[baseline, c], logs[candidate, c]) for c in shared})
         rows = [
             _case_row(
                 c,
                 logs[baseline, c],
                 logs[candidate, c],
                 by_mode[modes[c]],
+                spreads[c],
                 settings,
                 baseline_s=_median_s(measured.times[baseline][c]),
                 candidate_s=_median_s(measured.times[candidate][c]),
@@ -241,7 +274,15 @@ def compare(
             b = aggregate_log_times([logs[candidate, c] for c in cases])
             aggregates.append(_aggregate_row(name, len(cases), a, b, settings))
         comparisons.append(
-            Comparison(baseline, candidate, rows, aggregates, _refused(measured, baseline, candidate), alpha)
+            Comparison(
+                baseline,
+                candidate,
+                rows,
+                aggregates,
+                _refused(measured, baseline, candidate),
+                alpha,
+                moderation,
+            )
         )
 
     return comparisons

@@ -16,7 +16,7 @@ from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
 from benchmarks.results.ab_compare import ALL, Comparison, Row, SelfTest
 from benchmarks.results.ab_run import Measurements
-from benchmarks.results.ab_statistics import INCONCLUSIVE, REGRESSION, VERDICTS
+from benchmarks.results.ab_statistics import INCONCLUSIVE, INSUFFICIENT, REGRESSION, VERDICTS
 from benchmarks.results.figures import DPI, to_data_uri
 from benchmarks.results.report import templates
 
@@ -102,10 +102,20 @@ def summary(comparison: Comparison, threshold: float, alpha: float) -> str:
     ratio = "" if overall is None else f"; overall {overall.estimate.ratio:.3f} {overall.verdict}"
     refused = f"; {len(comparison.refused)} refused" if comparison.refused else ""
     return (
-        f"{comparison.candidate} vs {comparison.baseline}: {'FAIL' if comparison.failed else 'pass'} "
+        f"{comparison.candidate} vs {comparison.baseline}: {_outcome(comparison)} "
         f"({counts or 'no case'}{refused}; threshold {threshold:.0%}; alpha {alpha:g} over {comparison.family} "
         f"rows, each at {comparison.row_alpha:.2g}){ratio}"
     )
+
+
+def _outcome(comparison: Comparison) -> str:
+    """FAIL, or what passing means: no regression found, and how many rows could not tell."""
+    if comparison.failed:
+        return "FAIL"
+    unsure = sum(
+        r.verdict in (INCONCLUSIVE, INSUFFICIENT) for r in [*comparison.rows, *comparison.aggregates]
+    )
+    return f"no regression found ({unsure} of {comparison.family} rows inconclusive)" if unsure else "pass"
 
 
 def process_line(comparison: Comparison, workers_per_env: int) -> str:
@@ -126,6 +136,13 @@ def process_line(comparison: Comparison, workers_per_env: int) -> str:
         if overall is None
         else f"; of the {ALL} aggregate, from its own workers: {_percent(overall.process.sd)}"
     )
+    moderation = comparison.moderation
+    if moderation is not None and not math.isnan(moderation.prior_variance):
+        agree = "inf: the cases agree" if math.isinf(moderation.prior_df) else f"{moderation.prior_df:.3g} df"
+        tail += (
+            f"; the cases' worker spreads moderated towards {_percent(math.sqrt(moderation.prior_variance))} "
+            f"({agree})"
+        )
     return (
         "worker processes: s_p, the sd of one process's own offset (per mode, pooled over its cases in "
         f"{comparison.baseline} and {comparison.candidate}): " + ", ".join(parts) + tail
@@ -163,9 +180,11 @@ def _legend(measured: Measurements, alpha: float, power: float) -> str:
         f"{measured.workers_per_env} worker process(es) per environment; CI: simultaneous {1 - alpha:.0%} "
         "intervals over a comparison's rows (Bonferroni: each row at 1 - alpha / rows, so that unchanged code "
         f"shows ANY interval without 1 with probability <= {alpha:g}); cases: "
-        "Hodges-Lehmann estimate and Wilcoxon signed-rank interval of the per-round log ratios, widened by the "
-        "variance between worker processes (Satterthwaite's df); aggregates (geometric means): per-process "
-        "means, t interval on the workers' spread; +-: the interval's half width; SE rounds, SE procs: the two "
+        "mean of the per-process mean log times, t interval on the workers' spread, moderated over the "
+        "comparison's cases (empirical Bayes: a case borrows df from the others as far as they agree), widened "
+        "if the per-round log ratios vary more than the workers' own noise (one worker per environment: "
+        "Hodges-Lehmann estimate and Wilcoxon signed-rank interval of the per-round log ratios); aggregates "
+        "(geometric means): per-process means, t interval on the workers' own spread; +-: the interval's half width; SE rounds, SE procs: the two "
         "parts of the standard error (round to round; process to process); "
         f"MDE: slowdown this run detects with {power:.0%} power; "
         "regression: beyond the threshold and the interval above 1; inconclusive: the interval holds 1 and "

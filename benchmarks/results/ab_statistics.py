@@ -100,7 +100,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmarks.results.ab_variance import NOT_ESTIMATED, ProcessVariance, worker_mean_squares
+from benchmarks.results.ab_variance import NOT_ESTIMATED, ProcessVariance, worker_mean_squares, worker_spread
 from reference.validation import check_array, check_float, check_int
 
 __all__ = [
@@ -110,6 +110,7 @@ __all__ = [
     "INCONCLUSIVE",
     "INSUFFICIENT",
     "METHODS",
+    "MODERATED",
     "NO_CHANGE",
     "REGRESSION",
     "ROUNDS_AND_PROCESSES",
@@ -138,8 +139,13 @@ REGRESSION, IMPROVEMENT, SLOWER, FASTER, NO_CHANGE, INCONCLUSIVE, INSUFFICIENT =
     "insufficient rounds",
 )
 VERDICTS = (REGRESSION, IMPROVEMENT, INCONCLUSIVE, SLOWER, FASTER, NO_CHANGE, INSUFFICIENT)
-ROUNDS_ONLY, ROUNDS_AND_PROCESSES, WORKER_MEANS = ("rounds only", "rounds + processes", "worker means")
-METHODS = (ROUNDS_ONLY, ROUNDS_AND_PROCESSES, WORKER_MEANS)
+ROUNDS_ONLY, ROUNDS_AND_PROCESSES, WORKER_MEANS, MODERATED = (
+    "rounds only",
+    "rounds + processes",
+    "worker means",
+    "worker means, moderated",
+)
+METHODS = (ROUNDS_ONLY, ROUNDS_AND_PROCESSES, WORKER_MEANS, MODERATED)
 
 
 def t_quantile(probability: float, df: float) -> float:
@@ -251,12 +257,17 @@ def ratio_estimate(
     )
 
 
-def worker_means_estimate(baseline, candidate, *, alpha: float = 0.05) -> RatioEstimate:
-    """An aggregate row from per-process means (module docstring); with one worker in an environment,
+def worker_means_estimate(
+    baseline, candidate, *, alpha: float = 0.05, spread: tuple[float, float] | None = None
+) -> RatioEstimate:
+    """A row from per-process means (module docstring); with one worker in an environment,
     ``ratio_estimate`` of the per-round log ratios (the round component only).
 
     Args:
-        baseline, candidate: log step times ``(workers, rounds)`` of A and B (the aggregate's ``y``).
+        baseline, candidate: log step times ``(workers, rounds)`` of A and B (a case's, or the
+            aggregate's ``y``).
+        spread: ``(S~^2, df)``, a case's moderated spread of the worker means
+            (``ab_variance.moderate``) in place of its own ``S^2`` on ``W_A + W_B - 2`` df.
 
     Raises:
         ValueError: not 2-D, a value not finite, or the two with different numbers of rounds.
@@ -275,21 +286,22 @@ def worker_means_estimate(baseline, candidate, *, alpha: float = 0.05) -> RatioE
     alpha, c = _checked(alpha, (w_a, w_b))
     y_a, y_b = a.mean(axis=1), b.mean(axis=1)
     f = w_a + w_b - 2
-    v_means = c * float(np.sum((y_a - y_a.mean()) ** 2) + np.sum((y_b - y_b.mean()) ** 2)) / f
+    variance, df = worker_spread(a, b) if spread is None else spread
+    v_means = c * variance
     v_within = c * sum((w - 1) * worker_mean_squares(y)[1] for w, y in ((w_a, a), (w_b, b))) / f / n
     v_rounds = max(v_within, ratio_estimate(b.mean(axis=0) - a.mean(axis=0), alpha=alpha).round_variance)
     v = v_means + v_rounds - v_within
     m = float(y_b.mean() - y_a.mean())
-    reach = t_quantile(1 - alpha / 2, f) * math.sqrt(v)
+    reach = t_quantile(1 - alpha / 2, df) * math.sqrt(v)
     return RatioEstimate(
         math.exp(m),
         math.exp(m - reach),
         math.exp(m + reach),
         n,
         alpha,
-        WORKER_MEANS,
+        WORKER_MEANS if spread is None else MODERATED,
         v,
-        f,
+        df,
         v_rounds,
         max(0.0, v - v_rounds),
     )

@@ -58,12 +58,15 @@ from reference.validation import check_array
 
 __all__ = [
     "NOT_ESTIMATED",
+    "Moderation",
     "ProcessVariance",
     "aggregate_log_times",
     "log_ratios",
     "log_times",
+    "moderate",
     "process_variance",
     "worker_mean_squares",
+    "worker_spread",
 ]
 
 
@@ -177,3 +180,100 @@ def process_variance(units: Sequence[np.ndarray]) -> ProcessVariance:
     omega = w / np.sum(w)
     sampling = 2 * float(np.sum(omega**2 * (ms_p**2 / f + ms_e**2 / g) / rounds**2))
     return ProcessVariance(max(0.0, float(np.sum(omega * u))), sampling, len(kept))
+
+
+def worker_spread(baseline, candidate) -> tuple[float, int]:
+    """``(S^2, f)`` of log step times ``y`` (``(workers, rounds)`` each, A's and B's): the variance of
+    one worker's mean log time about its environment's mean, pooled over A and B, and its df::
+
+        Y_{e,i} = (1/n) sum_r y_{e,i,r}      S^2 = (sum_i (Y_{A,i} - Ybar_A)^2 + sum_i (Y_{B,i} - Ybar_B)^2) / f
+        f = W_A + W_B - 2                    E[S^2] = s_p^2 + sigma^2 / n
+
+    (each worker saw every round, so ``phi_r`` is the same in every ``Y``); ``f`` 0 when neither
+    environment has two workers (``S^2`` NaN then).
+    """
+    a = check_array("baseline", baseline, dtype="float", ndim=2)
+    b = check_array("candidate", candidate, dtype="float", ndim=2)
+    f = len(a) + len(b) - 2
+    if f < 1:
+        return math.nan, 0
+    y_a, y_b = a.mean(axis=1), b.mean(axis=1)
+    return float(np.sum((y_a - y_a.mean()) ** 2) + np.sum((y_b - y_b.mean()) ** 2)) / f, f
+
+
+@dataclass(frozen=True)
+class Moderation:
+    """The cases' ``S_j^2`` moderated towards a common value (``moderate``): ``prior_variance``
+    ``s_0^2`` with ``prior_df`` ``d_0`` (``inf``: the cases do not differ beyond chance, each takes
+    ``s_0^2``), and each case's ``variances`` ``S~_j^2`` on ``df`` ``d_0 + f_j``."""
+
+    prior_variance: float
+    prior_df: float
+    variances: tuple[float, ...]
+    df: tuple[float, ...]
+
+    def as_dict(self) -> dict:
+        return {"prior_variance": self.prior_variance, "prior_df": self.prior_df}
+
+
+def _trigamma_inverse(x: float) -> float:
+    """``y`` with ``trigamma(y) = x`` (Newton's method on ``1 / trigamma``, as in Smyth 2004's limma)."""
+    from scipy.special import polygamma
+
+    if x > 1e7:
+        return 1 / math.sqrt(x)
+    if x < 1e-6:
+        return 1 / x
+    y = 0.5 + 1 / x
+    for _ in range(50):
+        tri = float(polygamma(1, y))
+        step = tri * (1 - tri / x) / float(polygamma(2, y))
+        y += step
+        if -step / y < 1e-8:
+            break
+    return y
+
+
+def moderate(variances: Sequence[float], df: Sequence[float]) -> Moderation:
+    """Empirical Bayes moderation of per-case variances (Smyth 2004, "Linear models and empirical Bayes
+    methods for assessing differential expression", the ``squeezeVar`` of limma).
+
+    Each case's ``S_j^2`` on ``f_j`` df (``worker_spread``) is taken as ``s_j^2 ~ s_0^2 chi^2_{f_j} /
+    f_j`` given its true variance, and the true variances as scaled inverse chi-square with ``d_0``
+    df about ``s_0^2``. ``s_0^2`` and ``d_0`` come from the moments of ``z_j = ln S_j^2``::
+
+        e_j = z_j - digamma(f_j / 2) + ln(f_j / 2)
+        V   = sum_j (e_j - ebar)^2 / (k - 1) - mean_j trigamma(f_j / 2)
+        d_0 = 2 trigamma^-1(V),   s_0^2 = exp(ebar + digamma(d_0 / 2) - ln(d_0 / 2))     (V > 0)
+        d_0 = inf,                s_0^2 = exp(ebar)                                      (V <= 0)
+        S~_j^2 = (d_0 s_0^2 + f_j S_j^2) / (d_0 + f_j)   on d_0 + f_j df
+
+    Cases that agree (``V <= 0``) all take ``s_0^2`` with many df, as a pooled estimate would; a case
+    whose processes differ far more than the others' (on this VM, the batch-2048 models with dropout:
+    two states about 17% apart, from one launch to the next) keeps much of its own ``S_j^2``, where
+    pooling would have lent it the others' small one (too narrow) and them its large one (too wide).
+    Fewer than three cases: no moderation, each keeps its own ``S_j^2`` and ``f_j``.
+
+    Raises:
+        ValueError: ``variances`` and ``df`` of different lengths, a variance not finite and >= 0, or
+            a df not > 0.
+    """
+    from scipy.special import digamma, polygamma
+
+    s2 = check_array("variances", np.asarray(variances, dtype=float), dtype="float", ndim=1, low=0)
+    f = check_array("df", np.asarray(df, dtype=float), dtype="float", ndim=1, low=0, low_open=True)
+    if len(s2) != len(f):
+        raise ValueError(f"Argument `df` must have one value per variance ({len(s2)}). Received: {len(f)}")
+    if len(s2) < 3:
+        return Moderation(math.nan, 0.0, tuple(map(float, s2)), tuple(map(float, f)))
+    # a variance of exactly 0 (identical worker means) has no logarithm: a floor far below the others
+    floor = 1e-12 * max(float(np.median(s2)), 1e-300)
+    e = np.log(np.maximum(s2, floor)) - digamma(f / 2) + np.log(f / 2)
+    excess = float(np.var(e, ddof=1) - np.mean(polygamma(1, f / 2)))
+    if excess > 0:
+        d0 = 2 * _trigamma_inverse(excess)
+        s0 = math.exp(float(np.mean(e)) + float(digamma(d0 / 2)) - math.log(d0 / 2))
+        posterior = (d0 * s0 + f * s2) / (d0 + f)
+        return Moderation(s0, d0, tuple(map(float, posterior)), tuple(map(float, d0 + f)))
+    s0 = math.exp(float(np.mean(e)))
+    return Moderation(s0, math.inf, (s0,) * len(s2), (math.inf,) * len(s2))

@@ -100,7 +100,8 @@ def main():
                 steps = 1 if job.get("proposes") else None
                 answer(ok=True, passed=True, steps=steps, first_call_s=0.0, check={})
         elif command["cmd"] == "size":
-            calls = 1 if command["calls"] is None else command["calls"]
+            proposed = max(1, round(float(job["burst_s"]) / step_s))
+            calls = proposed if command["calls"] is None else command["calls"]
             answer(ok=True, steps=command["steps"], calls=calls, call_s=step_s)
         elif command["cmd"] == "burst":
             stop_here("burst")

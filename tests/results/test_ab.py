@@ -23,6 +23,7 @@ from benchmarks.results.ab_environments import Environment
 from benchmarks.results.ab_report import Outcome, format_text
 from benchmarks.results.ab_run import Measurements
 from benchmarks.results.ab_statistics import INSUFFICIENT, NO_CHANGE, REGRESSION
+from benchmarks.results.ab_workers import XLA_CACHE_FLAG
 from benchmarks.results.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION
 
 FAKE_WORKER = Path(__file__).resolve().parents[1] / "common" / "fake_ab_worker.py"
@@ -168,7 +169,7 @@ def test_the_interleavings_alternate_the_workers_in_a_random_order(tree, tmp_pat
 
 
 def test_a_worker_that_prepared_before_the_baseline_still_times_every_case(tree, tmp_path):
-    """B is done preparing and waits before the baseline proposes the sizes: it is sent them then."""
+    """B is done preparing and waits while the baseline prepares and sizes: it is sent the sizes then."""
     out = tmp_path / "out"
     # One round gives no interval (exit 2, nothing to decide), but every case was timed in it.
     assert ab.main([*_args(tree, out, "--rounds", "1"), "--set", "A:FAKE_PREPARE_S=0.05"]) == EXIT_BAD_INPUT
@@ -185,6 +186,61 @@ def test_every_worker_of_two_identical_environments_starts_with_the_same_variabl
     ab.main([*args, "--set", f"A:FAKE_LOG={log}", "--set", f"B:FAKE_LOG={log}"])
     digests = _log_lines(log, "environ")
     assert set(digests) == {"A#1", "A#2", "B#1", "B#2"} and len(set(digests.values())) == 1
+
+
+def _commands(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_baseline_first_worker_sizes_every_case_after_all_preparing_and_the_others_take_its_size(
+    tree, tmp_path
+):
+    log = tmp_path / "commands.jsonl"
+    args = [*_args(tree, tmp_path / "out", "--rounds", "1"), "--set", f"A:FAKE_COMMANDS={log}"]
+    ab.main([*args, "--set", f"B:FAKE_COMMANDS={log}", "--set", "A:FAKE_STEP_S=0.0002"])
+    commands = _commands(log)
+    jobs = {c["worker"]: c for c in commands if c["cmd"] == "job"}
+    assert {name for name, job in jobs.items() if job["proposes"]} == {"A#1"}
+    work = [c for c in commands if c["cmd"] != "job"]
+    last_prepare = max(i for i, c in enumerate(work) if c["cmd"] == "prepare")
+    sizes = [c for c in work[last_prepare + 1 :] if c["cmd"] == "size"]
+    assert len(sizes) == sum(c["cmd"] == "size" for c in work) == 4 * 4
+    proposed = [c for c in sizes if c["worker"] == "A#1"]
+    assert len(proposed) == 4 and all(c["calls"] is None for c in proposed)
+    # the proposer answers calls = burst / call = 0.05 / 0.0002 = 250; every other worker is sent that
+    assert {c["calls"] for c in sizes if c["worker"] != "A#1"} == {250}
+    assert sizes[:4] == proposed
+
+
+def test_the_workers_of_an_environment_prepare_the_cases_from_different_starts(tree, tmp_path):
+    log = tmp_path / "commands.jsonl"
+    args = [*_args(tree, tmp_path / "out", "--rounds", "1"), "--set", f"A:FAKE_COMMANDS={log}"]
+    ab.main([*args, "--set", f"B:FAKE_COMMANDS={log}"])
+    order = {}
+    for command in _commands(log):
+        if command["cmd"] == "prepare":
+            order.setdefault(command["worker"], []).append(command["case"])
+    assert order["A#1"] == order["B#1"] and sorted(order["A#1"]) == sorted(order["A#2"])
+    assert order["A#2"] == order["A#1"][2:] + order["A#1"][:2] == order["B#2"]
+
+
+def test_each_environment_has_its_own_xla_cache_shared_by_its_workers(tree, tmp_path):
+    log = tmp_path / "commands.jsonl"
+    args = [*_args(tree, tmp_path / "out", "--rounds", "1"), "--set", f"A:FAKE_COMMANDS={log}"]
+    ab.main([*args, "--set", f"B:FAKE_COMMANDS={log}", "--set", "B:TF_XLA_FLAGS=--tf_xla_auto_jit=2"])
+    flags = {c["worker"]: c["TF_XLA_FLAGS"] for c in _commands(log) if c["cmd"] == "job"}
+    caches = {name: value.split(f"{XLA_CACHE_FLAG}=")[-1] for name, value in flags.items()}
+    assert caches["A#1"] == caches["A#2"] != caches["B#1"] == caches["B#2"]
+    assert len(caches["A#1"]) == len(caches["B#1"]) and Path(caches["A#1"]).name == "xla-00"
+    assert flags["B#1"].startswith("--tf_xla_auto_jit=2 ")
+    assert not Path(caches["A#1"]).exists()  # removed with the staging folder
+
+
+def test_an_environment_that_names_its_own_xla_cache_keeps_it(tree, tmp_path):
+    log, own = tmp_path / "commands.jsonl", f"{XLA_CACHE_FLAG}={tmp_path / 'mine'}"
+    args = [*_args(tree, tmp_path / "out", "--rounds", "1"), "--set", f"A:FAKE_COMMANDS={log}"]
+    ab.main([*args, "--set", f"A:TF_XLA_FLAGS={own}"])
+    assert {c["TF_XLA_FLAGS"] for c in _commands(log) if c["cmd"] == "job"} == {own}
 
 
 class _FakeClock:
