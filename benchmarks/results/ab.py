@@ -56,12 +56,12 @@ __all__ = [
 ]
 
 DEFAULT_BUDGET_S = 300.0
-DEFAULT_BURST_MS = 50.0
+DEFAULT_BURST_MS = 20.0
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_SLOWDOWN = 0.10
 # Worker processes per environment: the process-to-process variation needs two or more to be seen at
 # all; more workers shrink its share of the interval but cost preparing time (README, "What it detects here").
-DEFAULT_WORKERS_PER_ENV = 2
+DEFAULT_WORKERS_PER_ENV = 4
 MAX_WORKERS_PER_ENV = 16
 # Seconds kept at the end of the budget for the statistics, the figures and the files (measured: 1-3 s).
 OUTPUT_RESERVE_S = 5.0

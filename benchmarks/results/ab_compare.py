@@ -2,9 +2,10 @@
 
 Every environment after the first is compared with the first (A). Per case timed in both: the
 ratio of step times with its interval, verdict and minimal detectable effect
-(``benchmarks.results.ab_statistics``); the interval counts the variation from round to round and
-between worker processes, whose variance ``s_p^2`` is pooled over the units of the case's mode (its
-cases in both environments: ``benchmarks.results.ab_variance``). Then aggregate rows, the geometric
+(``benchmarks.results.ab_statistics``); the interval counts the variation between worker processes
+from the case's own workers, their spread moderated over the comparison's cases
+(``benchmarks.results.ab_variance.moderate``), and a phase that moves one environment's workers
+and not the other's; the mode's pooled ``s_p`` is shown beside it. Then aggregate rows, the geometric
 mean over every compared case (``ALL``) and over each mode's cases, from per-process means of their
 own workers. Each row keeps every worker's geometric mean step time, so the per-process spread can
 be seen. A case whose mode check failed in B while A timed it fails the comparison like a

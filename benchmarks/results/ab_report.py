@@ -139,9 +139,15 @@ def process_line(comparison: Comparison, workers_per_env: int) -> str:
     moderation = comparison.moderation
     if moderation is not None and not math.isnan(moderation.prior_variance):
         agree = "inf: the cases agree" if math.isinf(moderation.prior_df) else f"{moderation.prior_df:.3g} df"
+        apart = sum(moderation.own)
         tail += (
             f"; the cases' worker spreads moderated towards {_percent(math.sqrt(moderation.prior_variance))} "
             f"({agree})"
+            + (
+                f", {apart} case{'s' if apart > 1 else ''} far out keeping {'their' if apart > 1 else 'its'} own"
+                if apart
+                else ""
+            )
         )
     return (
         "worker processes: s_p, the sd of one process's own offset (per mode, pooled over its cases in "

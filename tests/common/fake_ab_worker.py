@@ -65,7 +65,9 @@ def main():
         with open(os.environ["FAKE_LOG"], "a") as log:
             log.write(f"{name} pid {os.getpid()}\n")
             variables = json.dumps(
-                sorted((k, len(v) if k in ("PYTHONPATH", "TF_XLA_FLAGS") else v) for k, v in os.environ.items())
+                sorted(
+                    (k, len(v) if k in ("PYTHONPATH", "TF_XLA_FLAGS") else v) for k, v in os.environ.items()
+                )
             ).encode()
             log.write(f"{name} environ {hashlib.sha256(variables).hexdigest()}\n")
     record(name, job | {"cmd": "job", "TF_XLA_FLAGS": os.environ.get("TF_XLA_FLAGS")})

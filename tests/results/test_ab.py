@@ -45,7 +45,19 @@ def _args(tree: Path, out: Path, *extra: str, labels=("A", "B")) -> list[str]:
     args = []
     for label in labels:
         args += ["--env", f"{label}={PYTHON}", "--src", f"{label}={tree}"]
-    return [*args, "--out-dir", str(out), "--budget", "60", "--timeout", "20", *extra]
+    # two workers each (the default is 4): the stand-in's tests need the least that sees process offsets
+    return [
+        *args,
+        "--out-dir",
+        str(out),
+        "--budget",
+        "60",
+        "--timeout",
+        "20",
+        "--workers-per-env",
+        "2",
+        *extra,
+    ]
 
 
 def _log_lines(log: Path, kind: str) -> dict[str, str]:
@@ -188,6 +200,14 @@ def test_every_worker_of_two_identical_environments_starts_with_the_same_variabl
     assert set(digests) == {"A#1", "A#2", "B#1", "B#2"} and len(set(digests.values())) == 1
 
 
+def test_four_workers_per_environment_by_default(tree, tmp_path):
+    out = tmp_path / "out"
+    args = [a for a in _args(tree, out, "--rounds", "9") if a not in ("--workers-per-env", "2")]
+    ab.main(args)
+    result = json.loads((out / "ab.json").read_text())
+    assert result["workers_per_env"] == 4 and len(result["times"]["A"]["basic-b32-fit"]) == 4
+
+
 def _commands(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -207,8 +227,8 @@ def test_the_baseline_first_worker_sizes_every_case_after_all_preparing_and_the_
     assert len(sizes) == sum(c["cmd"] == "size" for c in work) == 4 * 4
     proposed = [c for c in sizes if c["worker"] == "A#1"]
     assert len(proposed) == 4 and all(c["calls"] is None for c in proposed)
-    # the proposer answers calls = burst / call = 0.05 / 0.0002 = 250; every other worker is sent that
-    assert {c["calls"] for c in sizes if c["worker"] != "A#1"} == {250}
+    # the proposer answers calls = burst / call = 0.02 / 0.0002 = 100 (the default 20 ms); the others get that
+    assert {c["calls"] for c in sizes if c["worker"] != "A#1"} == {100}
     assert sizes[:4] == proposed
 
 

@@ -16,10 +16,13 @@ from hypothesis.extra.numpy import arrays
 
 from benchmarks.results.ab_variance import (
     NOT_ESTIMATED,
+    _trigamma_inverse,
     aggregate_log_times,
     log_ratios,
+    moderate,
     process_variance,
     worker_mean_squares,
+    worker_spread,
 )
 
 SEED = 20240101
@@ -153,3 +156,90 @@ def test_log_ratios_refuse_what_is_not_a_pair_of_positive_step_times(baseline, c
 def test_cases_of_different_shapes_have_no_aggregate():
     with pytest.raises(ValueError, match="Argument `per_case`"):
         aggregate_log_times([np.zeros((2, 3)), np.zeros((2, 4))])
+
+
+def test_the_worker_spread_of_two_and_three_workers_is_that_computed_by_hand():
+    """A's worker means .1 and .3 (about .2: .01 + .01), B's .1, .4, .1 (about .2: .01 + .04 + .01);
+    f = 2 + 3 - 2 = 3, S^2 = .08 / 3."""
+    b = np.array([[0.1] * 3, [0.4] * 3, [0.1] * 3])
+    variance, df = worker_spread(UNIT, b)
+    assert df == 3 and variance == pytest.approx(0.08 / 3, rel=1e-12)
+
+
+def test_one_worker_in_each_environment_has_no_spread():
+    variance, df = worker_spread(UNIT[:1], UNIT[1:])
+    assert df == 0 and math.isnan(variance)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(1e-4, 1e4))
+def test_the_inverse_trigamma_inverts_scipys_trigamma(x):
+    from scipy.special import polygamma
+
+    assert float(polygamma(1, _trigamma_inverse(x))) == pytest.approx(x, rel=1e-6)
+
+
+def test_cases_whose_spreads_agree_exactly_all_take_the_prior_with_infinite_df():
+    """Equal S^2 = .0004 on 2 df: the log-variances vary less than chance (0 < trigamma(1)), so d_0 = inf
+    and s_0^2 = exp(ln .0004 - digamma(1) + ln 1) = .0004 e^gamma (Euler's gamma = 0.5772156649)."""
+    moderation = moderate([0.0004] * 5, [2] * 5)
+    assert math.isinf(moderation.prior_df) and all(math.isinf(df) for df in moderation.df)
+    assert moderation.prior_variance == pytest.approx(0.0004 * math.exp(0.5772156649), rel=1e-9)
+    assert moderation.variances == pytest.approx([moderation.prior_variance] * 5, rel=1e-12)
+
+
+def test_fewer_than_three_cases_keep_their_own_spreads():
+    moderation = moderate([0.0004, 0.01], [2, 6])
+    assert moderation.variances == (0.0004, 0.01) and moderation.df == (2.0, 6.0)
+    assert math.isnan(moderation.prior_variance)
+
+
+def test_two_cases_whose_processes_differ_far_more_keep_most_of_their_own_spreads():
+    """11 cases of S = 1% (chi-square scatter) and 2 of 8% on 6 df: d_0 comes out small (the cases
+    differ), so no case is an outlier of the prior, the wide cases stay wide (S~ above 4%) and the narrow
+    ones narrow (S~ below 2%); each is (d_0 s_0^2 + 6 S_j^2) / (d_0 + 6) on d_0 + 6 df."""
+    rng = np.random.default_rng(SEED)
+    s2 = 0.01**2 * rng.chisquare(6, 13) / 6
+    s2[[3, 9]] = 0.08**2
+    m = moderate(s2, [6] * 13)
+    assert 0 < m.prior_df < 10 and not any(m.own)
+    posterior = np.sqrt(m.variances)
+    assert np.all(posterior[[3, 9]] > 0.04) and np.all(np.delete(posterior, [3, 9]) < 0.02)
+    expected = (m.prior_df * m.prior_variance + 6 * s2) / (m.prior_df + 6)
+    assert m.variances == pytest.approx(expected, rel=1e-12)
+    assert m.df == pytest.approx([m.prior_df + 6] * 13, rel=1e-12)
+
+
+def test_one_case_far_out_among_many_on_two_df_keeps_its_own_spread():
+    """The run that showed why (an A/A run of 55 cases, 2 workers each): 54 spreads of about 3% on 2 df
+    and one of 13.5% (two workers 19% apart): P(chi^2_2 / 2 >= 20) = e^-10, far below 0.01."""
+    rng = np.random.default_rng(SEED + 2)
+    s2 = np.append(0.03**2 * rng.chisquare(2, 54) / 2, 0.135**2)
+    m = moderate(s2, [2] * 55)
+    assert m.own[-1] and m.variances[-1] == 0.135**2 and m.df[-1] == 2.0
+    assert sum(m.own) <= 3
+    again = moderate(s2[~np.array(m.own)], [2] * (55 - sum(m.own)))
+    assert again.prior_variance == pytest.approx(m.prior_variance, rel=1e-12)
+
+
+def test_homogeneous_cases_recover_the_common_spread_with_many_df():
+    """40 cases of true S = 2% on 2 df (chi-square scatter): s_0 within 15% of 2%, d_0 above 20, and
+    no case set apart (P < 0.01 for some of 40 by chance: about a third of such runs; none in this one)."""
+    rng = np.random.default_rng(SEED + 1)
+    s2 = 0.02**2 * rng.chisquare(2, 40) / 2
+    m = moderate(s2, [2] * 40)
+    assert m.prior_df > 20 and math.sqrt(m.prior_variance) == pytest.approx(0.02, rel=0.15)
+    assert not any(m.own)
+
+
+@pytest.mark.parametrize(
+    ("variances", "df", "named"),
+    [
+        ([0.1, -0.1, 0.2], [2, 2, 2], "variances"),
+        ([0.1, 0.1, 0.2], [2, 0, 2], "df"),
+        ([0.1] * 3, [2] * 2, "df"),
+    ],
+)
+def test_bad_spreads_are_refused_naming_the_argument(variances, df, named):
+    with pytest.raises(ValueError, match=f"`{named}`"):
+        moderate(variances, df)
