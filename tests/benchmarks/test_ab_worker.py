@@ -52,8 +52,28 @@ def test_a_prepared_case_passes_its_check_then_answers_bursts(monkeypatch, capsy
         ],
     )[::2]
     assert prepared["passed"] and prepared["check"]["loss_rel_err"] <= MODE_LOSS_RTOL
-    assert prepared["calls"] >= 1
+    assert prepared["steps"] == 1
     assert burst["ok"] and burst["step_s"] > 0 and burst["calls"] == 4
+
+
+def test_the_proposer_sizes_calls_from_its_own_warm_call_and_the_others_do_not_probe(monkeypatch, capsys):
+    """Asked with ``calls: null``, the proposer answers calls = round(burst_s / call_s), at least 1; a
+    worker that does not propose prepares without proposing steps (no probe compilations)."""
+    case = "quadratic-b--function"
+    prepared, sized = _serve(
+        monkeypatch,
+        capsys,
+        ab_worker._Session(JOB),
+        [{"cmd": "prepare", "case": case}, {"cmd": "size", "case": case, "steps": 1, "calls": None}],
+    )
+    assert sized["steps"] == 1 and sized["calls"] == max(1, round(JOB["burst_s"] / sized["call_s"]))
+    (other,) = _serve(
+        monkeypatch,
+        capsys,
+        ab_worker._Session(JOB | {"worker": 2, "proposes": False}),
+        [{"cmd": "prepare", "case": case}],
+    )
+    assert prepared["steps"] == 1 and other["passed"] and other["steps"] is None
 
 
 def test_a_case_whose_check_fails_is_refused_with_the_check_message(monkeypatch, capsys):
