@@ -24,6 +24,7 @@ __all__ = [
     "HEADER",
     "SCHEMA",
     "Outcome",
+    "check_rows",
     "document",
     "format_markdown",
     "format_text",
@@ -367,6 +368,40 @@ def ratio_figure(comparison: Comparison, threshold: float) -> Figure:
     return figure
 
 
+def _span(values: list[float]) -> str:
+    if not values:
+        return "-"
+    low, high = f"{min(values):.3g}", f"{max(values):.3g}"
+    return low if low == high else f"{low}-{high}"
+
+
+def check_rows(measured: Measurements) -> list[dict]:
+    """One row per environment and case: its check (in the environment's first worker), the size every
+    worker timed, and the range of the workers' first calls (compilation plus one step)."""
+    rows = []
+    for label in measured.labels:
+        names = measured.worker_names(label)
+        for case in measured.cases:
+            answers = [measured.prepared.get(name, {}).get(case, {}) for name in names]
+            refusal = measured.refusal(label, case)
+            first = [
+                a["first_call_s"] for a in answers if a.get("passed") and a.get("first_call_s") is not None
+            ]
+            size = answers[0] if answers[0].get("sized") else {}
+            rows.append(
+                {
+                    "environment": label,
+                    "case": case,
+                    "check": "passed" if refusal is None else f"refused: {refusal['reason']}",
+                    "checked_in": names[0],
+                    "steps": size.get("steps", "-"),
+                    "calls": size.get("calls", "-"),
+                    "first_call": _span(first),
+                }
+            )
+    return rows
+
+
 def render_html(outcome: Outcome) -> str:
     """The self-contained page (figures embedded as PNG data URIs)."""
     measured = outcome.measured
@@ -390,10 +425,6 @@ def render_html(outcome: Outcome) -> str:
             run_lines=_run_lines(measured, outcome.total_s),
             legend=_legend(measured, outcome.alpha, outcome.power),
             self_test=None if outcome.self_test is None else _self_test_lines(outcome.self_test),
-            prepared=[
-                {"worker": name, "case": case, **answer}
-                for name, answers in measured.prepared.items()
-                for case, answer in answers.items()
-            ],
+            checks=check_rows(measured),
         )
     )

@@ -322,6 +322,18 @@ def test_a_case_refused_in_b_is_named_and_fails_the_comparison(tree, tmp_path, c
     )
 
 
+def test_the_checks_table_has_a_row_per_environment_and_case_naming_a_refusal(tree, tmp_path):
+    out = tmp_path / "out"
+    ab.main([*_args(tree, out, "--rounds", "3"), "--set", "B:FAKE_REFUSE=basic-b32-fit"])
+    checks = (out / "ab.html").read_text().split('<h2 id="prepared">')[1]
+    rows = checks.split('<tr><td class="text">')[1:]
+    assert len(rows) == 2 * 4  # A and B, the stand-in's 4 cases
+    refused = [r for r in rows if "refused" in r]
+    assert len(refused) == 1 and refused[0].startswith('B</td><td class="text">basic-b32-fit')
+    assert "mode of basic-b32-fit disagrees with the eager step (worker B#1)" in refused[0]
+    assert sum("passed in A#1" in r for r in rows) == 4
+
+
 def test_a_run_that_compares_no_case_decides_nothing_and_exits_2(tree, tmp_path, capsys):
     args = _args(tree, tmp_path / "out", "--rounds", "3", "--cases", "basic-b32-fit")
     code = ab.main([*args, "--set", "A:FAKE_REFUSE=basic-b32-fit"])
