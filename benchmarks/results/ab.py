@@ -1,9 +1,9 @@
 """``tfbench-ab``: compare environments (TensorFlow versions, flags, source trees) by interleaved rounds.
 
-    tfbench-ab --env A=.venv/bin/python --env B=/work/venvs/tf219/bin/python --quick --budget 300
+    tfbench-ab --env A=.venv/bin/python --env B=/work/venvs/tf219/bin/python --quick --cases '*-function,*-fit' --budget 300
     tfbench-ab --env A=python --env B=python --set B:TF_ENABLE_ONEDNN_OPTS=0 --cases '*-b32-*'
     tfbench-ab --env main=python --src main=../main --env pr=python --cases 'basic-*'
-    tfbench-ab --self-test --quick --budget 600
+    tfbench-ab --self-test --quick --cases '*-function,*-fit' --budget 600
 
 ``--workers-per-env`` worker processes per environment (default ``DEFAULT_WORKERS_PER_ENV``) build
 and check every selected case (``benchmarks.results.ab_run``); then randomized interleaved rounds
